@@ -1,0 +1,62 @@
+# The two commands of the README: `make run` and `make test`. Nothing needed but Python 3.11+.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+WORKERS ?= 2
+# Dependencies are declared once, in setup.cfg (install_requires and the `test` extra).
+REQUIREMENTS = $(shell $(PYTHON) -c 'import configparser, shlex; c = configparser.ConfigParser(); \
+  c.read("setup.cfg"); print(" ".join(shlex.quote(r) for r in \
+  (c["options"]["install_requires"] + c["options.extras_require"]["test"]).split()))')
+CATALOGS := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
+# The embedded PostgreSQL under instance/ unless DATABASE_URL is set.
+WITH_DATABASE = export DATABASE_URL="$${DATABASE_URL:-$$($(BIN)/python -m app.embedded_postgres url)}";
+
+.PHONY: run test install translations extract-messages db-stop bench lint clean help
+
+help:
+	@echo "make run    set up, migrate, provision the demo cities, serve on 127.0.0.1:$(PORT)"
+	@echo "make test   set up and run the whole test suite against PostgreSQL"
+	@echo "make bench  run the benchmarks under bench/ (figures in docs/performance.md)"
+	@echo "make db-stop  stop the embedded PostgreSQL"
+
+$(VENV)/.installed: setup.cfg
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(REQUIREMENTS)
+	touch $@
+
+install: $(VENV)/.installed translations
+
+translations: $(CATALOGS:.po=.mo)
+
+%.mo: %.po $(VENV)/.installed
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+extract-messages: install
+	$(BIN)/pybabel extract -F config/babel.cfg -k _l -o app/translations/messages.pot .
+	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
+
+run: install
+	@set -e; $(WITH_DATABASE) \
+	$(BIN)/flask platform migrate; \
+	$(BIN)/flask tenants migrate --all; \
+	$(BIN)/flask demo; \
+	echo "serving http://localhost:$(PORT)/ (platform) and http://lishui.localhost:$(PORT)/"; \
+	exec $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --threads 4 \
+	  --access-logfile - wsgi:app
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install
+	@set -e; for script in bench/*.py; do $(BIN)/python $$script; done
+
+lint: install
+	$(BIN)/ruff check --config config/ruff.toml .
+
+db-stop:
+	@test ! -x $(BIN)/python || $(BIN)/python -m app.embedded_postgres stop
+
+clean: db-stop
+	rm -rf $(VENV) instance

@@ -1,0 +1,59 @@
+"""The CivicCloud Flask application: `create_app()` wires extensions, the tenancy layer and the
+blueprints of each audience, and does nothing else (no queries, no migrations at start-up)."""
+import logging
+
+from flask import Flask
+
+from config.settings import ConfigurationError, from_environment, sqlalchemy_url
+from tenants.routing import AudienceUrlMap
+
+
+class CivicFlask(Flask):
+    url_map_class = AudienceUrlMap
+
+
+def _database_url(config: dict) -> str:
+    if config.get("DATABASE_URL"):
+        return config["DATABASE_URL"]
+    if config["CIVIC_ENV"] == "production":
+        raise ConfigurationError("DATABASE_URL must be set in production")
+    from app import embedded_postgres
+
+    return embedded_postgres.url()
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = CivicFlask(__name__)
+    app.config.update(from_environment())
+    app.config.update(test_config or {})
+    app.config["SQLALCHEMY_DATABASE_URI"] = sqlalchemy_url(_database_url(app.config))
+    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {
+        "pool_size": app.config["DB_POOL_SIZE"],
+        "max_overflow": app.config["DB_POOL_SIZE"] // 2,
+        "pool_pre_ping": True,
+    })
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for chatty in ("pgserver", "alembic"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+
+    from app import extensions, i18n
+    from tenants import cli as tenants_cli
+    from tenants import directory, routing
+
+    extensions.init_app(app)
+    i18n.init_app(app)
+    directory.init_app(app)
+    routing.init_app(app)
+
+    from app import demo, errors, health
+    from app import models  # noqa: F401  (every city table belongs to the metadata)
+    from app.citizen import bp as citizen_bp
+    from app.platform import bp as platform_bp
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(platform_bp)
+    app.register_blueprint(citizen_bp)
+    errors.init_app(app)
+    tenants_cli.init_app(app)
+    app.cli.add_command(demo.demo_command)
+    return app

@@ -1,0 +1,43 @@
+"""Error pages (HTML, or JSON for clients that ask for it) for every site."""
+from flask import g, jsonify, render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from tenants.routing import CitySuspended, UnknownSite
+
+
+def _messages(error: HTTPException) -> tuple[str, str]:
+    if isinstance(error, UnknownSite):
+        return _("Site not found"), _(
+            "No city's site answers at this address. Check the address, or go to your city's "
+            "own site."
+        )
+    if isinstance(error, CitySuspended):
+        return _("Service suspended"), _(
+            "This city's online services are suspended for the time being. Please try again "
+            "later or contact the city's service centre."
+        )
+    titles = {
+        400: (_("Bad request"), _("The request could not be understood. Check what you sent.")),
+        403: (_("Forbidden"), _("You do not have permission to open this page.")),
+        404: (_("Page not found"), _("There is no page at this address. Check the address.")),
+        405: (_("Method not allowed"), _("This page does not accept that kind of request.")),
+        503: (_("Service unavailable"), _("The service is unavailable. Please try again later.")),
+    }
+    return titles.get(error.code, (_("Something went wrong"), _(
+        "An unexpected error occurred. It has been logged; please try again later."
+    )))
+
+
+def render_error(error: HTTPException):
+    title, message = _messages(error)
+    if request.accept_mimetypes.best == "application/json":
+        return jsonify(error=error.name, message=message, status=error.code), error.code
+    tenant = g.get("tenant") or g.get("suspended_tenant")
+    return render_template("errors/error.html", code=error.code, title=title, message=message,
+                           tenant=tenant), error.code
+
+
+def init_app(app) -> None:
+    # Unhandled exceptions arrive as InternalServerError, after Flask has logged them.
+    app.register_error_handler(HTTPException, render_error)

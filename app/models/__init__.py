@@ -1,0 +1,6 @@
+"""City-wide tables that are not a service module's: they live in every city schema (declared
+without a schema; see tenants/db.py). Modules keep their tables in app/modules/<key>/models.py."""
+from app.models.audit import AuditEntry
+from app.models.branding import Branding
+
+__all__ = ["AuditEntry", "Branding"]

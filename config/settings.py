@@ -1,0 +1,68 @@
+"""Settings, read from the environment. Development defaults work with nothing set.
+
+| variable | meaning | default |
+|---|---|---|
+| CIVIC_ENV | development, test or production | development |
+| DATABASE_URL | libpq URI of the PostgreSQL database | embedded server under instance/ (not in production) |
+| SECRET_KEY | signs cookies and tokens | a fixed development key (required in production) |
+| PLATFORM_HOST | host name of the vendor platform site | localhost |
+| DB_POOL_SIZE | connections per process, shared by all cities | 10 |
+| TENANT_DIRECTORY_REFRESH_SECONDS | how often each process checks for city changes | 2 |
+| TENANT_MIGRATION_LOCK_TIMEOUT | lock timeout of one city's migration | 5s |
+| TENANT_ROLE_LOGIN | create city database roles with LOGIN (needed on Citus) | off |
+"""
+import os
+
+from sqlalchemy.engine import make_url
+
+DEVELOPMENT_SECRET_KEY = "development-only-not-secret"
+
+
+class ConfigurationError(RuntimeError):
+    """The environment does not describe a usable configuration."""
+
+
+def sqlalchemy_url(libpq_uri: str) -> str:
+    """Turn a plain libpq URI (postgresql://user:pass@host:port/db, or with ?host=/socket/dir)
+    into the SQLAlchemy URL for psycopg 3."""
+    try:
+        url = make_url(libpq_uri)
+    except Exception as error:
+        raise ConfigurationError(f"DATABASE_URL is not a valid URI: {error}") from error
+    if url.drivername not in ("postgresql", "postgres", "postgresql+psycopg"):
+        raise ConfigurationError(
+            f"DATABASE_URL must start with postgresql://, not {url.drivername}://"
+        )
+    return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def from_environment(environ=os.environ) -> dict:
+    env = environ.get("CIVIC_ENV", "development")
+    if env not in ("development", "test", "production"):
+        raise ConfigurationError(f"CIVIC_ENV must be development, test or production, not {env!r}")
+    secret_key = environ.get("SECRET_KEY")
+    if env == "production" and not secret_key:
+        raise ConfigurationError("SECRET_KEY must be set in production")
+    if env == "production" and not environ.get("DATABASE_URL"):
+        raise ConfigurationError("DATABASE_URL must be set in production")
+    return {
+        "CIVIC_ENV": env,
+        "SECRET_KEY": secret_key or DEVELOPMENT_SECRET_KEY,
+        "DATABASE_URL": environ.get("DATABASE_URL"),
+        "PLATFORM_HOST": environ.get("PLATFORM_HOST", "localhost"),
+        "DB_POOL_SIZE": int(environ.get("DB_POOL_SIZE", "10")),
+        "TENANT_DIRECTORY_REFRESH_SECONDS": float(
+            environ.get("TENANT_DIRECTORY_REFRESH_SECONDS", "2")
+        ),
+        "TENANT_MIGRATION_LOCK_TIMEOUT": environ.get("TENANT_MIGRATION_LOCK_TIMEOUT", "5s"),
+        "TENANT_ROLE_LOGIN": _flag(environ.get("TENANT_ROLE_LOGIN")),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env == "production",
+        "BABEL_DEFAULT_LOCALE": "zh_Hans",
+        "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
+    }

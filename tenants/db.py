@@ -1,0 +1,107 @@
+"""The database handle, and how a session is bound to one city.
+
+City tables are declared without a schema. A session bound to a city runs every statement
+through an engine view whose `schema_translate_map` puts the city's schema into the compiled SQL,
+and every transaction it begins starts with `SET LOCAL ROLE <city role>` and
+`SET LOCAL search_path` (both end with the transaction, so nothing stays on the pooled
+connection; safe behind PgBouncer in transaction mode). With no city bound, touching a city
+table raises `TenantNotBound`: there is no fallback schema.
+"""
+from functools import lru_cache
+
+import sqlalchemy as sa
+from flask import g, has_app_context
+from flask_sqlalchemy import SQLAlchemy
+from flask_sqlalchemy.session import Session
+from sqlalchemy import event
+from sqlalchemy.orm import DeclarativeBase
+
+PLATFORM_SCHEMA = "platform"
+
+# Every transaction of a city session starts with this (one round trip).
+ENTER_CITY_SQL = (
+    "SELECT set_config('search_path', %(search_path)s, true), set_config('role', %(role)s, true)"
+)
+
+
+class TenantNotBound(RuntimeError):
+    """City data was touched with no city bound: bind one with `tenants.context.tenant_context`
+    (commands, jobs, tests) or reach it through the city's host (requests)."""
+
+
+class Base(DeclarativeBase):
+    # Deterministic constraint names: a provisioned city and a migrated one name them alike.
+    metadata = sa.MetaData(naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    })
+
+
+def is_city_table(table: sa.Table) -> bool:
+    return table.schema is None
+
+
+def city_tables(metadata: sa.MetaData) -> list[sa.Table]:
+    return [table for table in metadata.sorted_tables if is_city_table(table)]
+
+
+# With no city bound, city tables compile into this schema, which never exists: a statement
+# that slips past `get_bind` still fails instead of finding tables on the search_path.
+NO_CITY_SCHEMA = "no_city_bound"
+
+
+@lru_cache(maxsize=64)
+def unbound_engine(engine: sa.Engine) -> sa.Engine:
+    return engine.execution_options(schema_translate_map={None: NO_CITY_SCHEMA})
+
+
+@lru_cache(maxsize=8192)
+def city_engine(engine: sa.Engine, schema: str, role: str) -> sa.Engine:
+    """A view of the one shared engine (same pool) that compiles city tables into `schema`."""
+    return engine.execution_options(
+        schema_translate_map={None: schema}, civic_city={"search_path": f'"{schema}"', "role": role}
+    )
+
+
+def _mapped_table(mapper, clause):
+    if mapper is not None:
+        return sa.inspect(mapper).local_table
+    if isinstance(clause, sa.Table):
+        return clause
+    if isinstance(clause, sa.sql.dml.UpdateBase) and isinstance(clause.table, sa.Table):
+        return clause.table
+    return None
+
+
+class TenantSession(Session):
+    """One session serves one city (its identity map must never mix two cities' rows):
+    Flask-SQLAlchemy scopes sessions by application context, and `tenant_context` pushes a new
+    one for every city it binds."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        if bind is not None:
+            return bind
+        engine = self._db.engine
+        tenant = g.get("tenant") if has_app_context() else None
+        if tenant is not None:
+            return city_engine(engine, tenant.schema, tenant.db_role)
+        table = _mapped_table(mapper, clause)
+        if table is not None and is_city_table(table):
+            raise TenantNotBound(
+                f"the table {table.name!r} belongs to a city, but no city is bound; "
+                "use tenants.context.tenant_context(city) or a request on the city's host"
+            )
+        return unbound_engine(engine)
+
+
+@event.listens_for(TenantSession, "after_begin")
+def _enter_city(session, transaction, connection):
+    city = connection.get_execution_options().get("civic_city")
+    if city is not None:
+        connection.exec_driver_sql(ENTER_CITY_SQL, city)
+
+
+db = SQLAlchemy(model_class=Base, session_options={"class_": TenantSession})

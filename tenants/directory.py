@@ -1,0 +1,117 @@
+"""Which city answers at which host, held in every process.
+
+Looking a host up costs no database round trip. A daemon thread (started on first use, so after
+a pre-forking server has forked) polls `platform.directory_state.version` every
+TENANT_DIRECTORY_REFRESH_SECONDS and reloads the whole directory when it has moved, so a
+suspension or a new domain reaches every worker process within that interval.
+"""
+import logging
+import threading
+import time
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from tenants.naming import strip_port
+
+log = logging.getLogger(__name__)
+
+_LOAD_SQL = sa.text(
+    """
+    SELECT t.id, t.slug, t.name, t.name_zh, t.status, t.schema_name, t.db_role, t.locale,
+           t.timezone,
+           coalesce(array_agg(d.host ORDER BY d.id) FILTER (WHERE d.host IS NOT NULL), '{}')
+    FROM platform.tenants t LEFT JOIN platform.tenant_domains d ON d.tenant_id = t.id
+    GROUP BY t.id
+    """
+)
+_VERSION_SQL = sa.text("SELECT version FROM platform.directory_state WHERE id = 1")
+
+
+@dataclass(frozen=True)
+class TenantInfo:
+    """What a request, command or job needs to know of a city, without asking the database."""
+
+    id: int
+    slug: str
+    name: str
+    name_zh: str
+    status: str
+    schema: str
+    db_role: str
+    locale: str
+    timezone: str
+    domains: tuple[str, ...]
+
+    def display_name(self, locale: str) -> str:
+        return self.name_zh if str(locale).startswith("zh") else self.name
+
+
+class TenantDirectory:
+    def __init__(self, engine: sa.Engine, refresh_seconds: float):
+        self._engine = engine
+        self._refresh_seconds = refresh_seconds
+        self._by_host: dict[str, TenantInfo] = {}
+        self._by_slug: dict[str, TenantInfo] = {}
+        self._version: int | None = None
+        self._stale = True
+        self._lock = threading.Lock()
+        self._poller: threading.Thread | None = None
+
+    def lookup_host(self, host: str) -> TenantInfo | None:
+        self._ensure_loaded()
+        return self._by_host.get(strip_port(host))
+
+    def get(self, slug: str) -> TenantInfo | None:
+        self._ensure_loaded()
+        return self._by_slug.get(slug)
+
+    def all(self) -> list[TenantInfo]:
+        self._ensure_loaded()
+        return sorted(self._by_slug.values(), key=lambda tenant: tenant.slug)
+
+    def mark_stale(self) -> None:
+        """This process changed a city: reload before the next lookup instead of waiting."""
+        self._stale = True
+
+    def refresh(self) -> None:
+        """Reload if the platform's directory version moved (or the directory is stale)."""
+        with self._engine.connect() as connection:
+            version = connection.execute(_VERSION_SQL).scalar_one()
+            if version == self._version and not self._stale:
+                return
+            rows = connection.execute(_LOAD_SQL).all()
+        tenants = [TenantInfo(*row[:9], domains=tuple(row[9])) for row in rows]
+        by_host = {host: tenant for tenant in tenants for host in tenant.domains}
+        with self._lock:
+            self._by_host, self._by_slug = by_host, {t.slug: t for t in tenants}
+            self._version, self._stale = version, False
+
+    def _ensure_loaded(self) -> None:
+        if self._stale:
+            self.refresh()
+        if self._poller is None and self._refresh_seconds > 0:
+            with self._lock:
+                if self._poller is None:
+                    self._poller = threading.Thread(
+                        target=self._poll, name="tenant-directory", daemon=True
+                    )
+                    self._poller.start()
+
+    def _poll(self) -> None:
+        while True:
+            time.sleep(self._refresh_seconds)
+            try:
+                self.refresh()
+            except Exception:  # keep serving the last directory; the next poll retries
+                log.exception("tenant directory refresh failed")
+
+
+def init_app(app) -> None:
+    from tenants.db import db
+
+    with app.app_context():
+        engine = db.engine  # creating the engine opens no connection
+    app.extensions["tenant_directory"] = TenantDirectory(
+        engine, app.config["TENANT_DIRECTORY_REFRESH_SECONDS"]
+    )

@@ -1,0 +1,211 @@
+"""Migrating the platform schema and the fleet of city schemas, from code.
+
+Two Alembic trees: migrations/platform (version table in `platform`) and migrations/tenant (one
+linear history; every city schema keeps its own `alembic_version`). The fleet is checked with one
+query; cities behind head migrate in parallel worker processes (Alembic's `op` and `context` are
+process-global, so threads can't share them), each in its own transaction with a lock timeout.
+A failing city is reported and the others go on; running again resumes with those still behind.
+"""
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
+from alembic.script import ScriptDirectory
+
+from tenants.db import PLATFORM_SCHEMA, db
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+PLATFORM_TREE, TENANT_TREE = "platform", "tenant"
+
+# One query finds every city's version (platform.city_versions, from the platform migrations).
+_VERSIONS_SQL = sa.text("SELECT schema_name, version_num FROM platform.city_versions(:schemas)")
+# Past this many cities the check runs in chunks: each schema read holds a lock until commit.
+_VERSION_CHUNK = 1000
+
+
+def alembic_config(tree: str, script_location: Path | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(script_location or MIGRATIONS_DIR / tree))
+    config.set_main_option(
+        "file_template", "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s"
+    )
+    return config
+
+
+@lru_cache(maxsize=8)
+def script_directory(tree: str, script_location: Path | None = None) -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config(tree, script_location))
+
+
+def tenant_head(script_location: Path | None = None) -> str:
+    return script_directory(TENANT_TREE, script_location).get_current_head()
+
+
+def _run_env(config: Config, script: ScriptDirectory, fn, **kwargs) -> None:
+    with EnvironmentContext(config, script, fn=fn, **kwargs):
+        script.run_env()
+
+
+def _upgrade_to_head(script: ScriptDirectory):
+    def upgrade(revision, context):
+        return script._upgrade_revs("head", revision)
+
+    return upgrade
+
+
+# -- platform ---------------------------------------------------------------------------------
+
+def platform_version(connection) -> str | None:
+    if connection.exec_driver_sql("SELECT to_regclass('platform.alembic_version')").scalar():
+        return connection.exec_driver_sql(
+            "SELECT version_num FROM platform.alembic_version"
+        ).scalar()
+    return None
+
+
+def migrate_platform() -> tuple[str | None, str]:
+    """Create or upgrade the platform schema; returns (version before, version after)."""
+    script = script_directory(PLATFORM_TREE)
+    with db.engine.connect() as connection, connection.begin():
+        connection.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('civic:platform'))")
+        before = platform_version(connection)
+        if before != script.get_current_head():
+            connection.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {PLATFORM_SCHEMA}")
+            config = alembic_config(PLATFORM_TREE)
+            config.attributes["connection"] = connection
+            _run_env(config, script, _upgrade_to_head(script), destination_rev="head")
+        return before, platform_version(connection)
+
+
+# -- the fleet --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CityMigration:
+    slug: str
+    schema: str
+    before: str | None
+    after: str | None
+    status: str  # "migrated", "up to date" or "failed"
+    seconds: float = 0.0
+    error: str | None = None
+
+
+def city_versions(connection, schemas: list[str]) -> dict[str, str | None]:
+    versions = dict.fromkeys(schemas)
+    for start in range(0, len(schemas), _VERSION_CHUNK):
+        chunk = schemas[start:start + _VERSION_CHUNK]
+        versions.update(connection.execute(_VERSIONS_SQL, {"schemas": chunk}).all())
+    return versions
+
+
+def migrate_city(engine: sa.Engine, slug: str, schema: str, role: str, lock_timeout: str,
+                 script_location: Path | None = None) -> CityMigration:
+    """Upgrade one city to head in one transaction; never raises (the error is reported)."""
+    from tenants.provisioning import city_grants_sql
+
+    script = script_directory(TENANT_TREE, script_location)
+    started = time.perf_counter()
+    before = None
+    try:
+        with engine.connect() as connection, connection.begin():
+            connection.exec_driver_sql(
+                "SELECT set_config('search_path', %(path)s, true), "
+                "set_config('lock_timeout', %(timeout)s, true)",
+                {"path": f'"{schema}"', "timeout": lock_timeout},
+            )
+            before = city_versions(connection, [schema])[schema]
+            if before is None:
+                raise RuntimeError(f"schema {schema} has no alembic_version: not a city schema")
+            config = alembic_config(TENANT_TREE, script_location)
+            config.attributes.update(connection=connection, schema=schema)
+            _run_env(config, script, _upgrade_to_head(script), destination_rev="head")
+            connection.exec_driver_sql(city_grants_sql(schema, role))
+            after = city_versions(connection, [schema])[schema]
+    except Exception as error:  # reported per city; the fleet goes on
+        message = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+        return CityMigration(slug, schema, before, before, "failed",
+                             time.perf_counter() - started, message)
+    return CityMigration(slug, schema, before, after, "migrated", time.perf_counter() - started)
+
+
+_worker_engine: sa.Engine | None = None
+
+
+def _start_worker(url: str) -> None:
+    global _worker_engine
+    _worker_engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+
+
+def _migrate_in_worker(slug, schema, role, lock_timeout, script_location):
+    return migrate_city(_worker_engine, slug, schema, role, lock_timeout, script_location)
+
+
+def migrate_tenants(tenants, jobs: int = 1, lock_timeout: str = "5s",
+                    script_location: Path | None = None):
+    """Yield one CityMigration per city, as each finishes. Cities at head are found with one
+    query and yielded at once as "up to date"."""
+    head = tenant_head(script_location)
+    tenants = list(tenants)
+    with db.engine.connect() as connection:
+        versions = city_versions(connection, [t.schema for t in tenants])
+    behind = []
+    for tenant in tenants:
+        if versions[tenant.schema] == head:
+            yield CityMigration(tenant.slug, tenant.schema, head, head, "up to date")
+        else:
+            behind.append(tenant)
+    if not behind:
+        return
+    if jobs <= 1 or len(behind) == 1:
+        for tenant in behind:
+            yield migrate_city(db.engine, tenant.slug, tenant.schema, tenant.db_role,
+                               lock_timeout, script_location)
+        return
+    url = db.engine.url.render_as_string(hide_password=False)
+    with ProcessPoolExecutor(
+        max_workers=min(jobs, len(behind)),
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_start_worker,
+        initargs=(url,),
+    ) as pool:
+        futures = [
+            pool.submit(_migrate_in_worker, t.slug, t.schema, t.db_role, lock_timeout,
+                        script_location)
+            for t in behind
+        ]
+        for future in as_completed(futures):
+            yield future.result()
+
+
+# -- writing migrations -------------------------------------------------------------------------
+
+def new_revision(tree: str, message: str, autogenerate: bool = True) -> list[str]:
+    """Write a new migration of `tree`, comparing the models with a scratch database state at
+    head (a throw-away schema for the tenant tree), rolled back afterwards."""
+    script = script_directory(tree)
+    config = alembic_config(tree)
+    with db.engine.connect() as connection, connection.begin() as transaction:
+        if tree == TENANT_TREE:
+            schema = f"city_revision_{os.getpid()}"
+            connection.exec_driver_sql(
+                f'CREATE SCHEMA "{schema}"; SET LOCAL search_path TO "{schema}"'
+            )
+            config.attributes.update(connection=connection, schema=schema)
+            if script.get_current_head() is not None:
+                _run_env(config, script, _upgrade_to_head(script), destination_rev="head")
+        else:
+            connection.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {PLATFORM_SCHEMA}")
+            config.attributes["connection"] = connection
+        scripts = command.revision(config, message=message, autogenerate=autogenerate)
+        transaction.rollback()
+    script_directory.cache_clear()
+    scripts = scripts if isinstance(scripts, list) else [scripts]
+    return [s.path for s in scripts if s is not None]

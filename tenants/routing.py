@@ -1,0 +1,89 @@
+"""Which site a request is for, from its Host header (a port is ignored):
+
+- the platform host (PLATFORM_HOST) gets the vendor's blueprints;
+- a city's domain gets the city's blueprints, bound to that city;
+- any other host gets 404, and a suspended city 503, whatever the path.
+
+Both kinds of site use the same paths ("/" is the platform landing on one and the city's home
+on the other), so the URL map holds two rule sets and picks one per request.
+"""
+from flask import Flask, current_app, g, request
+from werkzeug.exceptions import NotFound, ServiceUnavailable
+from werkzeug.routing import Map
+
+from tenants.context import bind_tenant, directory
+from tenants.models import SUSPENDED
+from tenants.naming import strip_port
+
+# Blueprints served on the platform host only, and endpoints served on every host.
+PLATFORM_BLUEPRINTS = frozenset({"platform"})
+SITE_INDEPENDENT_ENDPOINTS = frozenset({"static", "health.healthz"})
+
+
+class UnknownSite(NotFound):
+    description = "No city answers at this address."
+
+
+class CitySuspended(ServiceUnavailable):
+    description = "This city's services are suspended."
+
+
+def is_platform_endpoint(endpoint: str) -> bool:
+    return endpoint.split(".", 1)[0] in PLATFORM_BLUEPRINTS
+
+
+class AudienceUrlMap(Map):
+    """The cities' rules; `platform` holds the platform host's. Site-independent rules are in both."""
+
+    platform_host = "localhost"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.platform = Map(*args, **kwargs)
+
+    def add(self, rulefactory) -> None:
+        endpoint = getattr(rulefactory, "endpoint", "") or ""
+        if endpoint in SITE_INDEPENDENT_ENDPOINTS:
+            self.platform.add(rulefactory.empty())
+            super().add(rulefactory)
+        elif is_platform_endpoint(endpoint):
+            self.platform.add(rulefactory)
+        else:
+            super().add(rulefactory)
+
+    def bind_to_environ(self, environ, *args, **kwargs):
+        if is_platform_host(environ.get("HTTP_HOST", ""), self.platform_host):
+            return self.platform.bind_to_environ(environ, *args, **kwargs)
+        return super().bind_to_environ(environ, *args, **kwargs)
+
+    def iter_rules(self, endpoint=None):
+        yield from super().iter_rules(endpoint)
+        yield from self.platform.iter_rules(endpoint)
+
+
+def is_platform_host(host: str, platform_host: str) -> bool:
+    return strip_port(host) == platform_host
+
+
+def bind_request_to_site() -> None:
+    """before_request: bind the city of the Host header, or refuse the request."""
+    if request.endpoint in SITE_INDEPENDENT_ENDPOINTS:
+        return
+    if is_platform_host(request.host, current_app.url_map.platform_host):
+        g.site = "platform"
+        return
+    tenant = directory().lookup_host(request.host)
+    if tenant is None:
+        raise UnknownSite()
+    g.site = "city"
+    if tenant.status == SUSPENDED:
+        g.suspended_tenant = tenant
+        raise CitySuspended()
+    bind_tenant(tenant)
+
+
+def init_app(app: Flask) -> None:
+    if not isinstance(app.url_map, AudienceUrlMap):
+        raise TypeError("the app's url_map_class must be AudienceUrlMap")
+    app.url_map.platform_host = strip_port(app.config["PLATFORM_HOST"])
+    app.before_request(bind_request_to_site)
