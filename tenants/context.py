@@ -2,7 +2,7 @@
 its Host header; commands, jobs and tests say `with tenant_context(city):`."""
 from contextlib import contextmanager
 
-from flask import current_app, g
+from flask import Flask, current_app, g
 
 from tenants.db import TenantNotBound
 from tenants.directory import TenantDirectory, TenantInfo
@@ -27,13 +27,15 @@ def bind_tenant(tenant: TenantInfo) -> None:
 
 
 @contextmanager
-def tenant_context(tenant: TenantInfo | str):
-    """Run a block as `tenant` (a TenantInfo or a slug) in a new application context, so it gets
-    a database session of its own that serves this city only; the session is closed on exit."""
+def tenant_context(tenant: TenantInfo | str, app: Flask | None = None):
+    """Run a block as `tenant` (a TenantInfo or a slug) in a new application context of `app`
+    (default: the current one), so it gets a database session of its own that serves this city
+    only; the session is closed on exit."""
+    app = app or current_app._get_current_object()
     if isinstance(tenant, str):
-        slug, tenant = tenant, directory().get(tenant)
+        slug, tenant = tenant, app.extensions["tenant_directory"].get(tenant)
         if tenant is None:
             raise LookupError(f"no city with the slug {slug!r}")
-    with current_app.app_context():
+    with app.app_context():
         bind_tenant(tenant)
         yield tenant

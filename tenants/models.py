@@ -64,7 +64,7 @@ class DirectoryState(db.Model):
     __table_args__ = (sa.CheckConstraint("id = 1", name="single_row"),
                       {"schema": PLATFORM_SCHEMA})
 
-    id: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, autoincrement=False)
     version: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
 
 

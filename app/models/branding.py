@@ -20,7 +20,9 @@ class Branding(db.Model):
         sa.CheckConstraint(f"accent_color ~ '{HEX_COLOR}'", name="accent_color"),
     )
 
-    id: Mapped[int] = mapped_column(sa.SmallInteger, primary_key=True, default=1)
+    id: Mapped[int] = mapped_column(
+        sa.SmallInteger, primary_key=True, autoincrement=False, default=1
+    )
     primary_color: Mapped[str] = mapped_column(
         sa.String(7), default=DEFAULT_PRIMARY_COLOR, server_default=DEFAULT_PRIMARY_COLOR
     )

@@ -59,7 +59,7 @@ def upgrade():
     op.create_index(op.f('ix_platform_audit_log_occurred_at'), 'audit_log', ['occurred_at'], unique=False, schema='platform')
     op.create_index(op.f('ix_platform_audit_log_tenant_slug'), 'audit_log', ['tenant_slug'], unique=False, schema='platform')
     op.create_table('directory_state',
-    sa.Column('id', sa.SmallInteger(), nullable=False),
+    sa.Column('id', sa.SmallInteger(), autoincrement=False, nullable=False),
     sa.Column('version', sa.BigInteger(), server_default='0', nullable=False),
     sa.CheckConstraint('id = 1', name=op.f('ck_directory_state_single_row')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_directory_state')),

@@ -28,7 +28,7 @@ def upgrade():
     op.create_index(op.f('ix_audit_log_action'), 'audit_log', ['action'], unique=False)
     op.create_index(op.f('ix_audit_log_occurred_at'), 'audit_log', ['occurred_at'], unique=False)
     op.create_table('branding',
-    sa.Column('id', sa.SmallInteger(), nullable=False),
+    sa.Column('id', sa.SmallInteger(), autoincrement=False, nullable=False),
     sa.Column('primary_color', sa.String(length=7), server_default='#1f4e8c', nullable=False),
     sa.Column('accent_color', sa.String(length=7), server_default='#b8860b', nullable=False),
     sa.Column('tagline', sa.String(length=200), server_default='', nullable=False),

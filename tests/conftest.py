@@ -1,0 +1,103 @@
+"""Fixtures: a fresh PostgreSQL database per test run (on TEST_DATABASE_URL's server, or the
+embedded one), the platform schema migrated, and two cities, alpha and beta."""
+import itertools
+import os
+
+import psycopg
+import pytest
+from psycopg import sql
+from sqlalchemy.engine import make_url
+
+from app import create_app, embedded_postgres
+from tenants.migrations import migrate_platform
+from tenants.naming import role_prefix
+from tenants.provisioning import create_tenant
+
+
+def _server_uri() -> str:
+    return os.environ.get("TEST_DATABASE_URL") or embedded_postgres.url(database="postgres")
+
+
+def _database_uri(server_uri: str, database: str) -> str:
+    return make_url(server_uri).set(database=database).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    """A database of this run's own; dropped afterwards with every city role made in it."""
+    server_uri = _server_uri()
+    name = f"civic_test_{os.getpid()}"
+    with psycopg.connect(server_uri, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        oid = admin.execute("SELECT oid FROM pg_database WHERE datname = %s", (name,)).fetchone()[0]
+    yield _database_uri(server_uri, name)
+    with psycopg.connect(server_uri, autocommit=True) as admin:
+        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        roles = admin.execute(
+            "SELECT rolname FROM pg_roles WHERE starts_with(rolname, %s)", (role_prefix(oid),)
+        ).fetchall()
+        for (role,) in roles:
+            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    app = create_app({
+        "CIVIC_ENV": "test",
+        "TESTING": True,
+        "DATABASE_URL": database_url,
+        "PLATFORM_HOST": "platform.test",
+        "TENANT_DIRECTORY_REFRESH_SECONDS": 0.5,
+        "SECRET_KEY": "test-secret",
+    })
+    with app.app_context():
+        migrate_platform()
+    return app
+
+
+@pytest.fixture()
+def app_context(app):
+    with app.app_context() as context:
+        yield context
+
+
+@pytest.fixture(scope="session")
+def cities(app):
+    """Two cities for the whole run: alpha (alpha.test) and beta (beta.test, English)."""
+    with app.app_context():
+        return {
+            "alpha": create_tenant("alpha", "Alpha", ["alpha.test"], name_zh="阿尔法市"),
+            "beta": create_tenant("beta", "Beta", ["beta.test", "www.beta.test"],
+                                  name_zh="贝塔市", locale="en"),
+        }
+
+
+_slugs = itertools.count(1)
+
+
+@pytest.fixture()
+def new_slug():
+    """A slug no other test uses: tests that change a city make their own."""
+    return lambda stem="city": f"{stem}-{next(_slugs)}"
+
+
+@pytest.fixture()
+def make_city(app, new_slug):
+    def make(stem="city", **options):
+        slug = new_slug(stem)
+        options.setdefault("domains", [f"{slug}.test"])
+        with app.app_context():
+            return create_tenant(slug, slug.title(), options.pop("domains"), **options)
+
+    return make
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture()
+def cli(app):
+    return app.test_cli_runner()

@@ -1,0 +1,59 @@
+"""The host -> city directory: no database round trip per lookup, changes seen within seconds."""
+import time
+
+import sqlalchemy as sa
+
+from tenants.db import db
+from tenants.directory import TenantDirectory
+from tenants.provisioning import set_status
+
+
+def test_lookups_ignore_port_and_case_and_cost_no_query(app, cities):
+    directory = app.extensions["tenant_directory"]
+    directory.lookup_host("warm.up")
+    with app.app_context():
+        engine = db.engine
+    statements = []
+
+    def count(*args):
+        statements.append(args)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        found = [directory.lookup_host(host) for host in
+                 ("alpha.test", "ALPHA.test:5000", "www.beta.test", "beta.test.", "nowhere.test")]
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    assert [t.slug if t else None for t in found] == ["alpha", "alpha", "beta", "beta", None]
+    assert statements == []
+
+
+def test_another_process_sees_a_suspension_within_its_refresh_interval(app, make_city):
+    """A second directory stands for another worker process: it learns of the change only
+    through its own polling thread."""
+    tenant = make_city("watched")
+    with app.app_context():
+        other_worker = TenantDirectory(db.engine, refresh_seconds=0.5)
+    assert other_worker.lookup_host(tenant.domains[0]).status == "active"
+    with app.app_context():
+        set_status(tenant.slug, "suspended")
+    deadline = time.monotonic() + 5
+    while other_worker.lookup_host(tenant.domains[0]).status != "suspended":
+        assert time.monotonic() < deadline, "the suspension did not arrive within 5 seconds"
+        time.sleep(0.1)
+
+
+def test_a_new_domain_added_outside_the_app_arrives_too(app, make_city):
+    tenant = make_city("grown")
+    with app.app_context():
+        other_worker = TenantDirectory(db.engine, refresh_seconds=0.5)
+        assert other_worker.lookup_host("new-name.grown.test") is None
+        with db.engine.begin() as connection:  # the trigger bumps the version for any writer
+            connection.execute(sa.text(
+                "INSERT INTO platform.tenant_domains (tenant_id, host) VALUES (:id, :host)"),
+                {"id": tenant.id, "host": "new-name.grown.test"})
+    deadline = time.monotonic() + 5
+    while other_worker.lookup_host("new-name.grown.test") is None:
+        assert time.monotonic() < deadline, "the new domain did not arrive within 5 seconds"
+        time.sleep(0.1)
+    assert other_worker.lookup_host("new-name.grown.test").slug == tenant.slug
