@@ -1,4 +1,5 @@
-"""The WSGI entry point (`gunicorn wsgi:app`); `flask …` run from the repository root finds it too."""
+"""The WSGI entry point (`gunicorn wsgi:app`); `flask …` run from the repository root finds
+it too."""
 from app import create_app
 
 app = create_app()

@@ -45,8 +45,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     directory.init_app(app)
     routing.init_app(app)
 
-    from app import demo, errors, health
-    from app import models  # noqa: F401  (every city table belongs to the metadata)
+    from app import (
+        demo,
+        errors,
+        health,
+        models,  # noqa: F401  (every city table belongs to the metadata)
+    )
     from app.citizen import bp as citizen_bp
     from app.platform import bp as platform_bp
 

@@ -36,7 +36,7 @@ def ensure_database(server_uri: str, database: str) -> None:
 
 
 def url(instance_path: Path = DEFAULT_INSTANCE, database: str = DEFAULT_DATABASE) -> str:
-    """Start the embedded server if it isn't running, make sure `database` exists, return its URI."""
+    """Start the embedded server if needed, make sure `database` exists, return its URI."""
     server = _server(Path(instance_path))
     ensure_database(server.get_uri(), database)
     return server.get_uri(database)

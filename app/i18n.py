@@ -1,6 +1,5 @@
 """Languages and time zones: Simplified Chinese and English ship; each city has a default."""
 from flask import g, request, session
-
 from flask_babel import get_locale
 
 from app.extensions import babel

@@ -3,7 +3,7 @@
 | variable | meaning | default |
 |---|---|---|
 | CIVIC_ENV | development, test or production | development |
-| DATABASE_URL | libpq URI of the PostgreSQL database | embedded server under instance/ (not in production) |
+| DATABASE_URL | libpq URI of the PostgreSQL database | the embedded server (not in production) |
 | SECRET_KEY | signs cookies and tokens | a fixed development key (required in production) |
 | PLATFORM_HOST | host name of the vendor platform site | localhost |
 | DB_POOL_SIZE | connections per process, shared by all cities | 10 |

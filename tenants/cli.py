@@ -140,10 +140,10 @@ def migrate(slugs, all_, jobs):
     cities = _fresh_directory()
     if all_ == bool(slugs):
         raise click.UsageError("name the cities to migrate, or give --all (not both)")
-    tenants = cities.all() if all_ else [cities.get(slug) for slug in slugs]
-    unknown = [slug for slug, tenant in zip(slugs, tenants) if tenant is None]
+    unknown = [slug for slug in slugs if cities.get(slug) is None]
     if unknown:
         _fail(LookupError(f"no city with the slug {', '.join(unknown)}"))
+    tenants = cities.all() if all_ else [cities.get(slug) for slug in slugs]
     results = []
     lock_timeout = current_app.config["TENANT_MIGRATION_LOCK_TIMEOUT"]
     with click.progressbar(length=len(tenants), label="migrating cities",
@@ -201,7 +201,9 @@ def resume(slug):
 def delete(slug, yes):
     """Delete a city for good: its schema with all its data, its role and its domains."""
     if not yes:
-        raise click.UsageError(f"this drops the city {slug!r} and all its data; add --yes to confirm")
+        raise click.UsageError(
+            f"this drops the city {slug!r} and all its data; add --yes to confirm"
+        )
     try:
         tenant = provisioning.delete_tenant(slug)
     except (InvalidName, provisioning.ProvisioningError) as error:

@@ -3,7 +3,7 @@ import re
 
 SLUG_MAX_LENGTH = 40
 # Lowercase letters, digits and single hyphens; starts with a letter, ends with a letter or digit.
-SLUG_PATTERN = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){1,%d}$" % (SLUG_MAX_LENGTH - 1))
+SLUG_PATTERN = re.compile(rf"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){{1,{SLUG_MAX_LENGTH - 1}}}$")
 RESERVED_SLUGS = frozenset({"admin", "api", "platform", "public", "static", "www"})
 
 SCHEMA_PREFIX = "city_"
@@ -51,7 +51,7 @@ def strip_port(host: str) -> str:
 
 
 def normalize_domain(domain: str) -> str:
-    """A domain a city is reached at, as stored: lowercase ASCII (IDNA), no port, no dot at the end."""
+    """A city's domain as stored: lowercase ASCII (IDNA), no port, no dot at the end."""
     raw = (domain or "").strip().rstrip(".")
     try:
         host = raw.encode("idna").decode("ascii").lower()

@@ -187,7 +187,9 @@ def create_tenant(slug: str, name: str, domains: list[str], name_zh: str | None 
             f"the slug {slug!r} or one of the domains was taken meanwhile: {error.orig}"
         ) from None
     except sa.exc.DBAPIError as error:
-        raise ProvisioningError(f"the database refused to provision {slug!r}: {error.orig}") from None
+        raise ProvisioningError(
+            f"the database refused to provision {slug!r}: {error.orig}"
+        ) from None
     _changed()
     return tenant
 

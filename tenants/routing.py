@@ -33,7 +33,8 @@ def is_platform_endpoint(endpoint: str) -> bool:
 
 
 class AudienceUrlMap(Map):
-    """The cities' rules; `platform` holds the platform host's. Site-independent rules are in both."""
+    """The cities' rules; `platform` holds the platform host's. Site-independent rules are in
+    both."""
 
     platform_host = "localhost"
 

@@ -13,6 +13,8 @@ from tenants.migrations import migrate_platform
 from tenants.naming import role_prefix
 from tenants.provisioning import create_tenant
 
+DROP_DATABASE = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
+
 
 def _server_uri() -> str:
     return os.environ.get("TEST_DATABASE_URL") or embedded_postgres.url(database="postgres")
@@ -28,12 +30,12 @@ def database_url():
     server_uri = _server_uri()
     name = f"civic_test_{os.getpid()}"
     with psycopg.connect(server_uri, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.execute(DROP_DATABASE.format(sql.Identifier(name)))
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         oid = admin.execute("SELECT oid FROM pg_database WHERE datname = %s", (name,)).fetchone()[0]
     yield _database_uri(server_uri, name)
     with psycopg.connect(server_uri, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        admin.execute(DROP_DATABASE.format(sql.Identifier(name)))
         roles = admin.execute(
             "SELECT rolname FROM pg_roles WHERE starts_with(rolname, %s)", (role_prefix(oid),)
         ).fetchall()

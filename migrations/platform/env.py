@@ -14,7 +14,7 @@ def include_object(obj, name, type_, reflected, compare_to):
 
 
 if context.is_offline_mode():
-    raise SystemExit("offline (SQL script) migrations are not supported; use flask platform migrate")
+    raise SystemExit("offline (SQL) migrations are not supported; use flask platform migrate")
 
 context.configure(
     connection=context.config.attributes["connection"],

@@ -6,7 +6,6 @@ from alembic import context
 from tenants.db import db
 
 
-
 def include_object(obj, name, type_, reflected, compare_to):
     if type_ == "table":
         return name != "alembic_version" and (obj.schema is None if not reflected else True)
@@ -14,7 +13,7 @@ def include_object(obj, name, type_, reflected, compare_to):
 
 
 if context.is_offline_mode():
-    raise SystemExit("offline (SQL script) migrations are not supported; use flask tenants migrate")
+    raise SystemExit("offline (SQL) migrations are not supported; use flask tenants migrate")
 
 context.configure(
     connection=context.config.attributes["connection"],

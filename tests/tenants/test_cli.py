@@ -11,7 +11,8 @@ def test_platform_migrate_twice_is_a_no_op(cli):
 
 def test_create_prints_what_it_made_and_show_lists_it(cli, new_slug):
     slug = new_slug("cli")
-    result = cli.invoke(args=["tenants", "create", slug, "--name", "Cli Town", "--name-zh", "命令城",
+    result = cli.invoke(args=["tenants", "create", slug, "--name", "Cli Town",
+                              "--name-zh", "命令城",
                               "--domain", f"{slug}.test", "--domain", f"gov.{slug}.test",
                               "--locale", "en", "--timezone", "Asia/Harbin"])
     assert result.exit_code == 0, result.output

@@ -1,7 +1,6 @@
 """The two migration trees agree with the models; provisioning builds exactly what the history
 builds; fleet migrations skip, report, continue past failures and resume."""
 import shutil
-import textwrap
 
 import pytest
 import sqlalchemy as sa
@@ -57,7 +56,9 @@ def describe_schema(connection, schema: str) -> dict:
 def test_a_provisioned_city_is_identical_to_one_built_by_the_whole_history(app_context, make_city):
     provisioned = make_city("built")
     with db.engine.connect() as connection, connection.begin() as transaction:
-        connection.exec_driver_sql('CREATE SCHEMA "city_history"; SET LOCAL search_path TO city_history')
+        connection.exec_driver_sql(
+            'CREATE SCHEMA "city_history"; SET LOCAL search_path TO city_history'
+        )
         config = alembic_config(TENANT_TREE)
         config.attributes.update(connection=connection, schema="city_history")
         command.upgrade(config, "head")

@@ -54,7 +54,8 @@ def test_domains_are_normalized():
 
 
 @pytest.mark.parametrize("domain", [
-    "", "http://lishui.gov", "lishui.gov:5000", "lishui.gov/path", "-bad.gov", "a..b", "x" * 64 + ".gov",
+    "", "http://lishui.gov", "lishui.gov:5000", "lishui.gov/path", "-bad.gov", "a..b",
+    "x" * 64 + ".gov",
 ])
 def test_invalid_domains_are_refused(domain):
     with pytest.raises(InvalidName, match="domain"):

@@ -4,8 +4,8 @@ Revision ID: 77fe60bfbb59
 Revises: 
 Create Date: 2026-11-28 16:10:30.484119
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '77fe60bfbb59'

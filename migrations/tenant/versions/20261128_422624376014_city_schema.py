@@ -4,8 +4,8 @@ Revision ID: 422624376014
 Revises: 
 Create Date: 2026-11-28 16:10:31.396913
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '422624376014'
