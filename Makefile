@@ -34,7 +34,7 @@ translations: $(CATALOGS:.po=.mo)
 	$(BIN)/pybabel compile --statistics -i $< -o $@
 
 extract-messages: install
-	$(BIN)/pybabel extract -F config/babel.cfg -k _l -o app/translations/messages.pot .
+	$(BIN)/pybabel extract -F config/babel.cfg -k _l -o app/translations/messages.pot app tenants
 	$(BIN)/pybabel update -i app/translations/messages.pot -d app/translations --no-fuzzy-matching
 
 run: install
