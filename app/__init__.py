@@ -27,11 +27,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(from_environment())
     app.config.update(test_config or {})
     app.config["SQLALCHEMY_DATABASE_URI"] = sqlalchemy_url(_database_url(app.config))
-    app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {
+    engine_options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {
         "pool_size": app.config["DB_POOL_SIZE"],
         "max_overflow": app.config["DB_POOL_SIZE"] // 2,
         "pool_pre_ping": True,
     })
+    if not app.config["DB_PREPARED_STATEMENTS"]:
+        # A server-side prepared statement lives on one server connection, which a pooler in
+        # transaction mode may not give this client again.
+        engine_options.setdefault("connect_args", {})["prepare_threshold"] = None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     for chatty in ("pgserver", "alembic"):
         logging.getLogger(chatty).setLevel(logging.WARNING)

@@ -1,4 +1,6 @@
 """`flask demo`: the demo cities, each with its own names, domains and colours. Idempotent."""
+import os
+
 import click
 
 from app.models import Branding
@@ -23,6 +25,7 @@ DEMO_CITIES = [
 @click.command("demo")
 def demo_command():
     """Provision the demo cities that don't exist yet (lishui, beijing, shenzhen)."""
+    port = os.environ.get("PORT", "5000")
     for city in DEMO_CITIES:
         if directory().get(city["slug"]) is not None:
             click.echo(f"{city['slug']}: exists, kept")
@@ -34,4 +37,4 @@ def demo_command():
                                     accent_color=city["accent_color"], tagline=city["tagline"],
                                     tagline_zh=city["tagline_zh"]))
             db.session.commit()
-        click.echo(f"{tenant.slug}: created at http://{tenant.domains[0]}:5000/")
+        click.echo(f"{tenant.slug}: created at http://{tenant.domains[0]}:{port}/")

@@ -10,6 +10,7 @@
 | TENANT_DIRECTORY_REFRESH_SECONDS | how often each process checks for city changes | 2 |
 | TENANT_MIGRATION_LOCK_TIMEOUT | lock timeout of one city's migration | 5s |
 | TENANT_ROLE_LOGIN | create city database roles with LOGIN (needed on Citus) | off |
+| DB_PREPARED_STATEMENTS | server-side prepared statements (off behind PgBouncer < 1.21) | on |
 """
 import os
 
@@ -60,6 +61,7 @@ def from_environment(environ=os.environ) -> dict:
         ),
         "TENANT_MIGRATION_LOCK_TIMEOUT": environ.get("TENANT_MIGRATION_LOCK_TIMEOUT", "5s"),
         "TENANT_ROLE_LOGIN": _flag(environ.get("TENANT_ROLE_LOGIN")),
+        "DB_PREPARED_STATEMENTS": _flag(environ.get("DB_PREPARED_STATEMENTS", "on")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env == "production",
