@@ -1,7 +1,5 @@
 """The CivicCloud Flask application: `create_app()` wires extensions, the tenancy layer and the
 blueprints of each audience, and does nothing else (no queries, no migrations at start-up)."""
-import logging
-
 from flask import Flask
 
 from config.settings import ConfigurationError, from_environment, sqlalchemy_url
@@ -36,14 +34,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         # A server-side prepared statement lives on one server connection, which a pooler in
         # transaction mode may not give this client again.
         engine_options.setdefault("connect_args", {})["prepare_threshold"] = None
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    for chatty in ("pgserver", "alembic"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
 
     from app import extensions, i18n
     from tenants import cli as tenants_cli
-    from tenants import directory, routing
+    from tenants import directory, log_context, routing
 
+    log_context.init_app(app)
     extensions.init_app(app)
     i18n.init_app(app)
     directory.init_app(app)

@@ -8,5 +8,6 @@
 - routing.py       which site (platform or city) a request's Host header selects
 - provisioning.py  creating, suspending, resuming and deleting cities
 - migrations.py    migrating the platform schema and the fleet of city schemas
+- log_context.py   log lines name their city
 - cli.py           `flask platform …` and `flask tenants …`
 """
