@@ -7,7 +7,6 @@ suspension or a new domain reaches every worker process within that interval.
 """
 import logging
 import threading
-import time
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -57,6 +56,7 @@ class TenantDirectory:
         self._stale = True
         self._lock = threading.Lock()
         self._poller: threading.Thread | None = None
+        self._closed = threading.Event()
 
     def lookup_host(self, host: str) -> TenantInfo | None:
         self._ensure_loaded()
@@ -98,9 +98,12 @@ class TenantDirectory:
                     )
                     self._poller.start()
 
+    def close(self) -> None:
+        """Stop the polling thread (tests, and processes that outlive their database)."""
+        self._closed.set()
+
     def _poll(self) -> None:
-        while True:
-            time.sleep(self._refresh_seconds)
+        while not self._closed.wait(self._refresh_seconds):
             try:
                 self.refresh()
             except Exception:  # keep serving the last directory; the next poll retries

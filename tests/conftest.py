@@ -55,7 +55,8 @@ def app(database_url):
     })
     with app.app_context():
         migrate_platform()
-    return app
+    yield app
+    app.extensions["tenant_directory"].close()
 
 
 @pytest.fixture()

@@ -41,6 +41,7 @@ def test_another_process_sees_a_suspension_within_its_refresh_interval(app, make
     while other_worker.lookup_host(tenant.domains[0]).status != "suspended":
         assert time.monotonic() < deadline, "the suspension did not arrive within 5 seconds"
         time.sleep(0.1)
+    other_worker.close()
 
 
 def test_a_new_domain_added_outside_the_app_arrives_too(app, make_city):
@@ -57,3 +58,4 @@ def test_a_new_domain_added_outside_the_app_arrives_too(app, make_city):
         assert time.monotonic() < deadline, "the new domain did not arrive within 5 seconds"
         time.sleep(0.1)
     assert other_worker.lookup_host("new-name.grown.test").slug == tenant.slug
+    other_worker.close()
