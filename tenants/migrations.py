@@ -6,10 +6,12 @@ query; cities behind head migrate in parallel worker processes (Alembic's `op` a
 process-global, so threads can't share them), each in its own transaction with a lock timeout.
 A failing city is reported and the others go on; running again resumes with those still behind.
 """
+import io
+import logging
 import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +23,8 @@ from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
 
 from tenants.db import PLATFORM_SCHEMA, db
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 PLATFORM_TREE, TENANT_TREE = "platform", "tenant"
@@ -106,12 +110,30 @@ def city_versions(connection, schemas: list[str]) -> dict[str, str | None]:
     return versions
 
 
-def migrate_city(engine: sa.Engine, slug: str, schema: str, role: str, lock_timeout: str,
-                 script_location: Path | None = None) -> CityMigration:
-    """Upgrade one city to head in one transaction; never raises (the error is reported)."""
-    from tenants.provisioning import city_grants_sql
-
+def render_upgrade(from_revision: str, script_location: Path | None = None) -> str | None:
+    """The SQL that takes a city from `from_revision` to head, rendered once by Alembic's offline
+    mode. Migrations name no schema, so the same script serves every city at that revision.
+    None when a migration can't be rendered (it reads the database): such cities migrate online,
+    one Alembic run each."""
     script = script_directory(TENANT_TREE, script_location)
+    config = alembic_config(TENANT_TREE, script_location)
+    config.output_buffer = io.StringIO()
+    try:
+        _run_env(config, script, _upgrade_to_head(script), as_sql=True,
+                 starting_rev=from_revision, destination_rev="head")
+    except Exception:
+        log.info("tenant migrations from %s can't be rendered; they run online", from_revision,
+                 exc_info=True)
+        return None
+    return config.output_buffer.getvalue()
+
+
+def migrate_city(engine: sa.Engine, slug: str, schema: str, lock_timeout: str,
+                 script_location: Path | None = None, rendered: dict | None = None
+                 ) -> CityMigration:
+    """Upgrade one city to head in one transaction: with the script rendered for its version
+    when `rendered` has one, else with an online Alembic run. Never raises: a failure is
+    reported, and the transaction rolled back."""
     started = time.perf_counter()
     before = None
     try:
@@ -121,14 +143,24 @@ def migrate_city(engine: sa.Engine, slug: str, schema: str, role: str, lock_time
                 "set_config('lock_timeout', %(timeout)s, true)",
                 {"path": f'"{schema}"', "timeout": lock_timeout},
             )
-            before = city_versions(connection, [schema])[schema]
+            # The row lock keeps two migrators off the same city.
+            before = connection.exec_driver_sql(
+                "SELECT version_num FROM alembic_version FOR UPDATE"
+            ).scalar()
             if before is None:
-                raise RuntimeError(f"schema {schema} has no alembic_version: not a city schema")
-            config = alembic_config(TENANT_TREE, script_location)
-            config.attributes.update(connection=connection, schema=schema)
-            _run_env(config, script, _upgrade_to_head(script), destination_rev="head")
-            connection.exec_driver_sql(city_grants_sql(schema, role))
-            after = city_versions(connection, [schema])[schema]
+                raise RuntimeError(f"{schema}.alembic_version is empty: not a migrated city")
+            upgrade_sql = (rendered or {}).get(before)
+            if upgrade_sql is not None:
+                # Straight to a DBAPI cursor, without parameters: the script's '%' signs are
+                # literal (rendered with paramstyle "named"), not placeholders.
+                with connection.connection.cursor() as cursor:
+                    cursor.execute(upgrade_sql)
+            else:
+                config = alembic_config(TENANT_TREE, script_location)
+                config.attributes.update(connection=connection, schema=schema)
+                script = script_directory(TENANT_TREE, script_location)
+                _run_env(config, script, _upgrade_to_head(script), destination_rev="head")
+            after = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
     except Exception as error:  # reported per city; the fleet goes on
         message = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
         return CityMigration(slug, schema, before, before, "failed",
@@ -141,17 +173,27 @@ _worker_engine: sa.Engine | None = None
 
 def _start_worker(url: str) -> None:
     global _worker_engine
-    _worker_engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    _worker_engine = sa.create_engine(url, pool_size=1, max_overflow=0)
 
 
-def _migrate_in_worker(slug, schema, role, lock_timeout, script_location):
-    return migrate_city(_worker_engine, slug, schema, role, lock_timeout, script_location)
+def _migrate_online_in_worker(slug, schema, lock_timeout, script_location):
+    return migrate_city(_worker_engine, slug, schema, lock_timeout, script_location)
+
+
+def _run_parallel(executor, calls):
+    futures = [executor.submit(*call) for call in calls]
+    for future in as_completed(futures):
+        yield future.result()
 
 
 def migrate_tenants(tenants, jobs: int = 1, lock_timeout: str = "5s",
                     script_location: Path | None = None):
-    """Yield one CityMigration per city, as each finishes. Cities at head are found with one
-    query and yielded at once as "up to date"."""
+    """Yield one CityMigration per city, as each finishes.
+
+    Cities at head are found with one query and yielded at once as "up to date". For every
+    version the others are at, the upgrade is rendered once and applied city by city from
+    `jobs` threads sharing the app's pool. Migrations that can't be rendered run online, in
+    `jobs` worker processes (Alembic's `op` and `context` are process-global)."""
     head = tenant_head(script_location)
     tenants = list(tenants)
     with db.engine.connect() as connection:
@@ -162,27 +204,30 @@ def migrate_tenants(tenants, jobs: int = 1, lock_timeout: str = "5s",
             yield CityMigration(tenant.slug, tenant.schema, head, head, "up to date")
         else:
             behind.append(tenant)
-    if not behind:
+    rendered = {
+        version: render_upgrade(version, script_location)
+        for version in {versions[t.schema] for t in behind} if version is not None
+    }
+    rendered = {version: sql for version, sql in rendered.items() if sql is not None}
+    scripted = [(db.engine, t.slug, t.schema, lock_timeout, script_location, rendered)
+                for t in behind if versions[t.schema] in rendered]
+    if jobs <= 1 or len(scripted) <= 1:
+        yield from (migrate_city(*args) for args in scripted)
+    else:
+        with ThreadPoolExecutor(max_workers=jobs) as threads:
+            yield from _run_parallel(threads, [(migrate_city, *args) for args in scripted])
+    online = [(t.slug, t.schema, lock_timeout, script_location)
+              for t in behind if versions[t.schema] not in rendered]
+    if jobs <= 1 or len(online) <= 1:
+        yield from (migrate_city(db.engine, *args) for args in online)
         return
-    if jobs <= 1 or len(behind) == 1:
-        for tenant in behind:
-            yield migrate_city(db.engine, tenant.slug, tenant.schema, tenant.db_role,
-                               lock_timeout, script_location)
-        return
-    url = db.engine.url.render_as_string(hide_password=False)
     with ProcessPoolExecutor(
-        max_workers=min(jobs, len(behind)),
+        max_workers=min(jobs, len(online)),
         mp_context=multiprocessing.get_context("fork"),
         initializer=_start_worker,
-        initargs=(url,),
-    ) as pool:
-        futures = [
-            pool.submit(_migrate_in_worker, t.slug, t.schema, t.db_role, lock_timeout,
-                        script_location)
-            for t in behind
-        ]
-        for future in as_completed(futures):
-            yield future.result()
+        initargs=(db.engine.url.render_as_string(hide_password=False),),
+    ) as processes:
+        yield from _run_parallel(processes, [(_migrate_online_in_worker, *args) for args in online])
 
 
 # -- writing migrations -------------------------------------------------------------------------

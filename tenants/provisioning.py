@@ -15,7 +15,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from tenants.db import city_tables, db
 from tenants.directory import TenantInfo
-from tenants.models import ACTIVE, LOCALES, SUSPENDED, PlatformAuditEntry, Tenant, TenantDomain
+from tenants.models import ACTIVE, LOCALES, SUSPENDED, PlatformAuditEntry, Tenant
 from tenants.naming import (
     InvalidName,
     normalize_domain,
@@ -56,21 +56,18 @@ def city_schema_ddl(metadata: sa.MetaData, table_count: int, dialect) -> str:
     return ";\n".join(statements)
 
 
-def city_grants_sql(schema: str, role: str) -> str:
-    """The city role may use its own schema's data, and nothing else (the migration bookkeeping
-    included). Run at provisioning and after every migration of the city."""
+def city_privileges_sql(schema: str, role: str) -> str:
+    """The city role may use its own schema's data and nothing else. Run before the city's
+    tables are made: default privileges then cover them, and every table or sequence a later
+    migration adds (migrations run as the same owner role). `alembic_version`, made first,
+    stays out of reach."""
     return (
         f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}";\n'
-        f'GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA "{schema}" TO "{role}";\n'
-        f'GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA "{schema}" TO "{role}";\n'
-        f'REVOKE ALL ON "{schema}".alembic_version FROM "{role}"'
+        f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{schema}" '
+        f'GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "{role}";\n'
+        f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{schema}" '
+        f'GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO "{role}"'
     )
-
-
-def _citus_present(connection) -> bool:
-    return connection.exec_driver_sql(
-        "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus')"
-    ).scalar()
 
 
 def _validated(slug, name, name_zh, domains, locale, timezone):
@@ -98,20 +95,43 @@ def _validated(slug, name, name_zh, domains, locale, timezone):
     return name.strip(), (name_zh or name).strip(), hosts
 
 
-def _check_free(connection, slug: str, hosts: list[str]) -> None:
-    if connection.execute(
-        sa.text("SELECT 1 FROM platform.tenants WHERE slug = :slug"), {"slug": slug}
-    ).first():
+# What provisioning must know before it writes, in one round trip.
+_PREFLIGHT_SQL = sa.text(
+    """
+    SELECT (SELECT oid FROM pg_database WHERE datname = current_database()) AS database_oid,
+           EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') AS citus,
+           EXISTS (SELECT 1 FROM platform.tenants WHERE slug = :slug) AS slug_taken,
+           (SELECT d.host || ' ' || t.slug FROM platform.tenant_domains d
+            JOIN platform.tenants t ON t.id = d.tenant_id
+            WHERE d.host = ANY(:hosts) ORDER BY d.host LIMIT 1) AS domain_taken
+    """
+)
+# The tenant row and its domains (in the order given: the first is the primary one).
+_INSERT_TENANT_SQL = sa.text(
+    """
+    WITH tenant AS (
+        INSERT INTO platform.tenants (slug, name, name_zh, status, schema_name, db_role,
+                                      locale, timezone)
+        VALUES (:slug, :name, :name_zh, :status, :schema, :role, :locale, :timezone)
+        RETURNING id
+    ), domains AS (
+        INSERT INTO platform.tenant_domains (tenant_id, host)
+        SELECT tenant.id, host
+        FROM tenant, unnest(CAST(:hosts AS text[])) WITH ORDINALITY AS h(host, n) ORDER BY n
+    )
+    SELECT id FROM tenant
+    """
+)
+
+
+def _preflight(connection, slug: str, hosts: list[str]):
+    checks = connection.execute(_PREFLIGHT_SQL, {"slug": slug, "hosts": hosts}).one()
+    if checks.slug_taken:
         raise ProvisioningError(f"a city with the slug {slug!r} already exists")
-    taken = connection.execute(
-        sa.text(
-            "SELECT d.host, t.slug FROM platform.tenant_domains d "
-            "JOIN platform.tenants t ON t.id = d.tenant_id WHERE d.host = ANY(:hosts)"
-        ),
-        {"hosts": hosts},
-    ).first()
-    if taken:
-        raise ProvisioningError(f"the domain {taken.host} already belongs to the city {taken.slug}")
+    if checks.domain_taken:
+        host, owner = checks.domain_taken.split(" ")
+        raise ProvisioningError(f"the domain {host} already belongs to the city {owner}")
+    return checks
 
 
 def _audit(connection, action: str, slug: str, **detail) -> None:
@@ -151,37 +171,32 @@ def create_tenant(slug: str, name: str, domains: list[str], name_zh: str | None 
     head = tenant_head()
     try:
         with engine.begin() as connection:
-            _check_free(connection, slug, hosts)
-            oid = connection.exec_driver_sql(
-                "SELECT oid FROM pg_database WHERE datname = current_database()"
-            ).scalar_one()
-            schema, role = schema_name(slug), role_name(oid, slug)
-            citus = _citus_present(connection)
-            tenant_id = connection.execute(
-                sa.insert(Tenant).returning(Tenant.id),
-                {"slug": slug, "name": name, "name_zh": name_zh, "status": ACTIVE,
-                 "schema_name": schema, "db_role": role, "locale": locale, "timezone": timezone},
-            ).scalar_one()
-            connection.execute(
-                sa.insert(TenantDomain), [{"tenant_id": tenant_id, "host": h} for h in hosts]
+            checks = _preflight(connection, slug, hosts)
+            schema, role = schema_name(slug), role_name(checks.database_oid, slug)
+            tenant = TenantInfo(
+                id=connection.execute(_INSERT_TENANT_SQL, {
+                    "slug": slug, "name": name, "name_zh": name_zh, "status": ACTIVE,
+                    "schema": schema, "role": role, "locale": locale, "timezone": timezone,
+                    "hosts": hosts}).scalar_one(),
+                slug=slug, name=name, name_zh=name_zh, status=ACTIVE, schema=schema, db_role=role,
+                locale=locale, timezone=timezone, domains=tuple(hosts),
             )
-            login = "LOGIN" if citus or current_app.config["TENANT_ROLE_LOGIN"] else "NOLOGIN"
+            login = current_app.config["TENANT_ROLE_LOGIN"] or checks.citus
             # Citus places a schema created while schema-based sharding is on on a worker node.
-            sharding = "SET LOCAL citus.enable_schema_based_sharding TO on;\n" if citus else ""
+            sharding = "SET LOCAL citus.enable_schema_based_sharding TO on;\n"
             connection.exec_driver_sql(
-                f'CREATE ROLE "{role}" {login};\n'
+                f'CREATE ROLE "{role}" {"LOGIN" if login else "NOLOGIN"};\n'
                 f'GRANT "{role}" TO CURRENT_USER;\n'
-                f"{sharding}"
+                f"{sharding if checks.citus else ''}"
                 f'CREATE SCHEMA "{schema}";\n'
                 f'SET LOCAL search_path TO "{schema}";\n'
                 f"{VERSION_TABLE_DDL};\n"
                 f"INSERT INTO alembic_version (version_num) VALUES ('{head}');\n"
-                f"{ddl};\n"
-                f"{city_grants_sql(schema, role)}"
+                f"{city_privileges_sql(schema, role)};\n"
+                f"{ddl}"
             )
             _audit(connection, "tenant.create", slug, name=name, name_zh=name_zh, domains=hosts,
                    locale=locale, timezone=timezone, schema=schema, db_role=role)
-            tenant = _tenant_info(connection, slug)
     except sa.exc.IntegrityError as error:
         raise ProvisioningError(
             f"the slug {slug!r} or one of the domains was taken meanwhile: {error.orig}"

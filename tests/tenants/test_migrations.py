@@ -6,6 +6,8 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
+from app.models import AuditEntry
+from tenants.context import tenant_context
 from tenants.db import db
 from tenants.migrations import (
     PLATFORM_TREE,
@@ -13,6 +15,7 @@ from tenants.migrations import (
     alembic_config,
     migrate_platform,
     migrate_tenants,
+    render_upgrade,
     tenant_head,
 )
 from tenants.provisioning import delete_tenant
@@ -74,12 +77,8 @@ def test_a_provisioned_city_is_identical_to_one_built_by_the_whole_history(app_c
 
 # -- the fleet ---------------------------------------------------------------------------------
 
-ADD_COLUMN_REVISION = '''\
-"""add a column and an index
-
-Revision ID: {revision}
-Revises: {down}
-"""
+REVISION = '''\
+"""{message}"""
 from alembic import op
 import sqlalchemy as sa
 
@@ -90,33 +89,49 @@ depends_on = None
 
 
 def upgrade():
-    op.add_column("audit_log", sa.Column("{column}", sa.String(20)))
-    op.create_index("ix_audit_log_{column}", "audit_log", ["{column}"])
-
-
-def downgrade():
-    op.drop_index("ix_audit_log_{column}", table_name="audit_log")
-    op.drop_column("audit_log", "{column}")
+{body}
+'''
+# DDL and a data change with a '%' in it: rendered once, applied to every city.
+SCRIPTABLE = '''\
+    op.add_column("audit_log", sa.Column("channel", sa.String(20)))
+    op.create_index("ix_audit_log_channel", "audit_log", ["channel"])
+    op.create_table("fleet_note", sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True))
+    op.execute("UPDATE audit_log SET channel = '100%' WHERE action = 'fleet.seed'")
+'''
+# Reads the database, so it can't be rendered offline: each city runs it online.
+READS_DATA = '''\
+    seeded = op.get_bind().execute(sa.text(
+        "SELECT count(*) FROM audit_log WHERE action = 'fleet.seed'")).scalar()
+    op.add_column("audit_log", sa.Column("seeded", sa.Integer, server_default=str(seeded)))
 '''
 
 
-@pytest.fixture()
-def next_migration(tmp_path):
+def tree_with(tmp_path, body: str, revision: str):
     """A copy of the tenant tree with one more revision on top of head."""
-    location = tmp_path / "tenant"
+    location = tmp_path / revision
     shutil.copytree(
         alembic_config(TENANT_TREE).get_main_option("script_location"), location,
         ignore=shutil.ignore_patterns("__pycache__"),
     )
-    (location / "versions" / "zz_next.py").write_text(ADD_COLUMN_REVISION.format(
-        revision="f1eet0000001", down=tenant_head(), column="channel"))
+    (location / "versions" / f"{revision}.py").write_text(REVISION.format(
+        message=revision, revision=revision, down=tenant_head(), body=body))
     return location
 
 
 @pytest.fixture()
+def next_migration(tmp_path):
+    return tree_with(tmp_path, SCRIPTABLE, "f1eet0000001")
+
+
+@pytest.fixture()
 def fleet(app, make_city):
-    """Four cities of this test's own, deleted afterwards (their heads are not the repo's)."""
+    """Four cities of this test's own, each with a row to migrate, deleted afterwards (their
+    heads are not the repository's)."""
     towns = [make_city("fleet") for _ in range(4)]
+    for town in towns:
+        with tenant_context(town, app):
+            db.session.add(AuditEntry(actor="seed", action="fleet.seed"))
+            db.session.commit()
     yield towns
     with app.app_context():
         for town in towns:
@@ -155,14 +170,25 @@ def test_a_failing_city_is_reported_the_others_go_on_and_a_rerun_resumes(app_con
     second = {r.slug: r for r in migrate_tenants(fleet, jobs=jobs, script_location=next_migration)}
     assert second[locked.slug].status == "migrated"
     assert {second[t.slug].status for t in fleet if t is not locked} == {"up to date"}
-    with db.engine.connect() as connection:
-        columns = {t.slug: {c["name"] for c in sa.inspect(connection).get_columns(
-            "audit_log", schema=t.schema)} for t in fleet}
-        privileged = connection.exec_driver_sql(
-            f"SELECT has_column_privilege('{locked.db_role}', '{locked.schema}.audit_log', "
-            "'channel', 'INSERT')").scalar()
-    assert all("channel" in names for names in columns.values())
-    assert privileged  # grants are renewed after every city's migration
+    for town in fleet:  # the city's role reaches what the migration added; '%' stayed '%'
+        with tenant_context(town, app_context.app):
+            channel = db.session.execute(sa.text(
+                "SELECT channel FROM audit_log WHERE action = 'fleet.seed'")).scalar()
+            notes = db.session.execute(sa.text("SELECT count(*) FROM fleet_note")).scalar()
+        assert (channel, notes) == ("100%", 0)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_migration_that_reads_the_database_runs_online_in_each_city(app_context, fleet,
+                                                                     tmp_path, jobs):
+    location = tree_with(tmp_path, READS_DATA, "0n1ine000001")
+    assert render_upgrade(tenant_head(), location) is None
+    results = list(migrate_tenants(fleet, jobs=jobs, script_location=location))
+    assert {r.status for r in results} == {"migrated"}
+    for town in fleet:
+        with tenant_context(town, app_context.app):
+            seeded = db.session.execute(sa.text("SELECT DISTINCT seeded FROM audit_log")).scalar()
+        assert seeded == 1
 
 
 def test_a_broken_city_fails_alone(app_context, fleet, next_migration):

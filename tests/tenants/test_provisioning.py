@@ -130,9 +130,9 @@ def test_a_schema_clash_after_the_role_was_made_rolls_the_role_back(app_context,
 
 def test_an_error_in_the_last_step_rolls_everything_back(app_context, new_slug, monkeypatch):
     slug = new_slug("injected")
-    real_grants = provisioning.city_grants_sql
-    monkeypatch.setattr(provisioning, "city_grants_sql",
-                        lambda schema, role: real_grants(schema, role) + ";\nSELECT 1 / 0")
+    real_ddl = provisioning.city_schema_ddl
+    monkeypatch.setattr(provisioning, "city_schema_ddl",
+                        lambda *args: real_ddl(*args) + ";\nSELECT 1 / 0")
     with pytest.raises(ProvisioningError, match="division by zero"):
         create_tenant(slug, "Injected", [f"{slug}.test"])
     assert footprint(slug) == NOTHING

@@ -30,15 +30,12 @@ CITY_VERSIONS_FUNCTION = """
 CREATE FUNCTION platform.city_versions(schemas text[])
 RETURNS TABLE (schema_name text, version_num text) LANGUAGE plpgsql STABLE AS $$
 BEGIN
-    FOR schema_name IN
-        SELECT n.nspname::text FROM pg_namespace n
-        JOIN pg_class c ON c.relnamespace = n.oid
-             AND c.relname = 'alembic_version' AND c.relkind = 'r'
-        WHERE n.nspname = ANY(schemas)
-    LOOP
-        EXECUTE format('SELECT version_num FROM %I.alembic_version LIMIT 1', schema_name)
-            INTO version_num;
-        RETURN NEXT;
+    FOREACH schema_name IN ARRAY schemas LOOP
+        IF to_regclass(format('%I.alembic_version', schema_name)) IS NOT NULL THEN
+            EXECUTE format('SELECT version_num FROM %I.alembic_version LIMIT 1', schema_name)
+                INTO version_num;
+            RETURN NEXT;
+        END IF;
     END LOOP;
 END $$
 """
