@@ -10,7 +10,9 @@ import io
 import logging
 import multiprocessing
 import os
+import queue
 import time
+from collections import deque
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from functools import lru_cache
@@ -21,6 +23,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
+from psycopg import sql as psycopg_sql
 
 from tenants.db import PLATFORM_SCHEMA, db
 
@@ -128,12 +131,50 @@ def render_upgrade(from_revision: str, script_location: Path | None = None) -> s
     return config.output_buffer.getvalue()
 
 
-def migrate_city(engine: sa.Engine, slug: str, schema: str, lock_timeout: str,
-                 script_location: Path | None = None, rendered: dict | None = None
-                 ) -> CityMigration:
-    """Upgrade one city to head in one transaction: with the script rendered for its version
-    when `rendered` has one, else with an online Alembic run. Never raises: a failure is
-    reported, and the transaction rolled back."""
+def _failed(slug, schema, before, started, error) -> CityMigration:
+    message = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
+    return CityMigration(slug, schema, before, before, "failed", time.perf_counter() - started,
+                         message)
+
+
+def _city_script(schema: str, expected: str, lock_timeout: str, upgrade_sql: str, quote) -> str:
+    """The rendered upgrade, bound to one city: its search_path, the lock timeout, and a check,
+    under a row lock that keeps two migrators apart, that the city is still at `expected`."""
+    return (
+        f'SET LOCAL search_path TO "{schema}";\n'
+        f"SET LOCAL lock_timeout TO {quote(lock_timeout)};\n"
+        "DO $$ BEGIN\n"
+        "  IF (SELECT version_num FROM alembic_version FOR UPDATE) IS DISTINCT FROM "
+        f"{quote(expected)} THEN\n"
+        f"    RAISE EXCEPTION 'the city is no longer at {expected}: run the migration again';\n"
+        "  END IF;\n"
+        "END $$;\n"
+        f"{upgrade_sql}"
+    )
+
+
+def apply_upgrade(connection, slug: str, schema: str, before: str, upgrade_sql: str, head: str,
+                  lock_timeout: str) -> CityMigration:
+    """Migrate one city with a rendered script: one transaction, one round trip and the COMMIT.
+    Never raises: a failure is reported and rolled back."""
+    started = time.perf_counter()
+    driver = connection.connection.driver_connection
+    script = _city_script(schema, before, lock_timeout, upgrade_sql,
+                          lambda value: psycopg_sql.Literal(value).as_string(driver))
+    try:
+        with connection.begin(), connection.connection.cursor() as cursor:
+            # Straight to a DBAPI cursor, without parameters: the script's '%' signs are
+            # literal (rendered with paramstyle "named"), not placeholders.
+            cursor.execute(script)
+    except Exception as error:  # reported per city; the fleet goes on
+        return _failed(slug, schema, before, started, error)
+    return CityMigration(slug, schema, before, head, "migrated", time.perf_counter() - started)
+
+
+def migrate_city_online(engine: sa.Engine, slug: str, schema: str, lock_timeout: str,
+                        script_location: Path | None = None) -> CityMigration:
+    """Migrate one city with an Alembic run of its own, for migrations that can't be rendered.
+    One transaction; never raises: a failure is reported and rolled back."""
     started = time.perf_counter()
     before = None
     try:
@@ -149,23 +190,41 @@ def migrate_city(engine: sa.Engine, slug: str, schema: str, lock_timeout: str,
             ).scalar()
             if before is None:
                 raise RuntimeError(f"{schema}.alembic_version is empty: not a migrated city")
-            upgrade_sql = (rendered or {}).get(before)
-            if upgrade_sql is not None:
-                # Straight to a DBAPI cursor, without parameters: the script's '%' signs are
-                # literal (rendered with paramstyle "named"), not placeholders.
-                with connection.connection.cursor() as cursor:
-                    cursor.execute(upgrade_sql)
-            else:
-                config = alembic_config(TENANT_TREE, script_location)
-                config.attributes.update(connection=connection, schema=schema)
-                script = script_directory(TENANT_TREE, script_location)
-                _run_env(config, script, _upgrade_to_head(script), destination_rev="head")
+            config = alembic_config(TENANT_TREE, script_location)
+            config.attributes.update(connection=connection, schema=schema)
+            script = script_directory(TENANT_TREE, script_location)
+            _run_env(config, script, _upgrade_to_head(script), destination_rev="head")
             after = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
     except Exception as error:  # reported per city; the fleet goes on
-        message = str(getattr(error, "orig", None) or error).strip().splitlines()[0]
-        return CityMigration(slug, schema, before, before, "failed",
-                             time.perf_counter() - started, message)
+        return _failed(slug, schema, before, started, error)
     return CityMigration(slug, schema, before, after, "migrated", time.perf_counter() - started)
+
+
+def _apply_rendered(engine, cities, rendered, head, jobs, lock_timeout):
+    """Yield results as `jobs` threads, each on one pooled connection for all the cities of its
+    share, apply the rendered scripts."""
+    results = queue.SimpleQueue()
+
+    def work(share):
+        remaining = deque(share)
+        try:
+            with engine.connect() as connection:
+                while remaining:
+                    tenant, before = remaining[0]
+                    results.put(apply_upgrade(connection, tenant.slug, tenant.schema, before,
+                                              rendered[before], head, lock_timeout))
+                    remaining.popleft()
+        except Exception as error:  # no connection: the rest of the share fails, reported
+            for tenant, before in remaining:
+                results.put(_failed(tenant.slug, tenant.schema, before, time.perf_counter(),
+                                    error))
+
+    shares = [cities[i::jobs] for i in range(min(jobs, len(cities)))]
+    with ThreadPoolExecutor(max_workers=max(len(shares), 1)) as threads:
+        for share in shares:
+            threads.submit(work, share)
+        for _ in cities:
+            yield results.get()
 
 
 _worker_engine: sa.Engine | None = None
@@ -177,13 +236,25 @@ def _start_worker(url: str) -> None:
 
 
 def _migrate_online_in_worker(slug, schema, lock_timeout, script_location):
-    return migrate_city(_worker_engine, slug, schema, lock_timeout, script_location)
+    return migrate_city_online(_worker_engine, slug, schema, lock_timeout, script_location)
 
 
-def _run_parallel(executor, calls):
-    futures = [executor.submit(*call) for call in calls]
-    for future in as_completed(futures):
-        yield future.result()
+def _migrate_online(engine, cities, jobs, lock_timeout, script_location):
+    """Yield results of online Alembic runs, in `jobs` worker processes (Alembic's `op` and
+    `context` are process-global, so threads can't share them)."""
+    calls = [(t.slug, t.schema, lock_timeout, script_location) for t in cities]
+    if jobs <= 1 or len(calls) <= 1:
+        yield from (migrate_city_online(engine, *call) for call in calls)
+        return
+    with ProcessPoolExecutor(
+        max_workers=min(jobs, len(calls)),
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_start_worker,
+        initargs=(engine.url.render_as_string(hide_password=False),),
+    ) as processes:
+        futures = [processes.submit(_migrate_online_in_worker, *call) for call in calls]
+        for future in as_completed(futures):
+            yield future.result()
 
 
 def migrate_tenants(tenants, jobs: int = 1, lock_timeout: str = "5s",
@@ -192,11 +263,12 @@ def migrate_tenants(tenants, jobs: int = 1, lock_timeout: str = "5s",
 
     Cities at head are found with one query and yielded at once as "up to date". For every
     version the others are at, the upgrade is rendered once and applied city by city from
-    `jobs` threads sharing the app's pool. Migrations that can't be rendered run online, in
-    `jobs` worker processes (Alembic's `op` and `context` are process-global)."""
+    `jobs` threads. Cities whose migrations can't be rendered run Alembic online, in `jobs`
+    worker processes."""
+    engine = db.engine
     head = tenant_head(script_location)
     tenants = list(tenants)
-    with db.engine.connect() as connection:
+    with engine.connect() as connection:
         versions = city_versions(connection, [t.schema for t in tenants])
     behind = []
     for tenant in tenants:
@@ -204,30 +276,13 @@ def migrate_tenants(tenants, jobs: int = 1, lock_timeout: str = "5s",
             yield CityMigration(tenant.slug, tenant.schema, head, head, "up to date")
         else:
             behind.append(tenant)
-    rendered = {
-        version: render_upgrade(version, script_location)
-        for version in {versions[t.schema] for t in behind} if version is not None
-    }
+    rendered = {version: render_upgrade(version, script_location)
+                for version in {versions[t.schema] for t in behind} if version is not None}
     rendered = {version: sql for version, sql in rendered.items() if sql is not None}
-    scripted = [(db.engine, t.slug, t.schema, lock_timeout, script_location, rendered)
-                for t in behind if versions[t.schema] in rendered]
-    if jobs <= 1 or len(scripted) <= 1:
-        yield from (migrate_city(*args) for args in scripted)
-    else:
-        with ThreadPoolExecutor(max_workers=jobs) as threads:
-            yield from _run_parallel(threads, [(migrate_city, *args) for args in scripted])
-    online = [(t.slug, t.schema, lock_timeout, script_location)
-              for t in behind if versions[t.schema] not in rendered]
-    if jobs <= 1 or len(online) <= 1:
-        yield from (migrate_city(db.engine, *args) for args in online)
-        return
-    with ProcessPoolExecutor(
-        max_workers=min(jobs, len(online)),
-        mp_context=multiprocessing.get_context("fork"),
-        initializer=_start_worker,
-        initargs=(db.engine.url.render_as_string(hide_password=False),),
-    ) as processes:
-        yield from _run_parallel(processes, [(_migrate_online_in_worker, *args) for args in online])
+    scripted = [(t, versions[t.schema]) for t in behind if versions[t.schema] in rendered]
+    yield from _apply_rendered(engine, scripted, rendered, head, jobs, lock_timeout)
+    online = [t for t in behind if versions[t.schema] not in rendered]
+    yield from _migrate_online(engine, online, jobs, lock_timeout, script_location)
 
 
 # -- writing migrations -------------------------------------------------------------------------

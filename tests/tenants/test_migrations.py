@@ -13,6 +13,7 @@ from tenants.migrations import (
     PLATFORM_TREE,
     TENANT_TREE,
     alembic_config,
+    apply_upgrade,
     migrate_platform,
     migrate_tenants,
     render_upgrade,
@@ -199,3 +200,14 @@ def test_a_broken_city_fails_alone(app_context, fleet, next_migration):
     assert results[broken.slug].status == "failed"
     assert "audit_log" in results[broken.slug].error
     assert [results[t.slug].status for t in fleet].count("migrated") == 3
+
+
+def test_a_city_that_moved_since_the_check_is_not_migrated_twice(app_context, fleet,
+                                                                 next_migration):
+    town = fleet[0]
+    script = render_upgrade(tenant_head(), next_migration)
+    assert list(migrate_tenants([town], script_location=next_migration))[0].status == "migrated"
+    with db.engine.connect() as connection:  # a second migrator that still saw the old version
+        late = apply_upgrade(connection, town.slug, town.schema, tenant_head(), script,
+                             "f1eet0000001", "5s")
+    assert late.status == "failed" and "no longer at" in late.error
