@@ -1,5 +1,7 @@
 """The CivicCloud Flask application: `create_app()` wires extensions, the tenancy layer and the
 blueprints of each audience, and does nothing else (no queries, no migrations at start-up)."""
+import os
+
 from flask import Flask
 
 from config.settings import ConfigurationError, from_environment, sqlalchemy_url
@@ -37,13 +39,15 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from app import extensions, i18n
     from tenants import cli as tenants_cli
-    from tenants import directory, log_context, routing
+    from tenants import directory, log_context, routing, sessions
 
+    app.config.setdefault("MAIL_OUTBOX_DIR", os.path.join(app.instance_path, "outbox"))
     log_context.init_app(app)
     extensions.init_app(app)
     i18n.init_app(app)
     directory.init_app(app)
     routing.init_app(app)
+    sessions.init_app(app)
 
     from app import (
         demo,

@@ -22,6 +22,8 @@ def _messages(error: HTTPException) -> tuple[str, str]:
         403: (_("Forbidden"), _("You do not have permission to open this page.")),
         404: (_("Page not found"), _("There is no page at this address. Check the address.")),
         405: (_("Method not allowed"), _("This page does not accept that kind of request.")),
+        429: (_("Too many attempts"), _("Too many attempts in a short time. Wait a few minutes, "
+                                        "then try again.")),
         503: (_("Service unavailable"), _("The service is unavailable. Please try again later.")),
     }
     return titles.get(error.code, (_("Something went wrong"), _(

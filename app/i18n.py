@@ -32,3 +32,4 @@ def html_lang(locale) -> str:
 def init_app(app) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
     app.jinja_env.globals.update(html_lang=html_lang, get_locale=get_locale)
+    app.jinja_env.add_extension("jinja2.ext.do")

@@ -10,6 +10,9 @@
 | TENANT_DIRECTORY_REFRESH_SECONDS | how often each process checks for city changes | 2 |
 | TENANT_MIGRATION_LOCK_TIMEOUT | lock timeout of one city's migration | 5s |
 | TENANT_ROLE_LOGIN | create city database roles with LOGIN (needed on Citus) | off |
+| MAIL_BACKEND | outbox (files under instance/outbox and the log) or smtp | outbox |
+| MAIL_SENDER, MAIL_SMTP_HOST, MAIL_SMTP_PORT | the sender address and the SMTP server | |
+| RATELIMIT_STORAGE_URI | where sign-in throttling counts (memory:// or redis://…) | memory:// |
 | DB_PREPARED_STATEMENTS | server-side prepared statements (off behind PgBouncer < 1.21) | on |
 """
 import os
@@ -65,6 +68,13 @@ def from_environment(environ=os.environ) -> dict:
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env == "production",
+        "MAIL_BACKEND": environ.get("MAIL_BACKEND", "outbox"),
+        "MAIL_SENDER": environ.get("MAIL_SENDER", "CivicCloud <no-reply@civiccloud.localhost>"),
+        "MAIL_SMTP_HOST": environ.get("MAIL_SMTP_HOST", "localhost"),
+        "MAIL_SMTP_PORT": int(environ.get("MAIL_SMTP_PORT", "25")),
+        "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_HEADERS_ENABLED": True,
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "BABEL_DEFAULT_LOCALE": "zh_Hans",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
     }

@@ -1,0 +1,124 @@
+"""Citizen accounts of the bound city: passwords (Argon2), signed links, sign-in.
+
+Links for email verification and password reset are signed with the app's secret and a salt
+naming the purpose and the city, so a link made for one city or purpose is worthless for
+another. A reset link carries a fingerprint of the current password hash: once the password
+changes, every older link (and every signed-in session, see User.get_id) stops working.
+"""
+import re
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app, g
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from app.extensions import login_manager
+from app.models import User
+from tenants.context import current_tenant
+from tenants.db import db
+
+hasher = PasswordHasher()
+# Checked against when the account doesn't exist, so both answers take as long.
+_DUMMY_HASH = hasher.hash("not a password of anyone")
+
+VERIFY_EMAIL, RESET_PASSWORD = "verify-email", "reset-password"
+LINK_LIFETIME = {VERIFY_EMAIL: 48 * 3600, RESET_PASSWORD: 3600}
+MOBILE = re.compile(r"^1[3-9]\d{9}$")
+
+
+class InvalidLink(Exception):
+    """A verification or reset link that is forged, expired, already used or for another city."""
+
+
+def normalize_email(email: str | None) -> str | None:
+    return email.strip().lower() or None if email else None
+
+
+def normalize_mobile(mobile: str | None) -> str | None:
+    """Mainland China mobile numbers: 11 digits, with or without +86 and separators."""
+    if not mobile:
+        return None
+    digits = re.sub(r"[\s\-()]", "", mobile)
+    digits = digits.removeprefix("+86").removeprefix("0086")
+    return digits or None
+
+
+def is_mobile(value: str) -> bool:
+    return bool(MOBILE.match(normalize_mobile(value) or ""))
+
+
+def hash_password(password: str) -> str:
+    return hasher.hash(password)
+
+
+def find_user(identifier: str) -> User | None:
+    """The account of an email address or a mobile number, in the bound city."""
+    identifier = (identifier or "").strip()
+    if "@" in identifier:
+        column, value = User.email, normalize_email(identifier)
+    else:
+        column, value = User.mobile, normalize_mobile(identifier)
+    return db.session.scalar(sa.select(User).where(column == value)) if value else None
+
+
+def authenticate(identifier: str, password: str) -> User | None:
+    """The active account with this identifier and password, or None (in the same time
+    whether the account is unknown or the password wrong)."""
+    user = find_user(identifier)
+    try:
+        hasher.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH,
+                      password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.password_hash or not user.is_active:
+        return None
+    if hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = datetime.now(UTC)
+    return user
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key,
+                                  salt=f"{purpose}:{current_tenant().slug}")
+
+
+def make_link_token(purpose: str, user: User) -> str:
+    payload = {"uid": user.id}
+    if purpose == VERIFY_EMAIL:
+        payload["email"] = user.email
+    else:
+        payload["pw"] = user.password_fingerprint()
+    return _serializer(purpose).dumps(payload)
+
+
+def user_for_link(purpose: str, token: str) -> User:
+    try:
+        payload = _serializer(purpose).loads(token, max_age=LINK_LIFETIME[purpose])
+    except SignatureExpired:
+        raise InvalidLink("expired") from None
+    except BadSignature:
+        raise InvalidLink("invalid") from None
+    user = db.session.get(User, payload.get("uid"))
+    if user is None or not user.is_active:
+        raise InvalidLink("invalid")
+    if purpose == VERIFY_EMAIL and payload.get("email") != user.email:
+        raise InvalidLink("invalid")
+    if purpose == RESET_PASSWORD and payload.get("pw") != user.password_fingerprint():
+        raise InvalidLink("used")
+    return user
+
+
+@login_manager.user_loader
+def load_user(session_id: str) -> User | None:
+    """The signed-in account, on a city site only (the session cookie is the city's own)."""
+
+    user_id, _, fingerprint = session_id.partition(".")
+    if g.get("tenant") is None or not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active or user.password_fingerprint() != fingerprint:
+        return None
+    return user

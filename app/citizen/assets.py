@@ -1,0 +1,1 @@
+"""The city site's asset routes (logo, favicon, hero image) and `flask tenants brand`."""

@@ -1,0 +1,1 @@
+"""Sign-in with the city's OpenID Connect providers, and `flask tenants oidc`."""
