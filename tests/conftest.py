@@ -1,7 +1,10 @@
 """Fixtures: a fresh PostgreSQL database per test run (on TEST_DATABASE_URL's server, or the
 embedded one), the platform schema migrated, and two cities, alpha and beta."""
+import email
+import email.policy
 import itertools
 import os
+import re
 
 import psycopg
 import pytest
@@ -44,8 +47,14 @@ def database_url():
 
 
 @pytest.fixture(scope="session")
-def app(database_url):
+def outbox_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("outbox")
+
+
+@pytest.fixture(scope="session")
+def app(database_url, outbox_dir):
     app = create_app({
+        "MAIL_OUTBOX_DIR": str(outbox_dir),
         "CIVIC_ENV": "test",
         "TESTING": True,
         "DATABASE_URL": database_url,
@@ -104,3 +113,21 @@ def client(app):
 @pytest.fixture()
 def cli(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture()
+def outbox(outbox_dir):
+    """outbox(slug) -> the messages sent for that city so far, oldest first."""
+    def read(slug: str) -> list[email.message.Message]:
+        folder = outbox_dir / slug
+        return [email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+                for path in sorted(folder.glob("*.eml"))] if folder.exists() else []
+
+    return read
+
+
+def form_token(response) -> str:
+    """The CSRF token of the first form of a page."""
+    field = re.search(r'<input[^>]*name="csrf_token"[^>]*>', response.get_data(as_text=True))
+    assert field, "the page has no form with a CSRF token"
+    return re.search(r'value="([^"]+)"', field.group(0)).group(1)
