@@ -60,15 +60,6 @@ def platform_migrate():
         click.echo(f"platform schema migrated from {before or 'nothing'} to {after}")
 
 
-@platform_cli.command("revision")
-@click.option("-m", "--message", required=True, help="What the migration does.")
-@click.option("--empty", is_flag=True, help="Write an empty migration, without comparing models.")
-def platform_revision(message, empty):
-    """Write a new platform migration from the difference between models and database."""
-    for path in new_revision(PLATFORM_TREE, message, autogenerate=not empty):
-        click.echo(f"wrote {path}")
-
-
 @tenants_cli.command("create")
 @click.argument("slug")
 @click.option("--name", required=True, help="The city's name in English.")
@@ -164,15 +155,6 @@ def migrate(slugs, all_, jobs):
         sys.exit(1)
 
 
-@tenants_cli.command("revision")
-@click.option("-m", "--message", required=True, help="What the migration does.")
-@click.option("--empty", is_flag=True, help="Write an empty migration, without comparing models.")
-def tenants_revision(message, empty):
-    """Write a new city migration from the difference between models and a scratch schema."""
-    for path in new_revision(TENANT_TREE, message, autogenerate=not empty):
-        click.echo(f"wrote {path}")
-
-
 def _set_status(slug, status, verb):
     try:
         tenant = provisioning.set_status(slug, status)
@@ -209,6 +191,22 @@ def delete(slug, yes):
     except (InvalidName, provisioning.ProvisioningError) as error:
         _fail(error)
     click.echo(f"deleted city {tenant.slug} (schema {tenant.schema}, role {tenant.db_role})")
+
+
+def _add_revision_command(group: AppGroup, tree: str, help_text: str) -> None:
+    @group.command("revision", help=help_text)
+    @click.option("-m", "--message", required=True, help="What the migration does.")
+    @click.option("--empty", is_flag=True,
+                  help="Write an empty migration, without comparing models.")
+    def revision(message, empty):
+        for path in new_revision(tree, message, autogenerate=not empty):
+            click.echo(f"wrote {path}")
+
+
+_add_revision_command(platform_cli, PLATFORM_TREE, "Write a new platform migration from the "
+                      "difference between the models and the platform schema.")
+_add_revision_command(tenants_cli, TENANT_TREE, "Write a new city migration from the "
+                      "difference between the models and a scratch city schema at head.")
 
 
 def init_app(app) -> None:
