@@ -5,6 +5,7 @@
 | CIVIC_ENV | development, test or production | development |
 | DATABASE_URL | libpq URI of the PostgreSQL database | the embedded server (not in production) |
 | SECRET_KEY | signs cookies and tokens | a fixed development key (required in production) |
+| DATA_ENCRYPTION_KEY | key for secrets stored encrypted (app/crypto.py) | required in production |
 | PLATFORM_HOST | host name of the vendor platform site | localhost |
 | DB_POOL_SIZE | connections per process, shared by all cities | 10 |
 | TENANT_DIRECTORY_REFRESH_SECONDS | how often each process checks for city changes | 2 |
@@ -53,10 +54,13 @@ def from_environment(environ=os.environ) -> dict:
         raise ConfigurationError("SECRET_KEY must be set in production")
     if env == "production" and not environ.get("DATABASE_URL"):
         raise ConfigurationError("DATABASE_URL must be set in production")
+    if env == "production" and not environ.get("DATA_ENCRYPTION_KEY"):
+        raise ConfigurationError("DATA_ENCRYPTION_KEY must be set in production")
     return {
         "CIVIC_ENV": env,
         "SECRET_KEY": secret_key or DEVELOPMENT_SECRET_KEY,
         "DATABASE_URL": environ.get("DATABASE_URL"),
+        "DATA_ENCRYPTION_KEY": environ.get("DATA_ENCRYPTION_KEY"),
         "PLATFORM_HOST": environ.get("PLATFORM_HOST", "localhost"),
         "DB_POOL_SIZE": int(environ.get("DB_POOL_SIZE", "10")),
         "TENANT_DIRECTORY_REFRESH_SECONDS": float(

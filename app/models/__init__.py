@@ -2,6 +2,7 @@
 without a schema; see tenants/db.py). Modules keep their tables in app/modules/<key>/models.py."""
 from app.models.audit import AuditEntry
 from app.models.branding import Branding
+from app.models.oidc import OidcProvider, UserIdentity
 from app.models.user import User
 
-__all__ = ["AuditEntry", "Branding", "User"]
+__all__ = ["AuditEntry", "Branding", "OidcProvider", "User", "UserIdentity"]
