@@ -1,26 +1,65 @@
-"""Languages and time zones: Simplified Chinese and English ship; each city has a default."""
-from flask import g, request, session
+"""Languages, time zones and formatting: Simplified Chinese and English ship; each city has a
+default language (platform.tenants.locale) and offers one or both (its branding).
+
+The page's language is, in this order and among the city's offered languages: the visitor's
+choice in the switcher (kept in the session), the signed-in citizen's own language, the city's
+default, the browser's Accept-Language. Dates and times are shown in the city's time zone and
+money (kept as integer fen) as yuan, both formatted for the page's language.
+"""
+from datetime import date, datetime, time
+from decimal import Decimal
+
+import flask_babel
+from flask import g, has_request_context, request, session
 from flask_babel import get_locale
 
 from app.extensions import babel
 
 LANGUAGES = {"zh_Hans": "简体中文", "en": "English"}
 _PRIMARY_TAG = {"zh": "zh_Hans", "en": "en"}
+FALLBACK_LOCALE = "zh_Hans"
+
+
+def _offered() -> list[str]:
+    from app.branding import offered_languages
+
+    return offered_languages()
+
+
+def _signed_in_user_locale() -> str | None:
+    """The signed-in citizen's language, on a city's site only (accounts are the city's)."""
+    if not has_request_context() or g.get("tenant") is None:
+        return None
+    from flask_login import current_user
+
+    try:
+        return getattr(current_user, "locale", None) if current_user.is_authenticated else None
+    except Exception:  # an error page rendered because the database failed
+        return None
 
 
 def select_locale() -> str:
-    chosen = session.get("locale")
-    if chosen in LANGUAGES:
-        return chosen
+    offered = _offered()
+    candidates = []
+    if has_request_context():
+        candidates.append(session.get("locale"))
+    candidates.append(_signed_in_user_locale())
     tenant = g.get("tenant") or g.get("suspended_tenant")
     if tenant is not None:
-        return tenant.locale
-    best = request.accept_languages.best_match(list(_PRIMARY_TAG)) if request else None
-    return _PRIMARY_TAG.get(best, "zh_Hans")
+        candidates.append(tenant.locale)
+    for candidate in candidates:
+        if candidate in offered:
+            return candidate
+    if has_request_context():
+        best = request.accept_languages.best_match(
+            [tag for tag, code in _PRIMARY_TAG.items() if code in offered])
+        if best:
+            return _PRIMARY_TAG[best]
+    return FALLBACK_LOCALE if FALLBACK_LOCALE in offered else offered[0]
 
 
 def select_timezone() -> str | None:
-    tenant = g.get("tenant")
+    tenant = g.get("tenant") or g.get("suspended_tenant")
     return tenant.timezone if tenant is not None else None
 
 
@@ -29,7 +68,61 @@ def html_lang(locale) -> str:
     return str(locale).replace("_", "-")
 
 
+# -- formatting ----------------------------------------------------------------------------
+
+def format_fen(fen: int | None, locale=None) -> str:
+    """An amount of integer fen as yuan for the page's language: 123450 -> '¥1,234.50'.
+    Babel writes CN¥ in English; the sites are Chinese cities', so ¥ is unambiguous."""
+    if fen is None:
+        return ""
+    if isinstance(fen, bool) or not isinstance(fen, int):
+        raise TypeError(f"money is kept as integer fen, not {type(fen).__name__}")
+    from babel.numbers import format_currency
+
+    text = format_currency(Decimal(fen).scaleb(-2), "CNY", locale=locale or get_locale())
+    return text.replace("CN¥", "¥")
+
+
+def format_city_date(value: date | datetime | None, format: str = "medium") -> str:
+    """A date (a datetime is first moved to the city's time zone)."""
+    if value is None:
+        return ""
+    return flask_babel.format_date(value, format)
+
+
+def format_city_time(value: datetime | time | None, format: str = "short") -> str:
+    if value is None:
+        return ""
+    return flask_babel.format_time(value, format)
+
+
+def format_city_datetime(value: datetime | None, format: str = "medium") -> str:
+    """Date and time in the city's time zone, without seconds: '2024年5月1日 14:30',
+    'May 1, 2024, 2:30 PM'. A naive datetime is taken as UTC."""
+    if value is None:
+        return ""
+    pattern = get_locale().datetime_formats.get(format) or "{1} {0}"
+    return str(pattern).format(format_city_time(value, "short"),
+                               format_city_date(value, format))
+
+
+def datetime_attribute(value: datetime | date | None) -> str:
+    """ISO 8601 for <time datetime="…">."""
+    return value.isoformat() if value is not None else ""
+
+
+def language_links(next_path: str) -> list[dict]:
+    """The switcher's entries: every offered language, the current one marked."""
+    current = str(get_locale())
+    return [{"code": code, "label": LANGUAGES[code], "lang": html_lang(code),
+             "current": code == current, "next": next_path} for code in _offered()]
+
+
 def init_app(app) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
-    app.jinja_env.globals.update(html_lang=html_lang, get_locale=get_locale)
+    app.jinja_env.globals.update(html_lang=html_lang, get_locale=get_locale,
+                                 LANGUAGES=LANGUAGES)
+    app.jinja_env.filters.update(fen=format_fen, date=format_city_date,
+                                 time=format_city_time, datetime=format_city_datetime,
+                                 isodatetime=datetime_attribute)
     app.jinja_env.add_extension("jinja2.ext.do")

@@ -10,18 +10,28 @@ ACCOUNT_SECTIONS: list[str] = []
 
 @bp.app_context_processor
 def city_page_context() -> dict:
-    """What every page of a city's site shows: its name and branding."""
-    from flask import g
+    """What every page of a city's site shows: its name, branding (colours through the theme
+    style sheet, logo, contact details), languages, the announcement banner and, for the home
+    page, the services the city offers."""
+    from flask import g, has_request_context
 
-    from app.models import Branding
+    from app.branding import current_branding
+    from app.citizen.assets import asset_urls
+    from app.citizen.views import current_path, enabled_services, site_banner
+    from app.i18n import language_links
 
     tenant = g.get("tenant")
     if tenant is None:
         return {}
-    if "branding" not in g:
-        g.branding = Branding.current()
-    return {"tenant": tenant, "branding": g.branding, "account_sections": ACCOUNT_SECTIONS,
-            "city_name": tenant.display_name(get_locale())}
+    branding = current_branding()
+    city_name = tenant.display_name(get_locale())
+    context = {"tenant": tenant, "branding": branding, "account_sections": ACCOUNT_SECTIONS,
+               "city_name": city_name}
+    if has_request_context():  # a page, not a mail rendered by a job
+        context.update(services=enabled_services(tenant), site_banner=site_banner(),
+                       languages=language_links(current_path()),
+                       **asset_urls(branding, city_name))
+    return context
 
 
 from app.citizen import account, assets, oidc, views  # noqa: E402,F401  (registers routes)
