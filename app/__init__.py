@@ -54,6 +54,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         errors,
         health,
         models,  # noqa: F401  (every city table belongs to the metadata)
+        security,
     )
     from app.citizen import bp as citizen_bp
     from app.platform import bp as platform_bp
@@ -62,6 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(platform_bp)
     app.register_blueprint(citizen_bp)
     errors.init_app(app)
+    security.init_app(app)
     tenants_cli.init_app(app)
     app.cli.add_command(demo.demo_command)
     return app

@@ -71,3 +71,12 @@ def test_a_wrong_database_url_is_a_clear_configuration_error(url):
 
     with pytest.raises(ConfigurationError, match="DATABASE_URL"):
         create_app({"DATABASE_URL": url})
+
+
+def test_every_page_forbids_scripts_framing_and_foreign_assets(client, cities):
+    for host in ("platform.test", "alpha.test", "unknown.test"):
+        headers = client.get("/", headers={"Host": host}).headers
+        policy = headers["Content-Security-Policy"]
+        assert "script-src 'none'" in policy and "frame-ancestors 'none'" in policy
+        assert "default-src 'self'" in policy
+        assert headers["X-Content-Type-Options"] == "nosniff"

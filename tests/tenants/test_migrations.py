@@ -51,7 +51,8 @@ def describe_schema(connection, schema: str) -> dict:
         "SELECT tablename, indexname, replace(indexdef, :schema || '.', '') FROM pg_indexes"
         " WHERE schemaname = :schema ORDER BY indexname"), params).all()
     constraints = connection.execute(sa.text(
-        "SELECT c.relname, k.conname, k.contype, pg_get_constraintdef(k.oid)"
+        "SELECT c.relname, k.conname, k.contype,"
+        " replace(pg_get_constraintdef(k.oid), :schema || '.', '')"
         " FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid"
         " WHERE k.connamespace = CAST(:schema AS regnamespace) ORDER BY k.conname"), params).all()
     return {"columns": columns, "indexes": indexes, "constraints": constraints}
