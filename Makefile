@@ -16,6 +16,7 @@ WITH_DATABASE = export DATABASE_URL="$${DATABASE_URL:-$$($(BIN)/python -m app.em
 
 help:
 	@echo "make run    set up, migrate, provision the demo cities, serve on 127.0.0.1:$(PORT)"
+	@echo "            (with a job worker beside the web server)"
 	@echo "make test   set up and run the whole test suite against PostgreSQL"
 	@echo "make bench  run the benchmarks under bench/ (figures in docs/performance.md)"
 	@echo "make db-stop  stop the embedded PostgreSQL"
@@ -42,8 +43,10 @@ run: install
 	$(BIN)/flask platform migrate; \
 	$(BIN)/flask tenants migrate --all; \
 	$(BIN)/flask demo; \
+	$(BIN)/flask worker --concurrency 2 & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	echo "serving http://localhost:$(PORT)/ (platform) and http://lishui.localhost:$(PORT)/"; \
-	exec $(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --threads 4 \
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --threads 4 \
 	  --access-logfile - wsgi:app
 
 test: install lint

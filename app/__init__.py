@@ -26,7 +26,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app = CivicFlask(__name__)
     app.config.update(from_environment())
     app.config.update(test_config or {})
-    app.config["SQLALCHEMY_DATABASE_URI"] = sqlalchemy_url(_database_url(app.config))
+    database_url = _database_url(app.config)
+    app.config["SQLALCHEMY_DATABASE_URI"] = sqlalchemy_url(database_url)
     engine_options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {
         "pool_size": app.config["DB_POOL_SIZE"],
         "max_overflow": app.config["DB_POOL_SIZE"] // 2,
@@ -39,9 +40,10 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from app import extensions, i18n
     from tenants import cli as tenants_cli
-    from tenants import directory, log_context, routing, sessions
+    from tenants import directory, jobs, log_context, routing, sessions
 
-    app.config.setdefault("MAIL_OUTBOX_DIR", os.path.join(app.instance_path, "outbox"))
+    if not app.config.get("MAIL_OUTBOX_DIR"):
+        app.config["MAIL_OUTBOX_DIR"] = os.path.join(app.instance_path, "outbox")
     log_context.init_app(app)
     extensions.init_app(app)
     i18n.init_app(app)
@@ -54,14 +56,18 @@ def create_app(test_config: dict | None = None) -> Flask:
         errors,
         health,
         models,  # noqa: F401  (every city table belongs to the metadata)
+        notifications,
         security,
     )
     from app.citizen import bp as citizen_bp
+    from app.notifications import tasks as notification_tasks  # noqa: F401  (declares jobs)
     from app.platform import bp as platform_bp
 
     app.register_blueprint(health.bp)
     app.register_blueprint(platform_bp)
     app.register_blueprint(citizen_bp)
+    jobs.init_app(app, database_url)
+    notifications.init_app(app)
     errors.init_app(app)
     security.init_app(app)
     tenants_cli.init_app(app)

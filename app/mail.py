@@ -17,11 +17,15 @@ def outbox_dir() -> Path:
     return Path(current_app.config["MAIL_OUTBOX_DIR"]) / (tenant.slug if tenant else "platform")
 
 
-def send_mail(to: str, subject: str, body: str) -> None:
+def send_mail(to: str, subject: str, body: str, message_id: str | None = None,
+              name: str | None = None) -> None:
+    """Send one message. `name` makes the outbox file name fixed (a resend replaces it)."""
     message = EmailMessage()
     message["From"] = current_app.config["MAIL_SENDER"]
     message["To"] = to
     message["Subject"] = subject
+    if message_id:
+        message["Message-ID"] = message_id
     message.set_content(body)
     if current_app.config["MAIL_BACKEND"] == "smtp":
         with smtplib.SMTP(current_app.config["MAIL_SMTP_HOST"],
@@ -30,7 +34,8 @@ def send_mail(to: str, subject: str, body: str) -> None:
         return
     folder = outbox_dir()
     folder.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-    path = folder / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
+    if name is None:
+        name = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:8]}"
+    path = folder / f"{name}.eml"
     path.write_bytes(bytes(message))
     log.info("mail to %s (%s) written to %s", to, subject, path)

@@ -11,9 +11,14 @@
 | TENANT_DIRECTORY_REFRESH_SECONDS | how often each process checks for city changes | 2 |
 | TENANT_MIGRATION_LOCK_TIMEOUT | lock timeout of one city's migration | 5s |
 | TENANT_ROLE_LOGIN | create city database roles with LOGIN (needed on Citus) | off |
-| MAIL_BACKEND | outbox (files under instance/outbox and the log) or smtp | outbox |
+| MAIL_BACKEND | outbox (files under MAIL_OUTBOX_DIR and the log) or smtp | outbox |
+| MAIL_OUTBOX_DIR | where the outbox sink writes, a folder per city | instance/outbox |
 | MAIL_SENDER, MAIL_SMTP_HOST, MAIL_SMTP_PORT | the sender address and the SMTP server | |
 | RATELIMIT_STORAGE_URI | where sign-in throttling counts (memory:// or redis://…) | memory:// |
+| JOBS_POOL_SIZE | connections of the job queue's own pool, per process | 4 |
+| JOBS_STALLED_AFTER_SECONDS | jobs of a worker silent this long are queued again | 30 |
+| NOTIFICATION_MAX_ATTEMPTS, _RETRY_SECONDS | tries, first back-off (doubling) | 5, 60 |
+| SMS_BACKEND | outbox (files under instance/outbox and the log) | outbox |
 | DB_PREPARED_STATEMENTS | server-side prepared statements (off behind PgBouncer < 1.21) | on |
 """
 import os
@@ -73,9 +78,15 @@ def from_environment(environ=os.environ) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env == "production",
         "MAIL_BACKEND": environ.get("MAIL_BACKEND", "outbox"),
+        "MAIL_OUTBOX_DIR": environ.get("MAIL_OUTBOX_DIR"),  # default: instance/outbox
         "MAIL_SENDER": environ.get("MAIL_SENDER", "CivicCloud <no-reply@civiccloud.localhost>"),
         "MAIL_SMTP_HOST": environ.get("MAIL_SMTP_HOST", "localhost"),
         "MAIL_SMTP_PORT": int(environ.get("MAIL_SMTP_PORT", "25")),
+        "JOBS_POOL_SIZE": int(environ.get("JOBS_POOL_SIZE", "4")),
+        "JOBS_STALLED_AFTER_SECONDS": float(environ.get("JOBS_STALLED_AFTER_SECONDS", "30")),
+        "NOTIFICATION_MAX_ATTEMPTS": int(environ.get("NOTIFICATION_MAX_ATTEMPTS", "5")),
+        "NOTIFICATION_RETRY_SECONDS": float(environ.get("NOTIFICATION_RETRY_SECONDS", "60")),
+        "SMS_BACKEND": environ.get("SMS_BACKEND", "outbox"),
         "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session

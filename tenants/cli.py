@@ -1,14 +1,19 @@
 """`flask platform …` and `flask tenants …`: what vendor staff run to manage the fleet."""
 import json
+import os
+import socket
 import sys
 from collections import Counter
+from datetime import UTC, datetime
 
 import click
-from flask.cli import AppGroup
+import sqlalchemy as sa
+from flask.cli import AppGroup, with_appcontext
 
 from tenants import provisioning
 from tenants.context import directory
 from tenants.db import db
+from tenants.jobs import opened_jobs_app, recover_stalled_jobs, worker_app
 from tenants.migrations import (
     PLATFORM_TREE,
     TENANT_TREE,
@@ -193,6 +198,73 @@ def delete(slug, yes):
     click.echo(f"deleted city {tenant.slug} (schema {tenant.schema}, role {tenant.db_role})")
 
 
+jobs_cli = AppGroup("jobs", help="The job queue: what waits, runs and failed.")
+
+
+@click.command("worker")
+@click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Jobs run at the same time (threads).")
+@click.option("--queue", "queues", multiple=True, help="Work only these queues (repeatable).")
+@click.option("--once", is_flag=True, help="Work until the queue is empty, then stop.")
+@with_appcontext
+def worker(concurrency, queues, once):
+    """Run a job worker. Several workers, on several machines, share the queue."""
+    from flask import current_app
+
+    app = worker_app(current_app)
+    recovered = recover_stalled_jobs(app, current_app.config["JOBS_STALLED_AFTER_SECONDS"])
+    if recovered:
+        click.echo(f"queued again {recovered} job(s) of workers that stopped")
+    app.run_worker(queues=list(queues) or None, concurrency=concurrency, wait=not once,
+                   name=f"{socket.gethostname()}:{os.getpid()}", delete_jobs="successful")
+
+
+_JOB_COUNTS_SQL = sa.text(
+    "SELECT task_name, status, count(*) AS jobs FROM jobs.procrastinate_jobs "
+    "GROUP BY task_name, status ORDER BY task_name, status"
+)
+
+
+@jobs_cli.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def jobs_status(as_json):
+    """Queued, running and failed jobs per task (finished jobs are removed)."""
+    with db.engine.connect() as connection:
+        rows = connection.execute(_JOB_COUNTS_SQL).all()
+    table: dict[str, dict[str, int]] = {}
+    for row in rows:
+        table.setdefault(row.task_name, {})[row.status] = row.jobs
+    if as_json:
+        click.echo(json.dumps(table, indent=2))
+        return
+    click.echo(f"{'task':<32} {'todo':>6} {'doing':>6} {'failed':>7} {'cancelled':>9}")
+    for task, counts in table.items():
+        click.echo(f"{task:<32} {counts.get('todo', 0):>6} {counts.get('doing', 0):>6} "
+                   f"{counts.get('failed', 0):>7} {counts.get('cancelled', 0):>9}")
+    if not table:
+        click.echo("no jobs")
+
+
+@jobs_cli.command("retry")
+@click.argument("job_ids", nargs=-1, type=int)
+@click.option("--all-failed", is_flag=True, help="Retry every failed job.")
+def jobs_retry(job_ids, all_failed):
+    """Queue failed jobs again (by id, or all of them)."""
+    if all_failed == bool(job_ids):
+        raise click.UsageError("give job ids, or --all-failed (not both)")
+    with db.engine.connect() as connection:
+        failed = set(connection.execute(sa.text(
+            "SELECT id FROM jobs.procrastinate_jobs WHERE status = 'failed'")).scalars())
+    targets = sorted(failed) if all_failed else list(job_ids)
+    not_failed = [job_id for job_id in targets if job_id not in failed]
+    if not_failed:
+        _fail(LookupError(f"not failed jobs: {', '.join(map(str, not_failed))}"))
+    manager = opened_jobs_app().job_manager
+    for job_id in targets:
+        manager.retry_job_by_id(job_id, retry_at=datetime.now(UTC))
+    click.echo(f"queued again {len(targets)} job(s)")
+
+
 def _add_revision_command(group: AppGroup, tree: str, help_text: str) -> None:
     @group.command("revision", help=help_text)
     @click.option("-m", "--message", required=True, help="What the migration does.")
@@ -212,3 +284,5 @@ _add_revision_command(tenants_cli, TENANT_TREE, "Write a new city migration from
 def init_app(app) -> None:
     app.cli.add_command(platform_cli)
     app.cli.add_command(tenants_cli)
+    app.cli.add_command(jobs_cli)
+    app.cli.add_command(worker)

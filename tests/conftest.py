@@ -15,6 +15,7 @@ from app import create_app, embedded_postgres
 from tenants.migrations import migrate_platform
 from tenants.naming import role_prefix
 from tenants.provisioning import create_tenant
+from tests.support import probe_tasks  # noqa: F401  (declared before any app is made)
 
 DROP_DATABASE = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
 
@@ -113,6 +114,14 @@ def client(app):
 @pytest.fixture()
 def cli(app):
     return app.test_cli_runner()
+
+
+def run_worker(app) -> None:
+    """Work off every queued job in this process, then return (a real procrastinate worker)."""
+    from tenants.jobs import worker_app
+
+    worker_app(app).run_worker(wait=False, install_signal_handlers=False,
+                             delete_jobs="successful", listen_notify=False)
 
 
 @pytest.fixture()

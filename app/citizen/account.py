@@ -21,6 +21,7 @@ from app.citizen.forms import (
 from app.extensions import limiter
 from app.mail import send_mail
 from app.models import User
+from app.notifications import notify
 from tenants.context import current_tenant
 from tenants.db import db
 
@@ -152,6 +153,7 @@ def reset_password(token):
         return render_template("citizen/account/reset.html", form=form), (
             INVALID_FORM if form.is_submitted() else 200)
     user.password_hash = accounts.hash_password(form.password.data)
+    notify(user, "password_changed")
     db.session.commit()
     logout_user()
     flash(_("Your password is changed. Sign in with the new one."), "success")
@@ -169,6 +171,7 @@ def change_password():
             form.current_password.errors.append(_("That is not your current password."))
         else:
             current_user.password_hash = accounts.hash_password(form.password.data)
+            notify(current_user, "password_changed")
             db.session.commit()
             login_user(current_user)  # the session id follows the new password
             flash(_("Your password is changed."), "success")
