@@ -237,12 +237,13 @@ def jobs_status(as_json):
     if as_json:
         click.echo(json.dumps(table, indent=2))
         return
+    if not table:
+        click.echo("no jobs queued, running or failed")
+        return
     click.echo(f"{'task':<32} {'todo':>6} {'doing':>6} {'failed':>7} {'cancelled':>9}")
     for task, counts in table.items():
         click.echo(f"{task:<32} {counts.get('todo', 0):>6} {counts.get('doing', 0):>6} "
                    f"{counts.get('failed', 0):>7} {counts.get('cancelled', 0):>9}")
-    if not table:
-        click.echo("no jobs")
 
 
 @jobs_cli.command("retry")

@@ -20,5 +20,5 @@ def init_app(app) -> None:
     for handler in root.handlers:
         if not any(isinstance(f, CityFilter) for f in handler.filters):
             handler.addFilter(CityFilter())
-    for chatty in ("pgserver", "alembic"):
+    for chatty in ("pgserver", "alembic", "procrastinate.blueprints", "procrastinate.periodic"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
