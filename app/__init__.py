@@ -56,16 +56,19 @@ def create_app(test_config: dict | None = None) -> Flask:
         errors,
         health,
         models,  # noqa: F401  (every city table belongs to the metadata)
+        modules,
         notifications,
         security,
     )
     from app.citizen import bp as citizen_bp
+    from app.modules import cli as modules_cli  # noqa: F401  (flask tenants modules)
     from app.notifications import tasks as notification_tasks  # noqa: F401  (declares jobs)
     from app.platform import bp as platform_bp
 
     app.register_blueprint(health.bp)
     app.register_blueprint(platform_bp)
     app.register_blueprint(citizen_bp)
+    modules.init_app(app)
     jobs.init_app(app, database_url)
     notifications.init_app(app)
     errors.init_app(app)

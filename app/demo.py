@@ -2,12 +2,16 @@
 and contact details, so that they look clearly different. Idempotent: a city that exists is
 kept as it is."""
 import os
+from datetime import UTC, datetime, timedelta
 
 import click
 from flask.cli import with_appcontext
 
 from app.branding import BrandingChange, apply_branding, read_image
-from tenants.context import directory
+from app.modules import configure
+from app.modules.announcements.models import Announcement
+from tenants.context import directory, tenant_context
+from tenants.db import db
 from tenants.provisioning import create_tenant
 
 # Simple emblems, drawn for the demo (they go through the same sanitiser as any upload).
@@ -83,6 +87,29 @@ def demo_branding(city: dict) -> BrandingChange:
     return BrandingChange(**city["branding"], logo=read_image(city["logo"].encode(), "logo"))
 
 
+# The demo cities offer different modules (more as modules arrive), with some announcements.
+DEMO_MODULES = {"lishui": ("announcements",), "beijing": ("announcements",)}
+DEMO_ANNOUNCEMENTS = {
+    "lishui": (
+        {"title": "Heavy rain expected this weekend: check flood warnings",
+         "title_zh": "本周末有强降雨，请关注防汛预警", "pinned": True,
+         "body": "The weather service expects heavy rain from Saturday morning.\n\n"
+                 "Avoid riverbanks and follow the flood warnings of your district.",
+         "body_zh": "气象部门预计周六上午起有强降雨。\n\n请远离河岸，留意所在区的防汛预警。"},
+        {"title": "Citizen service centre opens on Saturdays",
+         "title_zh": "市民服务中心周六开放",
+         "body": "From next month the centre on Huayuan Road opens on Saturdays, 9:00-12:00.",
+         "body_zh": "自下月起，花园路市民服务中心周六上午9:00至12:00开放。"},
+    ),
+    "beijing": (
+        {"title": "Online passport appointments coming soon",
+         "title_zh": "护照网上预约即将上线",
+         "body": "Passport renewal appointments will soon be bookable on this site.",
+         "body_zh": "护照换发预约即将可在本网站办理。"},
+    ),
+}
+
+
 @click.command("demo")
 @with_appcontext
 def demo_command():
@@ -95,4 +122,10 @@ def demo_command():
         tenant = create_tenant(city["slug"], city["name"], city["domains"],
                                name_zh=city["name_zh"], locale=city.get("locale", "zh_Hans"))
         apply_branding(tenant, demo_branding(city), actor="demo")
+        with tenant_context(tenant):
+            configure(enable=[key for key in DEMO_MODULES.get(tenant.slug, ())])
+            db.session.add_all(Announcement(published_at=datetime.now(UTC) - timedelta(hours=i),
+                                            **texts)
+                               for i, texts in enumerate(DEMO_ANNOUNCEMENTS.get(tenant.slug, ())))
+            db.session.commit()
         click.echo(f"{tenant.slug}: created at http://{tenant.domains[0]}:{port}/")

@@ -25,10 +25,13 @@ def city_page_context() -> dict:
         return {}
     branding = current_branding()
     city_name = tenant.display_name(get_locale())
-    context = {"tenant": tenant, "branding": branding, "account_sections": ACCOUNT_SECTIONS,
-               "city_name": city_name}
+    context = {"tenant": tenant, "branding": branding, "city_name": city_name}
     if has_request_context():  # a page, not a mail rendered by a job
+        from app.modules import enabled_modules
+
+        sections = [s for module in enabled_modules() for s in module.account_sections]
         context.update(services=enabled_services(tenant), site_banner=site_banner(),
+                       account_sections=ACCOUNT_SECTIONS + sections,
                        languages=language_links(current_path()),
                        **asset_urls(branding, city_name))
     return context

@@ -1,0 +1,167 @@
+"""Service modules: each is a package app/modules/<key>/ whose __init__.py declares itself once,
+`module = Module(...)`: names, icon, its per-city settings (a marshmallow schema with
+defaults), its citizen and admin blueprints, the permissions it adds, its dashboard figures and
+its sections of "My account". Its models live in its models.py, in every city schema (enabling
+a module is configuration, not DDL).
+
+`discover()` finds them all; `init_app` registers every blueprint at start-up (citizen pages
+under /services/<key-with-hyphens>/, admin pages under /admin/<key-with-hyphens>/) with a guard
+that answers 404 when the bound city has not enabled the module. Each city's choices live in
+its `modules` table and apply at once, without a restart.
+"""
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from functools import cache
+
+import marshmallow
+import sqlalchemy as sa
+from flask import Blueprint, Flask, abort, g
+
+from app.modules.models import CityModule
+from tenants.db import db
+
+
+@dataclass(frozen=True)
+class Module:
+    key: str
+    name: str  # lazy_gettext: shown in the city's language
+    description: str  # one line, lazy_gettext
+    icon: str = "service"  # a symbol of static/icons.svg
+    settings: type[marshmallow.Schema] | None = None
+    citizen: Blueprint | None = None
+    admin: Blueprint | None = None
+    citizen_prefix: str | None = None  # default /services/<key-with-hyphens>
+    permissions: tuple[str, ...] = ()
+    figures: tuple = ()  # dashboard figures (the admin console issue reads them)
+    account_sections: tuple[str, ...] = ()  # templates included in "My account"
+    order: int = 100
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def slug(self) -> str:
+        return self.key.replace("_", "-")
+
+    def defaults(self) -> dict:
+        return self.settings().load({}) if self.settings else {}
+
+
+class ModuleError(Exception):
+    """A module change that can't be made; `errors` maps "key.field" to messages."""
+
+    def __init__(self, errors: dict[str, list[str]]):
+        self.errors = errors
+        super().__init__("; ".join(f"{name}: {' '.join(messages)}"
+                                   for name, messages in errors.items()))
+
+
+@cache
+def discover() -> dict[str, Module]:
+    """Every module under app/modules, by key (imported once per process)."""
+    found = {}
+    for info in pkgutil.iter_modules(__path__):
+        if info.ispkg:
+            package = importlib.import_module(f"{__name__}.{info.name}")
+            module = getattr(package, "module", None)
+            if isinstance(module, Module):
+                if module.key != info.name:
+                    raise RuntimeError(f"app/modules/{info.name} declares the key {module.key!r}")
+                _guard_and_list(module)
+                found[module.key] = module
+    return found
+
+
+def _guard_and_list(module: Module) -> None:
+    """Once per process: the module's pages answer 404 where it is not enabled, and its card
+    shows on the home page where it is."""
+    from app.citizen.views import SERVICE_CARDS, ServiceCard
+
+    def only_where_enabled():
+        if g.get("tenant") is None or not is_enabled(module.key):
+            abort(404)
+
+    for blueprint in (module.citizen, module.admin):
+        if blueprint is not None:
+            blueprint.before_request(only_where_enabled)
+    if module.citizen is not None:
+        SERVICE_CARDS.append(ServiceCard(
+            key=module.key, name=module.name, description=module.description,
+            endpoint=f"{module.citizen.name}.index", icon=module.icon, order=module.order,
+            enabled=lambda tenant: is_enabled(module.key)))
+
+
+# -- one city's choices (the bound city) ---------------------------------------------------------
+
+def city_states() -> dict[str, CityModule]:
+    """The bound city's rows of its `modules` table, read once per request or job."""
+    if "city_modules" not in g:
+        g.city_modules = {row.key: row for row in db.session.scalars(sa.select(CityModule))}
+    return g.city_modules
+
+
+def is_enabled(key: str) -> bool:
+    state = city_states().get(key)
+    return state is not None and state.enabled
+
+
+def enabled_modules() -> list[Module]:
+    return sorted((m for m in discover().values() if is_enabled(m.key)),
+                  key=lambda m: (m.order, m.key))
+
+
+def settings_of(key: str) -> dict:
+    """The city's settings of a module, with the schema's defaults filled in."""
+    module = discover()[key]
+    stored = city_states().get(key)
+    return module.settings().load(stored.settings if stored else {}) if module.settings else {}
+
+
+def configure(enable=(), disable=(), values: dict[str, dict] | None = None) -> dict:
+    """Change the bound city's modules in the current transaction; returns {key: (before,
+    after)} of what changed. Raises ModuleError (and changes nothing) on any bad input."""
+    modules, values = discover(), values or {}
+    errors = {key: ["no such module"] for key in (*enable, *disable, *values)
+              if key not in modules}
+    errors.update({key: ["both enabled and disabled"] for key in set(enable) & set(disable)})
+    if errors:
+        raise ModuleError(errors)
+    changes = {}
+    for key in sorted(set(enable) | set(disable) | set(values)):
+        module, state = modules[key], city_states().get(key)
+        before = {"enabled": bool(state and state.enabled),
+                  "settings": settings_of(key) if module.settings else {}}
+        merged = {**(state.settings if state else {}), **values.get(key, {})}
+        if module.settings:
+            try:
+                settings = module.settings().load(merged)
+            except marshmallow.ValidationError as error:
+                errors.update({f"{key}.{name}": messages
+                               for name, messages in error.normalized_messages().items()})
+                continue
+            merged = module.settings().dump(settings)
+        elif values.get(key):
+            errors[key] = ["this module has no settings"]
+            continue
+        enabled = key in enable or (before["enabled"] and key not in disable)
+        after = {"enabled": enabled, "settings": merged}
+        if state is None:
+            state = CityModule(key=key)
+            db.session.add(state)
+            city_states()[key] = state
+        state.enabled, state.settings = enabled, merged
+        if before != after:
+            changes[key] = (before, after)
+    if errors:
+        raise ModuleError(errors)
+    return changes
+
+
+# -- wiring ----------------------------------------------------------------------------------------
+
+def init_app(app: Flask) -> None:
+    for module in discover().values():
+        if module.citizen is not None:
+            app.register_blueprint(module.citizen,
+                                   url_prefix=module.citizen_prefix or f"/services/{module.slug}")
+        if module.admin is not None:
+            app.register_blueprint(module.admin, url_prefix=f"/admin/{module.slug}")
