@@ -1,7 +1,6 @@
 """Citizen accounts: register, verify email, sign in and out, reset and change the password,
 edit the profile. Every account belongs to the city of the host it was made on."""
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -18,6 +17,7 @@ from app.citizen.forms import (
     RegisterForm,
     ResetPasswordForm,
 )
+from app.citizen.views import safe_next
 from app.extensions import limiter
 from app.mail import send_mail
 from app.models import User
@@ -37,13 +37,9 @@ def _failed_sign_in(response) -> bool:
     return response.status_code == 401
 
 
-def _safe_next(target: str | None) -> str:
-    """Only paths on this same site: never an open redirect."""
-    parts = urlsplit(target or "")
-    if target and not parts.scheme and not parts.netloc and target.startswith("/") \
-            and not target.startswith("//"):
-        return target
-    return url_for("citizen.account")
+def after_sign_in_path() -> str:
+    """Where to go after signing in: the `next` path of this site, else "My account"."""
+    return safe_next(request.args.get("next"), url_for("citizen.account"))
 
 
 def _send_verification(user: User) -> None:
@@ -108,7 +104,7 @@ def login():
         return render_template("citizen/account/login.html", form=form), 401
     db.session.commit()
     login_user(user)
-    return redirect(_safe_next(request.args.get("next")))
+    return redirect(after_sign_in_path())
 
 
 @bp.post("/account/logout")

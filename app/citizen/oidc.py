@@ -45,7 +45,7 @@ from sqlalchemy.exc import IntegrityError
 from app import crypto
 from app.accounts import normalize_email
 from app.citizen import ACCOUNT_SECTIONS, bp
-from app.citizen.account import _safe_next
+from app.citizen.account import after_sign_in_path
 from app.models import AuditEntry, OidcProvider, User, UserIdentity
 from app.models.oidc import DEFAULT_SCOPES
 from tenants.cli import tenants_cli
@@ -195,7 +195,7 @@ def oidc_login(provider):
         return _unreachable(row, error)
     # Kept in this city's session cookie under the state: PKCE verifier, nonce, redirect URI.
     client.save_authorize_data(
-        redirect_uri=redirect_uri, next=_safe_next(request.args.get("next")),
+        redirect_uri=redirect_uri, next=after_sign_in_path(),
         **{key: value for key, value in authorization.items() if key != "url"},
     )
     return redirect(authorization["url"])
