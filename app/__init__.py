@@ -64,6 +64,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from app.modules import cli as modules_cli  # noqa: F401  (flask tenants modules)
     from app.notifications import tasks as notification_tasks  # noqa: F401  (declares jobs)
     from app.platform import bp as platform_bp
+    from tenants import lifecycle_tasks  # noqa: F401  (declares tenants.purge_retired)
 
     app.register_blueprint(health.bp)
     app.register_blueprint(platform_bp)

@@ -8,6 +8,7 @@ again if the commit fails, so a refused or failed change leaves nothing behind.
 import hashlib
 import math
 import re
+import shutil
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from flask import current_app, g, has_app_context
 from app.models import AuditEntry, Branding
 from app.models.branding import HERO_PATTERNS, OFFERED_LANGUAGES
 from tenants.db import db
+from tenants.signals import tenant_deleted
 
 WHITE = "#ffffff"
 INK = "#1a1a1a"  # the site's text colour (site.css --text)
@@ -327,6 +329,15 @@ def upload_dir(slug: str) -> Path:
     """instance/uploads/<city>/branding (UPLOAD_DIR overrides instance/uploads)."""
     root = current_app.config.get("UPLOAD_DIR") or Path(current_app.instance_path) / "uploads"
     return Path(root) / slug / "branding"
+
+
+@tenant_deleted.connect
+def remove_uploads(sender, tenant, **extra) -> None:
+    """A deleted or purged city's uploads folder (instance/uploads/<city>) goes with it, so a
+    later city of the same slug starts with none. Sent in the deleting app's context."""
+    folder = upload_dir(tenant.slug).parent
+    if folder.is_dir():
+        shutil.rmtree(folder)
 
 
 # -- the branding of the current request ---------------------------------------------------

@@ -9,8 +9,9 @@
 | PLATFORM_HOST | host name of the vendor platform site | localhost |
 | DB_POOL_SIZE | connections per process, shared by all cities | 10 |
 | TENANT_DIRECTORY_REFRESH_SECONDS | how often each process checks for city changes | 2 |
-| TENANT_MIGRATION_LOCK_TIMEOUT | lock timeout of one city's migration | 5s |
+| TENANT_MIGRATION_LOCK_TIMEOUT | lock timeout of one city's migration or purge | 5s |
 | TENANT_ROLE_LOGIN | create city database roles with LOGIN (needed on Citus) | off |
+| TENANT_RETENTION_DAYS | days a retired city's data is kept before it may be purged | 90 |
 | MAIL_BACKEND | outbox (files under MAIL_OUTBOX_DIR and the log) or smtp | outbox |
 | MAIL_OUTBOX_DIR | where the outbox sink writes, a folder per city | instance/outbox |
 | MAIL_SENDER, MAIL_SMTP_HOST, MAIL_SMTP_PORT | the sender address and the SMTP server | |
@@ -73,6 +74,7 @@ def from_environment(environ=os.environ) -> dict:
         ),
         "TENANT_MIGRATION_LOCK_TIMEOUT": environ.get("TENANT_MIGRATION_LOCK_TIMEOUT", "5s"),
         "TENANT_ROLE_LOGIN": _flag(environ.get("TENANT_ROLE_LOGIN")),
+        "TENANT_RETENTION_DAYS": int(environ.get("TENANT_RETENTION_DAYS", "90")),
         "DB_PREPARED_STATEMENTS": _flag(environ.get("DB_PREPARED_STATEMENTS", "on")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask.cli import AppGroup, with_appcontext
 
 from tenants import provisioning
-from tenants.context import directory
+from tenants.context import CityRetired, directory
 from tenants.db import db
 from tenants.jobs import opened_jobs_app, recover_stalled_jobs, worker_app
 from tenants.migrations import (
@@ -23,11 +23,25 @@ from tenants.migrations import (
     new_revision,
     tenant_head,
 )
-from tenants.models import LOCALES
+from tenants.models import LOCALES, RETIRED
 from tenants.naming import InvalidName
+from tenants.provisioning import when
+
+
+class TenantsGroup(AppGroup):
+    """`flask tenants …`: a command that works inside a retired city (tenant_context refuses
+    it) prints why and exits 1, instead of a traceback."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except CityRetired as error:
+            raise click.ClickException(str(error)) from None
+
 
 platform_cli = AppGroup("platform", help="The platform schema (what belongs to the vendor).")
-tenants_cli = AppGroup("tenants", help="Provision, list, migrate, suspend and delete cities.")
+tenants_cli = TenantsGroup("tenants", help="Provision, list, migrate, suspend, retire, restore, "
+                           "purge and delete cities.")
 
 
 def _fail(error: Exception):
@@ -40,6 +54,8 @@ def _as_dict(tenant, version) -> dict:
         "status": tenant.status, "domains": list(tenant.domains), "schema": tenant.schema,
         "db_role": tenant.db_role, "locale": tenant.locale, "timezone": tenant.timezone,
         "version": version,
+        "retired_at": tenant.retired_at.isoformat() if tenant.retired_at else None,
+        "purge_after": tenant.purge_after.isoformat() if tenant.purge_after else None,
     }
 
 
@@ -92,8 +108,10 @@ def create(slug, name, name_zh, domains, locale, timezone):
 @tenants_cli.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def list_(as_json):
-    """List every city with its status, domains and schema version."""
-    rows = _with_versions(_fresh_directory().all())
+    """List every city with its status, domains and schema version (and, for a retired city,
+    from when `flask tenants purge` drops it)."""
+    tenants = _fresh_directory().all()
+    rows = _with_versions(tenants)
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -101,10 +119,12 @@ def list_(as_json):
         click.echo("no cities yet: flask tenants create SLUG --name NAME --domain HOST")
         return
     head = tenant_head()
-    for row in rows:
+    for tenant, row in zip(tenants, rows, strict=True):
         behind = "" if row["version"] == head else "  (behind head)"
+        retired = (f"  (retired, purged after {when(tenant.purge_after)})"
+                   if tenant.status == RETIRED else "")
         click.echo(f"{row['slug']:<20} {row['status']:<10} {row['version'] or '-':<14}"
-                   f"{', '.join(row['domains'])}{behind}")
+                   f"{', '.join(row['domains'])}{behind}{retired}")
 
 
 @tenants_cli.command("show")
@@ -119,8 +139,12 @@ def show(slug, as_json):
     if as_json:
         click.echo(json.dumps(row, ensure_ascii=False, indent=2))
         return
+    row.update(retired_at=when(tenant.retired_at) if tenant.retired_at else None,
+               purge_after=when(tenant.purge_after) if tenant.purge_after else None)
     for key, value in row.items():
-        click.echo(f"{key:<10} {', '.join(value) if isinstance(value, list) else value}")
+        if value is None and key in ("retired_at", "purge_after"):
+            continue
+        click.echo(f"{key:<11} {', '.join(value) if isinstance(value, list) else value}")
 
 
 @tenants_cli.command("migrate")
@@ -130,7 +154,8 @@ def show(slug, as_json):
               help="Cities migrated at the same time (worker processes).")
 def migrate(slugs, all_, jobs):
     """Upgrade city schemas to the tenant migration head. Cities already there are skipped;
-    a failing city is reported and the others go on; running again resumes."""
+    a failing city is reported and the others go on; running again resumes. Retired cities are
+    migrated too (they may be restored)."""
     from flask import current_app
 
     cities = _fresh_directory()
@@ -180,6 +205,71 @@ def suspend(slug):
 def resume(slug):
     """Resume a suspended city."""
     _set_status(slug, "active", "resumed")
+
+
+@tenants_cli.command("retire")
+@click.argument("slug")
+@click.option("--retention-days", type=int, default=None,
+              help="Days its data is kept before `flask tenants purge` may drop it "
+                   "[default: TENANT_RETENTION_DAYS, 90].")
+@click.option("--yes", is_flag=True, help="Confirm: the city's sites disappear at once.")
+def retire(slug, retention_days, yes):
+    """Retire a city (active or suspended): its sites answer 404 at once and its queued jobs are
+    cancelled; its schema, role and data are kept for the retention period, then
+    `flask tenants purge` drops them. `flask tenants restore` brings it back until then."""
+    from flask import current_app
+
+    if not yes:
+        raise click.UsageError(
+            f"this takes the city {slug!r} off the web at once, and its data is dropped after "
+            "the retention period; add --yes to confirm"
+        )
+    if retention_days is None:
+        retention_days = current_app.config["TENANT_RETENTION_DAYS"]
+    try:
+        tenant = provisioning.retire_tenant(slug, retention_days)
+    except provisioning.ProvisioningError as error:
+        _fail(error)
+    click.echo(f"retired city {tenant.slug}: its sites answer 404 from now on")
+    click.echo(f"  data kept until {when(tenant.purge_after)} "
+               f"({retention_days} days); restore it before then with: "
+               f"flask tenants restore {tenant.slug}")
+
+
+@tenants_cli.command("restore")
+@click.argument("slug")
+def restore(slug):
+    """Restore a retired city, with all its data, before it is purged: it is active again."""
+    try:
+        tenant = provisioning.restore_tenant(slug)
+    except provisioning.ProvisioningError as error:
+        _fail(error)
+    click.echo(f"restored city {tenant.slug}: it is active, its sites answer again")
+
+
+@tenants_cli.command("purge")
+@click.option("--dry-run", is_flag=True, help="Print the cities that would be purged; drop "
+                                              "nothing.")
+def purge(dry_run):
+    """Drop every retired city whose retention period has passed: its schema with all its data,
+    its role and its domains, one city per transaction. A failing city is reported (exit
+    status 1) and the others go on; it stays retired, and the next purge tries again."""
+    if dry_run:
+        due = provisioning.due_for_purge()
+        for tenant in due:
+            click.echo(f"would purge city {tenant.slug} (schema {tenant.schema}, retired "
+                       f"{when(tenant.retired_at)}, purge after {when(tenant.purge_after)})")
+        click.echo(f"{len(due)} retired city(ies) due for purge (dry run: nothing dropped)")
+        return
+    report = provisioning.purge_retired()
+    for tenant in report:
+        click.echo(f"purged city {tenant.slug} (schema {tenant.schema}, role {tenant.db_role}, "
+                   f"retired {when(tenant.retired_at)})")
+    for tenant, reason in report.failed:
+        click.echo(f"FAILED to purge city {tenant.slug}: {reason}")
+    click.echo(f"{len(report)} purged, {len(report.failed)} failed")
+    if report.failed:
+        sys.exit(1)
 
 
 @tenants_cli.command("delete")

@@ -3,11 +3,14 @@
 Looking a host up costs no database round trip. A daemon thread (started on first use, so after
 a pre-forking server has forked) polls `platform.directory_state.version` every
 TENANT_DIRECTORY_REFRESH_SECONDS and reloads the whole directory when it has moved, so a
-suspension or a new domain reaches every worker process within that interval.
+suspension, a retirement or a new domain reaches every worker process within that interval.
+Retired cities stay in the directory (the CLI lists and migrates them); routing and
+`tenant_context` refuse them.
 """
 import logging
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -19,7 +22,8 @@ _LOAD_SQL = sa.text(
     """
     SELECT t.id, t.slug, t.name, t.name_zh, t.status, t.schema_name, t.db_role, t.locale,
            t.timezone,
-           coalesce(array_agg(d.host ORDER BY d.id) FILTER (WHERE d.host IS NOT NULL), '{}')
+           coalesce(array_agg(d.host ORDER BY d.id) FILTER (WHERE d.host IS NOT NULL), '{}'),
+           t.retired_at, t.purge_after
     FROM platform.tenants t LEFT JOIN platform.tenant_domains d ON d.tenant_id = t.id
     GROUP BY t.id
     """
@@ -41,6 +45,9 @@ class TenantInfo:
     locale: str
     timezone: str
     domains: tuple[str, ...]
+    # Set while the city is retired: when, and from when `flask tenants purge` may drop it.
+    retired_at: datetime | None = None
+    purge_after: datetime | None = None
 
     def display_name(self, locale: str) -> str:
         return self.name_zh if str(locale).startswith("zh") else self.name
@@ -81,7 +88,8 @@ class TenantDirectory:
             if version == self._version and not self._stale:
                 return
             rows = connection.execute(_LOAD_SQL).all()
-        tenants = [TenantInfo(*row[:9], domains=tuple(row[9])) for row in rows]
+        tenants = [TenantInfo(*row[:9], domains=tuple(row[9]), retired_at=row[10],
+                              purge_after=row[11]) for row in rows]
         by_host = {host: tenant for tenant in tenants for host in tenant.domains}
         with self._lock:
             self._by_host, self._by_slug = by_host, {t.slug: t for t in tenants}

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import procrastinate
 from flask import Flask, current_app
 
-from tenants.context import current_tenant, tenant_context
+from tenants.context import CityRetired, current_tenant, tenant_context
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +62,12 @@ def platform_task(name: str, *, cron: str | None = None, **options):
 def _runner(definition: TaskDefinition):
     if definition.for_city:
         def run(context, city: str, **kwargs):
-            with tenant_context(city, context.app.flask_app):
-                return definition.function(**kwargs)
+            try:
+                with tenant_context(city, context.app.flask_app):
+                    return definition.function(**kwargs)
+            except CityRetired:  # queued just before the city was retired: nothing to do
+                log.warning("%s not run: the city %s is retired", definition.name, city)
+                return None
     else:
         def run(context, timestamp: int | None = None, **kwargs):  # periodic: a timestamp
             with context.app.flask_app.app_context():

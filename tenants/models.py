@@ -7,8 +7,11 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tenants.db import PLATFORM_SCHEMA, db
 
-ACTIVE, SUSPENDED = "active", "suspended"
-TENANT_STATUSES = (ACTIVE, SUSPENDED)
+# A city's status, the only place they are listed. active: it serves; suspended: its sites
+# answer 503; retired: it has disappeared (its sites answer 404, jobs and commands refuse it)
+# but its schema, role and rows are kept until purge_after, and it can be restored until then.
+ACTIVE, SUSPENDED, RETIRED = "active", "suspended", "retired"
+TENANT_STATUSES = (ACTIVE, SUSPENDED, RETIRED)
 LOCALES = ("zh_Hans", "en")
 
 
@@ -17,6 +20,13 @@ class Tenant(db.Model):
     __table_args__ = (
         sa.CheckConstraint(f"status IN {TENANT_STATUSES}", name="status"),
         sa.CheckConstraint(f"locale IN {LOCALES}", name="locale"),
+        # retired_at and purge_after are set exactly when the city is retired
+        sa.CheckConstraint(
+            f"CASE WHEN status = '{RETIRED}' "
+            "THEN retired_at IS NOT NULL AND purge_after >= retired_at "
+            "ELSE retired_at IS NULL AND purge_after IS NULL END",
+            name="retirement",
+        ),
         {"schema": PLATFORM_SCHEMA},
     )
 
@@ -37,6 +47,8 @@ class Tenant(db.Model):
     updated_at: Mapped[datetime] = mapped_column(
         sa.DateTime(timezone=True), server_default=sa.func.now(), onupdate=sa.func.now()
     )
+    retired_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    purge_after: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     domains: Mapped[list["TenantDomain"]] = relationship(
         back_populates="tenant", cascade="all, delete-orphan", order_by="TenantDomain.id"

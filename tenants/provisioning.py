@@ -1,12 +1,20 @@
-"""Creating, suspending, resuming and deleting cities.
+"""Creating, suspending, resuming, retiring, restoring, purging and deleting cities.
 
 A city is provisioned in one transaction: its platform rows, its database role, its schema with
 every table built from the current models (never by replaying the migration history) and the
 tenant migration head recorded in its own `alembic_version`. Any failure rolls all of it back,
 roles included (CREATE ROLE is transactional in PostgreSQL).
+
+Retiring is a soft delete: the city disappears at once (its hosts answer 404, commands and jobs
+refuse it, its queued jobs are cancelled) but its schema, role and rows are kept until
+`purge_after`; `restore_tenant` brings it back until then, and `purge_retired` (`flask tenants
+purge`, and the daily job `tenants.purge_retired`) drops every retired city whose time has come.
+Deleting or purging a city sends `tenants.signals.tenant_deleted` once it has committed.
 """
 import getpass
+import logging
 import zoneinfo
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 import sqlalchemy as sa
@@ -15,7 +23,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from tenants.db import city_tables, db
 from tenants.directory import TenantInfo
-from tenants.models import ACTIVE, LOCALES, SUSPENDED, PlatformAuditEntry, Tenant
+from tenants.models import ACTIVE, LOCALES, RETIRED, SUSPENDED, PlatformAuditEntry, Tenant
 from tenants.naming import (
     InvalidName,
     normalize_domain,
@@ -24,6 +32,12 @@ from tenants.naming import (
     strip_port,
     validate_slug,
 )
+from tenants.signals import send_robustly, tenant_deleted
+
+log = logging.getLogger(__name__)
+
+# A retention period beyond this is surely a typing error (and would overflow timestamptz).
+MAX_RETENTION_DAYS = 36500
 
 # The same table Alembic makes, so a provisioned city and a migrated one are indistinguishable.
 VERSION_TABLE_DDL = (
@@ -134,25 +148,33 @@ def _preflight(connection, slug: str, hosts: list[str]):
     return checks
 
 
-def _audit(connection, action: str, slug: str, **detail) -> None:
+def _audit(connection, action: str, slug: str, by: str | None = None, **detail) -> None:
     connection.execute(
         sa.insert(PlatformAuditEntry),
-        {"actor": actor(), "action": action, "tenant_slug": slug, "detail": detail},
+        {"actor": by or actor(), "action": action, "tenant_slug": slug, "detail": detail},
     )
 
 
-def _tenant_info(connection, slug: str) -> TenantInfo:
+def _tenant_info(connection, slug: str, lock: bool = False) -> TenantInfo:
+    """The city's row as it is now; `lock` holds it (FOR UPDATE) until the transaction ends, so
+    no other change of the city's status runs meanwhile."""
     row = connection.execute(
         sa.text(
             "SELECT t.id, t.slug, t.name, t.name_zh, t.status, t.schema_name, t.db_role, "
             "t.locale, t.timezone, array(SELECT host FROM platform.tenant_domains "
-            "WHERE tenant_id = t.id ORDER BY id) FROM platform.tenants t WHERE t.slug = :slug"
+            "WHERE tenant_id = t.id ORDER BY id), t.retired_at, t.purge_after "
+            f"FROM platform.tenants t WHERE t.slug = :slug{' FOR UPDATE OF t' if lock else ''}"
         ),
         {"slug": slug},
     ).first()
     if row is None:
         raise ProvisioningError(f"no city with the slug {slug!r}")
-    return TenantInfo(*row[:9], domains=tuple(row[9]))
+    return TenantInfo(*row[:9], domains=tuple(row[9]), retired_at=row[10], purge_after=row[11])
+
+
+def when(moment: datetime | None) -> str:
+    """A moment as vendor staff read it in messages: '2027-02-26 03:17 UTC' ('-' for None)."""
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if moment else "-"
 
 
 def _changed() -> None:
@@ -214,7 +236,10 @@ def set_status(slug: str, status: str) -> TenantInfo:
     if status not in (ACTIVE, SUSPENDED):
         raise ProvisioningError(f"unknown status {status!r}")
     with db.engine.begin() as connection:
-        before = _tenant_info(connection, slug)
+        before = _tenant_info(connection, slug, lock=True)
+        if before.status == RETIRED:
+            raise ProvisioningError(f"the city {slug!r} is retired: restore it first "
+                                    f"(flask tenants restore {slug})")
         if before.status == status:
             raise ProvisioningError(f"the city {slug!r} is already {status}")
         connection.execute(
@@ -227,21 +252,179 @@ def set_status(slug: str, status: str) -> TenantInfo:
     return tenant
 
 
+_CANCEL_QUEUED_JOBS_SQL = sa.text(
+    "UPDATE jobs.procrastinate_jobs SET status = 'cancelled' "
+    "WHERE status = 'todo' AND args->>'city' = :slug"
+)
+
+
+def _cancel_queued_jobs(connection, slug: str) -> None:
+    """Withdraw the city's jobs that wait in the queue (a job already running finishes).
+    procrastinate's triggers name its tables without a schema: `jobs` goes on the path."""
+    connection.exec_driver_sql("SET LOCAL search_path TO jobs")
+    connection.execute(_CANCEL_QUEUED_JOBS_SQL, {"slug": slug})
+    connection.exec_driver_sql("SET LOCAL search_path TO DEFAULT")
+
+
+def _drop(connection, tenant: TenantInfo) -> None:
+    connection.exec_driver_sql(
+        f'DROP SCHEMA IF EXISTS "{tenant.schema}" CASCADE;\n'
+        f'DROP ROLE IF EXISTS "{tenant.db_role}"'
+    )
+    connection.execute(sa.delete(Tenant).where(Tenant.slug == tenant.slug))
+    _cancel_queued_jobs(connection, tenant.slug)
+
+
+def _deleted(tenant: TenantInfo, action: str) -> None:
+    """After the commit: the directory reloads, and receivers of tenant_deleted clean up."""
+    _changed()
+    if has_app_context():
+        send_robustly(tenant_deleted, current_app._get_current_object(), tenant=tenant,
+                      action=action)
+
+
+def _reason(error: Exception) -> str:
+    reason = str(getattr(error, "orig", None) or error).strip()
+    return reason.splitlines()[0] if reason else type(error).__name__
+
+
 def delete_tenant(slug: str) -> TenantInfo:
-    """Drop the city's schema, its role and its platform rows, in one transaction."""
+    """Drop the city's schema, its role and its platform rows, in one transaction (a retired city
+    too, without waiting for its purge)."""
     validate_slug(slug)
+    try:
+        with db.engine.begin() as connection:
+            tenant = _tenant_info(connection, slug, lock=True)
+            _drop(connection, tenant)
+            _audit(connection, "tenant.delete", slug, schema=tenant.schema,
+                   db_role=tenant.db_role, domains=list(tenant.domains))
+    except sa.exc.DBAPIError as error:
+        raise ProvisioningError(
+            f"the database refused to delete {slug!r}: {_reason(error)}") from None
+    _deleted(tenant, "tenant.delete")
+    return tenant
+
+
+# -- retiring, restoring, purging ------------------------------------------------------------
+
+def retire_tenant(slug: str, retention_days: int) -> TenantInfo:
+    """Retire a city (an active or a suspended one): it disappears at once, its data is kept for
+    `retention_days` (0: purged by the next purge), then `purge_retired` drops it."""
+    if isinstance(retention_days, bool) or not isinstance(retention_days, int):
+        raise ProvisioningError(f"the retention period must be a whole number of days, not "
+                                f"{retention_days!r}")
+    if retention_days < 0:
+        raise ProvisioningError(f"the retention period must be 0 days or more, not "
+                                f"{retention_days}")
+    if retention_days > MAX_RETENTION_DAYS:
+        raise ProvisioningError(f"the retention period must be at most {MAX_RETENTION_DAYS} "
+                                f"days, not {retention_days}")
     with db.engine.begin() as connection:
+        before = _tenant_info(connection, slug, lock=True)
+        if before.status == RETIRED:
+            raise ProvisioningError(f"the city {slug!r} is already retired (it is purged after "
+                                    f"{when(before.purge_after)})")
+        now = sa.func.now()
+        connection.execute(sa.update(Tenant).where(Tenant.slug == slug).values(
+            status=RETIRED, retired_at=now,
+            purge_after=now + sa.literal(timedelta(days=retention_days), sa.Interval)))
         tenant = _tenant_info(connection, slug)
-        connection.execute(sa.select(Tenant.id).where(Tenant.slug == slug).with_for_update())
-        connection.exec_driver_sql(
-            f'DROP SCHEMA IF EXISTS "{tenant.schema}" CASCADE;\n'
-            f'DROP ROLE IF EXISTS "{tenant.db_role}"'
-        )
-        connection.execute(sa.delete(Tenant).where(Tenant.slug == slug))
-        _audit(connection, "tenant.delete", slug, schema=tenant.schema, db_role=tenant.db_role,
-               domains=list(tenant.domains))
+        _cancel_queued_jobs(connection, slug)
+        _audit(connection, "tenant.retire", slug, before=before.status,
+               retention_days=retention_days, retired_at=tenant.retired_at.isoformat(),
+               purge_after=tenant.purge_after.isoformat())
     _changed()
     return tenant
 
 
-__all__ = ["InvalidName", "ProvisioningError", "create_tenant", "delete_tenant", "set_status"]
+def restore_tenant(slug: str) -> TenantInfo:
+    """Bring a retired city back, active, with all its data: possible until it is purged (also
+    after its purge date, as long as no purge has dropped it yet)."""
+    with db.engine.begin() as connection:
+        before = _tenant_info(connection, slug, lock=True)
+        if before.status != RETIRED:
+            raise ProvisioningError(f"the city {slug!r} is not retired (it is {before.status})")
+        connection.execute(sa.update(Tenant).where(Tenant.slug == slug).values(
+            status=ACTIVE, retired_at=None, purge_after=None))
+        _audit(connection, "tenant.restore", slug, before=RETIRED, after=ACTIVE,
+               retired_at=before.retired_at.isoformat(),
+               purge_after=before.purge_after.isoformat())
+        tenant = _tenant_info(connection, slug)
+    _changed()
+    return tenant
+
+
+_DUE_SQL = sa.text(
+    "SELECT slug FROM platform.tenants WHERE status = :retired "
+    "AND purge_after <= coalesce(CAST(:now AS timestamptz), now()) ORDER BY purge_after, slug"
+)
+
+
+def due_for_purge(now: datetime | None = None) -> list[TenantInfo]:
+    """The retired cities whose purge_after has passed (at `now`, an aware datetime; default:
+    the database's clock), first due first."""
+    with db.engine.connect() as connection:
+        slugs = connection.execute(_DUE_SQL, {"retired": RETIRED, "now": now}).scalars().all()
+        found = []
+        for slug in slugs:
+            try:
+                found.append(_tenant_info(connection, slug))
+            except ProvisioningError:  # deleted meanwhile
+                pass
+        return found
+
+
+class PurgeReport(list):
+    """The cities purged (TenantInfo, in order); `failed` lists (TenantInfo, reason) of those
+    that could not be, which stay retired for the next purge to try again."""
+
+    def __init__(self):
+        super().__init__()
+        self.failed: list[tuple[TenantInfo, str]] = []
+
+
+def _purge(slug: str, now: datetime | None, by: str | None) -> TenantInfo | None:
+    """Drop one retired city, in one transaction, if it is still retired and due (None if it
+    was restored or purged meanwhile)."""
+    with db.engine.begin() as connection:
+        # a city in use (a lock on one of its tables) fails, rather than stalling the others
+        connection.execute(sa.text("SELECT set_config('lock_timeout', :timeout, true)"),
+                           {"timeout": current_app.config["TENANT_MIGRATION_LOCK_TIMEOUT"]})
+        try:
+            tenant = _tenant_info(connection, slug, lock=True)
+        except ProvisioningError:
+            return None
+        if tenant.status != RETIRED or not connection.execute(
+                sa.text("SELECT CAST(:purge_after AS timestamptz) "
+                        "<= coalesce(CAST(:now AS timestamptz), now())"),
+                {"purge_after": tenant.purge_after, "now": now}).scalar():
+            return None
+        _drop(connection, tenant)
+        _audit(connection, "tenant.purge", slug, by=by, schema=tenant.schema,
+               db_role=tenant.db_role, domains=list(tenant.domains),
+               retired_at=tenant.retired_at.isoformat(),
+               purge_after=tenant.purge_after.isoformat())
+    return tenant
+
+
+def purge_retired(now: datetime | None = None, by: str | None = None) -> PurgeReport:
+    """Drop every retired city whose purge_after has passed (at `now`; default: the database's
+    clock), each in a transaction of its own: its schema, role and platform rows. A city that
+    fails is logged and reported in `.failed`, and the others go on. `by` is the actor the
+    audit log records (default: the CLI user)."""
+    report = PurgeReport()
+    for due in due_for_purge(now):
+        try:
+            tenant = _purge(due.slug, now, by)
+        except Exception as error:  # reported; it stays retired, the next purge tries again
+            log.exception("could not purge the retired city %s", due.slug)
+            report.failed.append((due, _reason(error)))
+            continue
+        if tenant is not None:
+            report.append(tenant)
+            _deleted(tenant, "tenant.purge")
+    return report
+
+
+__all__ = ["InvalidName", "ProvisioningError", "PurgeReport", "create_tenant", "delete_tenant",
+           "due_for_purge", "purge_retired", "restore_tenant", "retire_tenant", "set_status"]

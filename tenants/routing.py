@@ -2,7 +2,9 @@
 
 - the platform host (PLATFORM_HOST) gets the vendor's blueprints;
 - a city's domain gets the city's blueprints, bound to that city;
-- any other host gets 404, and a suspended city 503, whatever the path.
+- any other host gets 404, and a suspended city 503, whatever the path;
+- a retired city's hosts get the same 404 as an unknown host: the city has disappeared (its
+  data is kept until it is purged, and it may be restored).
 
 Both kinds of site use the same paths ("/" is the platform landing on one and the city's home
 on the other), so the URL map holds two rule sets and picks one per request.
@@ -12,7 +14,7 @@ from werkzeug.exceptions import NotFound, ServiceUnavailable
 from werkzeug.routing import Map
 
 from tenants.context import bind_tenant, directory
-from tenants.models import SUSPENDED
+from tenants.models import RETIRED, SUSPENDED
 from tenants.naming import strip_port
 
 # Blueprints served on the platform host only, and endpoints served on every host.
@@ -74,7 +76,7 @@ def bind_request_to_site() -> None:
         g.site = "platform"
         return
     tenant = directory().lookup_host(request.host)
-    if tenant is None:
+    if tenant is None or tenant.status == RETIRED:
         raise UnknownSite()
     g.site = "city"
     if tenant.status == SUSPENDED:

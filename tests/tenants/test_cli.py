@@ -71,3 +71,18 @@ def test_migrate_all_reports_every_city_up_to_date(cli, cities):
     result = cli.invoke(args=["tenants", "migrate", "--all", "--jobs", "2"])
     assert result.exit_code == 0, result.output
     assert "0 migrated" in result.output and "0 failed" in result.output
+
+
+def test_list_and_show_json_say_when_a_city_was_retired_and_is_purged(cli, make_city):
+    active, retired = make_city("cli-json"), make_city("cli-json")
+    assert cli.invoke(args=["tenants", "retire", retired.slug, "--retention-days", "2",
+                            "--yes"]).exit_code == 0
+    listed = {city["slug"]: city for city in json.loads(
+        cli.invoke(args=["tenants", "list", "--json"]).output)}
+    assert listed[active.slug]["retired_at"] is None is listed[active.slug]["purge_after"]
+    assert listed[retired.slug]["status"] == "retired"
+    assert listed[retired.slug]["retired_at"] < listed[retired.slug]["purge_after"]
+    shown = json.loads(cli.invoke(args=["tenants", "show", retired.slug, "--json"]).output)
+    assert (shown["retired_at"], shown["purge_after"]) == (
+        listed[retired.slug]["retired_at"], listed[retired.slug]["purge_after"])
+    assert cli.invoke(args=["tenants", "restore", retired.slug]).exit_code == 0

@@ -1,0 +1,33 @@
+"""What the tenancy layer tells the rest of the application (blinker signals, as Flask's own).
+
+`tenant_deleted` is sent once a city's deletion has committed (`flask tenants delete`, or the
+purge of a retired city), in the application context that deleted it:
+
+    tenant_deleted.send(app, tenant=<TenantInfo>, action="tenant.delete" | "tenant.purge")
+
+Receivers clean up what lives outside the database (app.branding removes the city's uploads
+folder). The database work is done by then and cannot be undone: a receiver that fails is
+logged and does not make the deletion fail, nor keep the other receivers from running.
+"""
+import logging
+
+from blinker import Namespace
+
+log = logging.getLogger(__name__)
+
+_signals = Namespace()
+
+tenant_deleted = _signals.signal("tenant-deleted")
+
+
+def send_robustly(signal, sender, **kwargs) -> None:
+    """Call every receiver of `signal` for `sender`; one that raises is logged, the others
+    still run."""
+    for receiver in signal.receivers_for(sender):
+        try:
+            receiver(sender, **kwargs)
+        except Exception:
+            log.exception("a receiver of %s failed (%r)", signal.name, receiver)
+
+
+__all__ = ["send_robustly", "tenant_deleted"]
