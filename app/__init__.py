@@ -60,6 +60,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         notifications,
         security,
     )
+    from app.admin import bp as admin_bp
     from app.citizen import bp as citizen_bp
     from app.modules import cli as modules_cli  # noqa: F401  (flask tenants modules)
     from app.notifications import tasks as notification_tasks  # noqa: F401  (declares jobs)
@@ -69,6 +70,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(platform_bp)
     app.register_blueprint(citizen_bp)
+    app.register_blueprint(admin_bp)
     modules.init_app(app)
     jobs.init_app(app, database_url)
     notifications.init_app(app)

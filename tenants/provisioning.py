@@ -70,6 +70,15 @@ def city_schema_ddl(metadata: sa.MetaData, table_count: int, dialect) -> str:
     return ";\n".join(statements)
 
 
+# Tables whose rows the city's own code may add but never change (the audit trail).
+APPEND_ONLY_TABLES = ("audit_log",)
+
+
+def append_only_sql(role: str) -> str:
+    return ";\n".join(f'REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM "{role}"'
+                       for table in APPEND_ONLY_TABLES)
+
+
 def city_privileges_sql(schema: str, role: str) -> str:
     """The city role may use its own schema's data and nothing else. Run before the city's
     tables are made: default privileges then cover them, and every table or sequence a later
@@ -215,7 +224,8 @@ def create_tenant(slug: str, name: str, domains: list[str], name_zh: str | None 
                 f"{VERSION_TABLE_DDL};\n"
                 f"INSERT INTO alembic_version (version_num) VALUES ('{head}');\n"
                 f"{city_privileges_sql(schema, role)};\n"
-                f"{ddl}"
+                f"{ddl};\n"
+                f"{append_only_sql(role)}"
             )
             _audit(connection, "tenant.create", slug, name=name, name_zh=name_zh, domains=hosts,
                    locale=locale, timezone=timezone, schema=schema, db_role=role)

@@ -3,6 +3,8 @@ without a schema; see tenants/db.py). Modules keep their tables in app/modules/<
 from app.models.audit import AuditEntry
 from app.models.branding import Branding
 from app.models.oidc import OidcProvider, UserIdentity
+from app.models.staff import RecoveryCode, StaffInvitation, StaffMember
 from app.models.user import User
 
-__all__ = ["AuditEntry", "Branding", "OidcProvider", "User", "UserIdentity"]
+__all__ = ["AuditEntry", "Branding", "OidcProvider", "RecoveryCode", "StaffInvitation",
+           "StaffMember", "User", "UserIdentity"]

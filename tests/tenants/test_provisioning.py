@@ -60,6 +60,8 @@ def test_the_city_role_may_use_its_data_but_not_the_migration_bookkeeping(app_co
             f"SELECT has_table_privilege('{tenant.db_role}', '{tenant.schema}.{table}', '{what}')"
         ).scalar()
         assert privilege("branding", "INSERT") and privilege("audit_log", "SELECT")
+        assert privilege("audit_log", "INSERT")
+        assert not privilege("audit_log", "UPDATE") and not privilege("audit_log", "DELETE")
         assert not privilege("alembic_version", "SELECT")
         assert not privilege("alembic_version", "UPDATE")
         assert not connection.exec_driver_sql(

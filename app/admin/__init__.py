@@ -1,0 +1,40 @@
+"""The city's administration console, on each city's own host under /admin: staff sign in
+with their city account and a second factor (TOTP), then work according to their role
+(app/admin/permissions.py). Every change made here is written to the city's audit log in the
+transaction that makes it (app/admin/audit.py).
+
+Registered by create_app: `from app.admin import bp as admin_bp`,
+`app.register_blueprint(admin_bp)`.
+Importing this package also adds `flask tenants invite-admin` (app/admin/cli.py)."""
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+@bp.after_request
+def _no_store(response):
+    """Admin pages show personal data, secrets and recovery codes: never cached."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.context_processor
+def _admin_context() -> dict:
+    from app.admin.permissions import MANAGE_STAFF, can, current_staff, second_factor_passed
+    from app.models.staff import ROLES
+
+    staff = current_staff()
+    verified = staff is not None and second_factor_passed()
+    return {"staff": staff, "admin_nav": verified,
+            "can_manage_staff": verified and can(staff, MANAGE_STAFF),
+            "role_label": role_label, "ROLES": ROLES}
+
+
+def role_label(role: str) -> str:
+    from flask_babel import gettext as _
+
+    return {"admin": _("City administrator"), "module_manager": _("Module manager"),
+            "clerk": _("Clerk"), "viewer": _("Viewer")}.get(role, role)
+
+
+from app.admin import cli, views  # noqa: E402,F401  (registers routes and the command)

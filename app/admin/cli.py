@@ -1,0 +1,46 @@
+"""`flask tenants invite-admin SLUG EMAIL`: invite a city's first administrator (or any staff
+member) by email; prints the link too, for when mail is not set up yet."""
+import click
+from flask import current_app
+
+from app.admin import invitations
+from app.models.staff import ADMIN, MODULE_ROLES, ROLES
+from tenants.cli import tenants_cli
+from tenants.context import directory, tenant_context
+from tenants.db import db
+from tenants.provisioning import actor
+
+
+@tenants_cli.command("invite-admin")
+@click.argument("slug")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLES), default=ADMIN, show_default=True,
+              help="The role the invitation gives.")
+@click.option("--module", "modules", multiple=True, metavar="KEY",
+              help="A module the role covers (module managers and clerks; repeatable).")
+def invite_admin_command(slug, email, role, modules):
+    """Invite EMAIL to the staff of the city SLUG: mails a link that works once, for 7 days,
+    and records the invitation in the city's audit log."""
+    from app.accounts import normalize_email
+    from app.modules import discover
+
+    if "@" not in (normalize_email(email) or ""):
+        raise click.BadParameter(f"{email!r} is not an email address", param_hint="EMAIL")
+    unknown = sorted(set(modules) - set(discover()))
+    if unknown:
+        raise click.BadParameter(f"no such module: {', '.join(unknown)}", param_hint="--module")
+    if role in MODULE_ROLES and not modules:
+        raise click.BadParameter(f"the role {role} needs at least one --module",
+                                 param_hint="--module")
+    tenant = directory().get(slug)
+    if tenant is None:
+        raise click.ClickException(f"no city with the slug {slug!r}")
+    scheme = current_app.config.get("PREFERRED_URL_SCHEME") or "http"
+    with tenant_context(tenant):
+        with current_app.test_request_context("/", base_url=f"{scheme}://{tenant.domains[0]}"):
+            _, link = invitations.invite(email, role,
+                                         list(modules) if role in MODULE_ROLES else [], actor())
+            db.session.commit()
+    click.echo(f"Invitation for {normalize_email(email)} as {role} in {slug} "
+               f"(valid for 7 days, once):")
+    click.echo(link)

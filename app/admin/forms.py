@@ -1,0 +1,113 @@
+"""Forms of the administration console (Flask-WTF: every form that changes something carries a
+CSRF token; the audit filter is a GET form and has none)."""
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from app.citizen.forms import PASSWORD_LENGTH
+from app.models.staff import MODULE_ROLES, ROLES
+
+
+def role_choices() -> list[tuple[str, str]]:
+    from app.admin import role_label
+
+    return [(role, role_label(role)) for role in ROLES]
+
+
+def module_choices() -> list[tuple[str, str]]:
+    from app.modules import discover
+
+    return [(module.key, str(module.name)) for module in
+            sorted(discover().values(), key=lambda m: (m.order, m.key))]
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[
+        DataRequired(_l("Enter the 6-digit code from your authenticator app.")),
+        Length(max=32)],
+        description=_l("The 6-digit code your authenticator app shows now."))
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[
+        DataRequired(_l("Enter the code from your authenticator app, or a recovery code.")),
+        Length(max=32)],
+        description=_l("The 6-digit code your authenticator app shows now, or one of your "
+                       "recovery codes."))
+
+
+class RoleFieldsMixin:
+    def _check_modules(self) -> bool:
+        known = {key for key, _ in module_choices()}
+        if self.role.data in MODULE_ROLES and not self.modules.data:
+            self.modules.errors.append(_l("Choose at least one module for this role."))
+            return False
+        if set(self.modules.data or []) - known:
+            self.modules.errors.append(_l("Choose modules from the list."))
+            return False
+        return True
+
+    @property
+    def chosen_modules(self) -> list[str]:
+        return sorted(self.modules.data or []) if self.role.data in MODULE_ROLES else []
+
+
+class StaffRoleForm(RoleFieldsMixin, FlaskForm):
+    role = SelectField(_l("Role"), choices=[])
+    modules = SelectMultipleField(
+        _l("Modules"), choices=[], widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(), validate_choice=False,
+        description=_l("For module managers and clerks: the modules they work on."))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.role.choices = role_choices()
+        self.modules.choices = module_choices()
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        return self._check_modules() and valid
+
+
+class InviteForm(StaffRoleForm):
+    email = EmailField(_l("Email address"), validators=[
+        DataRequired(_l("Enter the email address of the person to invite.")), Length(max=254),
+        Email(message=_l("Enter an email address such as name@example.com."))])
+
+
+class NewAccountForm(FlaskForm):
+    display_name = StringField(_l("Your name"), validators=[
+        DataRequired(_l("Enter your name.")), Length(max=100)])
+    password = PasswordField(_l("Password"), validators=[
+        DataRequired(_l("Choose a password.")), PASSWORD_LENGTH],
+        description=_l("At least 10 characters."))
+    confirm = PasswordField(_l("Repeat the password"), validators=[
+        DataRequired(_l("Repeat the password.")),
+        EqualTo("password", message=_l("The two passwords are not the same."))])
+
+
+class AuditFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a search: GET, changes nothing
+
+    actor = StringField(_l("Person"), validators=[Optional(), Length(max=200)],
+                        description=_l("Part of an email address or a mobile number."))
+    action = StringField(_l("Action or module"), validators=[Optional(), Length(max=64)],
+                         description=_l('The start of an action, such as "staff." or '
+                                       '"module.", or a module key.'))
+    date_from = DateField(_l("From"), validators=[Optional()],
+                          format="%Y-%m-%d")
+    date_to = DateField(_l("To"), validators=[Optional()], format="%Y-%m-%d")
+
+    def validate_date_to(self, field):
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError(_l("The end date is before the start date."))

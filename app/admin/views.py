@@ -1,0 +1,391 @@
+"""The console's pages: sign-in, second factor, home, staff, invitations, audit log."""
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+
+from app import accounts
+from app.accounts import InvalidLink
+from app.admin import audit, bp, invitations, second_factor
+from app.admin.forms import (
+    AuditFilterForm,
+    CodeForm,
+    InviteForm,
+    NewAccountForm,
+    SecondFactorForm,
+    StaffRoleForm,
+)
+from app.admin.permissions import (
+    MANAGE_STAFF,
+    SECOND_FACTOR_KEY,
+    VIEW,
+    current_staff,
+    gate,
+    second_factor_passed,
+    staff_required,
+)
+from app.citizen.forms import LoginForm
+from app.citizen.views import safe_next
+from app.extensions import limiter
+from app.models import User
+from app.models.staff import ADMIN, StaffInvitation, StaffMember
+from tenants.context import current_tenant
+from tenants.db import db
+
+INVALID_FORM = 422
+PENDING_SECRET_KEY = "admin_pending_totp"
+
+
+def _status(form) -> int:
+    return INVALID_FORM if form.is_submitted() else 200
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
+def _account_key() -> str:
+    return (f"{current_tenant().slug}:admin-account:"
+            f"{(request.form.get('identifier') or '').strip().lower()}")
+
+
+def _user_key() -> str:
+    who = current_user.get_id() if current_user.is_authenticated else request.remote_addr
+    return f"{current_tenant().slug}:admin-2fa:{who}"
+
+
+def _next(default_endpoint: str = "admin.home") -> str:
+    return safe_next(request.args.get("next"), url_for(default_endpoint))
+
+
+def _pass_second_factor() -> None:
+    session[SECOND_FACTOR_KEY] = current_user.get_id()
+
+
+def _me() -> str:
+    return audit.actor_of(current_user)
+
+
+# -- signing in ----------------------------------------------------------------------------------
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit("10 per 15 minutes", key_func=_account_key, methods=["POST"],
+               deduct_when=_failed)
+@limiter.limit("30 per 15 minutes", methods=["POST"], deduct_when=_failed)
+def login():
+    if current_user.is_authenticated and current_staff() is not None:
+        return redirect(_next())
+    form = LoginForm()
+    if not form.validate_on_submit():
+        return render_template("admin/login.html", form=form), _status(form)
+    user = accounts.authenticate(form.identifier.data, form.password.data)
+    if user is None:
+        db.session.rollback()
+        form.password.errors.append(
+            _("The email address or mobile number and password do not match an account."))
+        return render_template("admin/login.html", form=form), 401
+    db.session.commit()
+    session.pop(SECOND_FACTOR_KEY, None)
+    login_user(user)
+    return redirect(_next())
+
+
+@bp.route("/2fa", methods=["GET", "POST"], endpoint="second_factor")
+@limiter.limit("10 per 15 minutes", key_func=_user_key, methods=["POST"], deduct_when=_failed)
+def second_factor_page():
+    answer = gate("enrolled")
+    if answer is not None:
+        return answer
+    if second_factor_passed():
+        return redirect(_next())
+    form = SecondFactorForm()
+    if not form.validate_on_submit():
+        return render_template("admin/second_factor.html", form=form), _status(form)
+    staff = current_staff()
+    if second_factor.check_totp(staff, form.code.data):
+        db.session.commit()
+    elif second_factor.use_recovery_code(staff, form.code.data):
+        left = second_factor.recovery_codes_left(staff)
+        audit.record(_me(), "staff.recovery_code_used", f"staff:{staff.id}", None,
+                     {"recovery_codes_left": left})
+        db.session.commit()
+        flash(_("You used a recovery code; %(count)d are left. Each works once.", count=left),
+              "warning" if left > 2 else "error")
+    else:
+        db.session.rollback()
+        form.code.errors.append(_("That code is not right, or was used already. Enter the code "
+                                  "your app shows now, or an unused recovery code."))
+        return render_template("admin/second_factor.html", form=form), 401
+    _pass_second_factor()
+    return redirect(_next())
+
+
+@bp.route("/2fa/setup", methods=["GET", "POST"])
+@limiter.limit("10 per 15 minutes", key_func=_user_key, methods=["POST"], deduct_when=_failed)
+def setup_second_factor():
+    answer = gate("staff")
+    if answer is not None:
+        return answer
+    staff = current_staff()
+    if staff.totp_confirmed_at is not None:
+        return redirect(url_for("admin.home"))
+    pending = session.get(PENDING_SECRET_KEY)
+    if not isinstance(pending, dict) or pending.get("uid") != current_user.get_id():
+        pending = {"uid": current_user.get_id(), "secret": second_factor.new_secret()}
+        session[PENDING_SECRET_KEY] = pending
+    secret = pending["secret"]
+    form = CodeForm()
+    status = _status(form)
+    if form.validate_on_submit():
+        step = second_factor.matching_step(secret, form.code.data, None)
+        if step is not None:
+            codes = second_factor.confirm(staff, secret, step)
+            audit.record(_me(), "staff.second_factor_enrolled", f"staff:{staff.id}", None,
+                         {"totp": True, "recovery_codes": len(codes)})
+            db.session.commit()
+            session.pop(PENDING_SECRET_KEY, None)
+            _pass_second_factor()
+            return render_template("admin/recovery_codes.html", codes=codes)
+        form.code.errors.append(_("That code is not right. Check that the app shows the "
+                                  "account you just added, and enter the code it shows now."))
+        status = 401
+    tenant = current_tenant()
+    issuer = _("%(city)s administration", city=tenant.display_name(tenant.locale))
+    uri = second_factor.provisioning_uri(
+        secret, current_user.email or current_user.mobile or str(current_user.id), issuer)
+    grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+    return render_template("admin/setup.html", form=form, qr=second_factor.qr_data_uri(uri),
+                           secret=grouped), status
+
+
+@bp.post("/logout")
+def logout():
+    session.pop(SECOND_FACTOR_KEY, None)
+    session.pop(PENDING_SECRET_KEY, None)
+    logout_user()
+    flash(_("You are signed out."), "success")
+    return redirect(url_for("admin.login"))
+
+
+# -- home ----------------------------------------------------------------------------------------
+
+@bp.get("/")
+@staff_required(VIEW)
+def home():
+    from app.modules import enabled_modules
+
+    staff = current_staff()
+    modules = [m for m in enabled_modules()
+               if staff.role in (ADMIN, "viewer") or m.key in (staff.modules or [])]
+    links = [(m, url_for(f"{m.admin.name}.index")
+              if m.admin is not None and f"{m.admin.name}.index" in current_app.view_functions
+              else None) for m in modules]
+    return render_template("admin/home.html", modules=links,
+                           recovery_left=second_factor.recovery_codes_left(staff))
+
+
+# -- staff ---------------------------------------------------------------------------------------
+
+def _active_admins() -> int:
+    return db.session.scalar(sa.select(sa.func.count(StaffMember.id)).where(
+        StaffMember.role == ADMIN, StaffMember.active))
+
+
+def _leaves_no_admin(member: StaffMember, role: str, active: bool) -> bool:
+    """Whether the change would leave the city without an active administrator."""
+    was_admin = member.role == ADMIN and member.active
+    return was_admin and not (role == ADMIN and active) and _active_admins() <= 1
+
+
+def _member(staff_id: int) -> StaffMember:
+    member = db.session.scalar(sa.select(StaffMember).where(StaffMember.id == staff_id)
+                               .with_for_update(of=StaffMember))
+    if member is None:
+        abort(404)
+    return member
+
+
+@bp.get("/staff")
+@staff_required(MANAGE_STAFF)
+def staff_list():
+    members = db.session.scalars(sa.select(StaffMember).join(StaffMember.user).order_by(
+        StaffMember.active.desc(), User.email, StaffMember.id)).all()
+    pending = db.session.scalars(sa.select(StaffInvitation).where(
+        StaffInvitation.accepted_at.is_(None)).order_by(StaffInvitation.created_at.desc())
+        .limit(100)).all()
+    return render_template("admin/staff/list.html", members=members, pending=pending)
+
+
+@bp.route("/staff/invite", methods=["GET", "POST"])
+@staff_required(MANAGE_STAFF)
+def staff_invite():
+    form = InviteForm()
+    if not form.validate_on_submit():
+        return render_template("admin/staff/invite.html", form=form), _status(form)
+    invitations.invite(form.email.data, form.role.data, form.chosen_modules, _me())
+    db.session.commit()
+    flash(_("We sent an invitation to %(email)s. The link works for 7 days, once.",
+            email=accounts.normalize_email(form.email.data)), "success")
+    return redirect(url_for("admin.staff_list"))
+
+
+@bp.route("/staff/<int:staff_id>", methods=["GET", "POST"])
+@staff_required(MANAGE_STAFF)
+def staff_member(staff_id):
+    member = _member(staff_id) if request.method == "POST" else db.session.get(
+        StaffMember, staff_id)
+    if member is None:
+        abort(404)
+    form = StaffRoleForm(obj=member)
+    if form.validate_on_submit():
+        if _leaves_no_admin(member, form.role.data, member.active):
+            form.role.errors.append(_("You are the last city administrator: make someone else "
+                                      "an administrator first."))
+        else:
+            before = member.snapshot()
+            member.role, member.modules = form.role.data, form.chosen_modules
+            if member.snapshot() != before:
+                audit.record(_me(), "staff.update", f"staff:{member.id}", before,
+                             member.snapshot())
+                db.session.commit()
+                flash(_("The role of %(name)s is saved.", name=member.user.name), "success")
+            return redirect(url_for("admin.staff_list"))
+    db.session.rollback()
+    return render_template("admin/staff/member.html", form=form, member=member), (
+        INVALID_FORM if form.is_submitted() else 200)
+
+
+def _set_active(staff_id: int, active: bool):
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    member = _member(staff_id)
+    if member.active == active:
+        return redirect(url_for("admin.staff_member", staff_id=member.id))
+    if _leaves_no_admin(member, member.role, active):
+        db.session.rollback()
+        flash(_("You are the last city administrator: make someone else an administrator "
+                "first."), "error")
+        return redirect(url_for("admin.staff_member", staff_id=member.id))
+    before = member.snapshot()
+    member.active = active
+    audit.record(_me(), "staff.reactivate" if active else "staff.deactivate",
+                 f"staff:{member.id}", before, member.snapshot())
+    db.session.commit()
+    flash(_("%(name)s can use the console again.", name=member.user.name) if active else
+          _("%(name)s can no longer use the console.", name=member.user.name), "success")
+    return redirect(url_for("admin.staff_list"))
+
+
+@bp.post("/staff/<int:staff_id>/deactivate")
+@staff_required(MANAGE_STAFF)
+def staff_deactivate(staff_id):
+    return _set_active(staff_id, False)
+
+
+@bp.post("/staff/<int:staff_id>/reactivate")
+@staff_required(MANAGE_STAFF)
+def staff_reactivate(staff_id):
+    return _set_active(staff_id, True)
+
+
+# -- invitations ---------------------------------------------------------------------------------
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def invitation(token):
+    try:
+        invited = invitations.invitation_for(token, lock=request.method == "POST")
+    except InvalidLink:
+        db.session.rollback()
+        return render_template("admin/invitation_invalid.html"), 400
+    user = accounts.find_user(invited.email)
+    if user is None:
+        form = NewAccountForm()
+        if not form.validate_on_submit():
+            db.session.rollback()
+            return render_template("admin/invitation_new.html", form=form, invited=invited), (
+                _status(form))
+        user = User(email=invited.email, display_name=form.display_name.data.strip(),
+                    password_hash=accounts.hash_password(form.password.data),
+                    locale=current_tenant().locale, email_verified_at=datetime.now(UTC))
+        db.session.add(user)
+        db.session.flush()
+        audit.record(audit.actor_of(user), "staff.account_created", f"user:{user.id}", None,
+                     {"email": user.email, "invitation": invited.id})
+        invitations.accept(invited, user)
+        db.session.commit()
+        session.pop(SECOND_FACTOR_KEY, None)
+        login_user(user)
+        flash(_("Your account is ready. Now set up your second factor."), "success")
+        return redirect(url_for("admin.setup_second_factor"))
+    if not current_user.is_authenticated or current_user.id != user.id:
+        db.session.rollback()
+        return render_template("admin/invitation_sign_in.html", invited=invited, token=token)
+    form = FlaskForm()
+    if not form.validate_on_submit():
+        db.session.rollback()
+        return render_template("admin/invitation_accept.html", form=form, invited=invited)
+    invitations.accept(invited, user)
+    db.session.commit()
+    flash(_("You are now on the staff as %(role)s.", role=_role(invited.role)), "success")
+    return redirect(url_for("admin.home"))
+
+
+def _role(role: str) -> str:
+    from app.admin import role_label
+
+    return role_label(role)
+
+
+# -- audit log -----------------------------------------------------------------------------------
+
+def _audit_query():
+    form = AuditFilterForm(request.args)
+    valid = form.validate()
+    if not valid:
+        return form, None
+    return form, audit.search(form.actor.data, form.action.data, form.date_from.data,
+                              form.date_to.data)
+
+
+@bp.get("/audit")
+@staff_required(VIEW)
+def audit_log():
+    form, query = _audit_query()
+    page = request.args.get("page", 1, type=int)
+    page = max(page, 1)
+    entries, more = [], False
+    if query is not None:
+        rows = db.session.scalars(query.offset((page - 1) * audit.PAGE_SIZE)
+                                  .limit(audit.PAGE_SIZE + 1)).all()
+        entries, more = rows[:audit.PAGE_SIZE], len(rows) > audit.PAGE_SIZE
+    filters = {key: value for key, value in request.args.items()
+               if key in ("actor", "action", "date_from", "date_to") and value}
+    return render_template("admin/audit.html", form=form, entries=entries, page=page, more=more,
+                           filters=filters), (200 if query is not None else INVALID_FORM)
+
+
+@bp.get("/audit.csv")
+@staff_required(VIEW)
+def audit_csv():
+    form, query = _audit_query()
+    if query is None:
+        abort(400)
+    rows = db.session.scalars(query.limit(audit.CSV_LIMIT))
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    return Response("\ufeff" + audit.as_csv(rows), mimetype="text/csv", headers={
+        "Content-Disposition":
+            f'attachment; filename="audit-{current_tenant().slug}-{stamp}.csv"'})
