@@ -80,6 +80,22 @@ def authenticate(identifier: str, password: str) -> User | None:
     return user
 
 
+def authenticate_form(form) -> User | None:
+    """The account of a sign-in form (fields identifier and password), its last sign-in
+    recorded; or None, with the same message on the password field whether the account is
+    unknown or the password wrong."""
+    from flask_babel import gettext as _
+
+    user = authenticate(form.identifier.data, form.password.data)
+    if user is None:
+        db.session.rollback()
+        form.password.errors.append(
+            _("The email address or mobile number and password do not match an account."))
+        return None
+    db.session.commit()
+    return user
+
+
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.secret_key,
                                   salt=f"{purpose}:{current_tenant().slug}")

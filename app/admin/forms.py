@@ -5,15 +5,14 @@ from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     EmailField,
-    PasswordField,
     SelectField,
     SelectMultipleField,
     StringField,
 )
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.citizen.forms import PASSWORD_LENGTH
+from app.citizen.forms import new_password_fields
 from app.models.staff import MODULE_ROLES, ROLES
 
 
@@ -87,12 +86,7 @@ class InviteForm(StaffRoleForm):
 class NewAccountForm(FlaskForm):
     display_name = StringField(_l("Your name"), validators=[
         DataRequired(_l("Enter your name.")), Length(max=100)])
-    password = PasswordField(_l("Password"), validators=[
-        DataRequired(_l("Choose a password.")), PASSWORD_LENGTH],
-        description=_l("At least 10 characters."))
-    confirm = PasswordField(_l("Repeat the password"), validators=[
-        DataRequired(_l("Repeat the password.")),
-        EqualTo("password", message=_l("The two passwords are not the same."))])
+    password, confirm = new_password_fields()
 
 
 class AuditFilterForm(FlaskForm):

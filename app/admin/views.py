@@ -91,13 +91,9 @@ def login():
     form = LoginForm()
     if not form.validate_on_submit():
         return render_template("admin/login.html", form=form), _status(form)
-    user = accounts.authenticate(form.identifier.data, form.password.data)
+    user = accounts.authenticate_form(form)
     if user is None:
-        db.session.rollback()
-        form.password.errors.append(
-            _("The email address or mobile number and password do not match an account."))
         return render_template("admin/login.html", form=form), 401
-    db.session.commit()
     session.pop(SECOND_FACTOR_KEY, None)
     login_user(user)
     return redirect(_next())

@@ -96,13 +96,9 @@ def login():
     if not form.validate_on_submit():
         return render_template("citizen/account/login.html", form=form), (
             INVALID_FORM if form.is_submitted() else 200)
-    user = accounts.authenticate(form.identifier.data, form.password.data)
+    user = accounts.authenticate_form(form)
     if user is None:
-        db.session.rollback()
-        form.password.errors.append(
-            _("The email address or mobile number and password do not match an account."))
         return render_template("citizen/account/login.html", form=form), 401
-    db.session.commit()
     login_user(user)
     return redirect(after_sign_in_path())
 

@@ -11,6 +11,20 @@ from app.i18n import LANGUAGES
 PASSWORD_LENGTH = Length(min=10, max=128, message=_l("Use 10 to 128 characters."))
 
 
+def new_password_fields(label=None, repeat_label=None):
+    """A new password and its repetition, for a form's class body:
+    `password, confirm = new_password_fields()`."""
+    label, repeat_label = label or _l("Password"), repeat_label or _l("Repeat the password")
+    return (
+        PasswordField(label, validators=[DataRequired(_l("Choose a password.")),
+                                         PASSWORD_LENGTH],
+                      description=_l("At least 10 characters.")),
+        PasswordField(repeat_label, validators=[
+            DataRequired(_l("Repeat the password.")),
+            EqualTo("password", message=_l("The two passwords are not the same."))]),
+    )
+
+
 def _mobile_number(form, field):
     if field.data and not is_mobile(field.data):
         raise ValidationError(_l("Enter an 11-digit mainland China mobile number, "
@@ -23,12 +37,7 @@ class RegisterForm(FlaskForm):
                                                       "name@example.com."))])
     mobile = TelField(_l("Mobile number"), validators=[Optional(), _mobile_number])
     display_name = StringField(_l("Your name"), validators=[Optional(), Length(max=100)])
-    password = PasswordField(_l("Password"), validators=[
-        DataRequired(_l("Choose a password.")), PASSWORD_LENGTH],
-        description=_l("At least 10 characters."))
-    confirm = PasswordField(_l("Repeat the password"), validators=[
-        DataRequired(_l("Repeat the password.")),
-        EqualTo("password", message=_l("The two passwords are not the same."))])
+    password, confirm = new_password_fields()
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
@@ -65,12 +74,7 @@ class ForgotPasswordForm(FlaskForm):
 
 
 class ResetPasswordForm(FlaskForm):
-    password = PasswordField(_l("New password"), validators=[
-        DataRequired(_l("Choose a password.")), PASSWORD_LENGTH],
-        description=_l("At least 10 characters."))
-    confirm = PasswordField(_l("Repeat the new password"), validators=[
-        DataRequired(_l("Repeat the password.")),
-        EqualTo("password", message=_l("The two passwords are not the same."))])
+    password, confirm = new_password_fields(_l("New password"), _l("Repeat the new password"))
 
 
 class ChangePasswordForm(ResetPasswordForm):
