@@ -1,9 +1,10 @@
 """Announcements: the city's news and notices, in both languages, with an Atom feed; a pinned
-one is the site's banner. Citizens read them at /announcements/ (writing them comes with the
-city admin console)."""
+one is the site's banner. Citizens read them at /announcements/; staff write them at
+/admin/announcements/."""
 from flask_babel import lazy_gettext as _l
 
 from app.modules import Module
+from app.modules.announcements.admin import bp as admin_bp
 from app.modules.announcements.settings import AnnouncementSettings
 from app.modules.announcements.views import bp
 
@@ -15,5 +16,6 @@ module = Module(
     settings=AnnouncementSettings,
     citizen=bp,
     citizen_prefix="/announcements",
+    admin=admin_bp,
     order=90,
 )
