@@ -125,8 +125,13 @@ def configure(enable=(), disable=(), values: dict[str, dict] | None = None) -> d
     errors.update({key: ["both enabled and disabled"] for key in set(enable) & set(disable)})
     if errors:
         raise ModuleError(errors)
+    keys = sorted(set(enable) | set(disable) | set(values))
+    # Lock the rows this change reads, so two people saving at once don't lose an update.
+    locked = db.session.scalars(sa.select(CityModule).where(CityModule.key.in_(keys))
+                                .with_for_update().execution_options(populate_existing=True))
+    city_states().update({row.key: row for row in locked})
     changes = {}
-    for key in sorted(set(enable) | set(disable) | set(values)):
+    for key in keys:
         module, state = modules[key], city_states().get(key)
         before = {"enabled": bool(state and state.enabled),
                   "settings": settings_of(key) if module.settings else {}}
