@@ -54,7 +54,13 @@ def tenant_context(tenant: TenantInfo | str, app: Flask | None = None):
     CityRetired (a LookupError too)."""
     app = app or current_app._get_current_object()
     if isinstance(tenant, str):
-        slug, tenant = tenant, app.extensions["tenant_directory"].get(tenant)
+        slug, cities = tenant, app.extensions["tenant_directory"]
+        tenant = cities.get(slug)
+        if tenant is None or tenant.status == RETIRED:
+            # This process's directory may lag a creation or a restore by up to its refresh
+            # interval: ask the database before refusing (commands and jobs, not requests).
+            cities.mark_stale()
+            tenant = cities.get(slug)
         if tenant is None:
             raise LookupError(f"no city with the slug {slug!r}")
     if tenant.status == RETIRED:

@@ -123,3 +123,25 @@ def test_a_worker_killed_mid_delivery_delivers_exactly_once_after_restart(
         assert (sent.status, sent.attempts, len(attempts)) == ("sent", 1, 1)
     files = list((outbox_dir / town.slug).glob(f"notification-{notification_id}.eml"))
     assert len(files) == 1
+
+
+def test_a_job_for_a_city_this_worker_has_not_seen_yet_runs(app, database_url, cities):
+    """A worker's directory lags new cities (and restores) by its refresh interval; a job
+    for such a city must still run, not fail or be dropped."""
+    from app import create_app
+    from tenants.provisioning import create_tenant
+
+    worker = create_app({"CIVIC_ENV": "test", "TESTING": True, "DATABASE_URL": database_url,
+                         "PLATFORM_HOST": "platform.test",
+                         "TENANT_DIRECTORY_REFRESH_SECONDS": 3600})
+    worker.extensions["tenant_directory"].all()  # loaded now, stale for an hour
+    other = cities["beta"]
+    with app.app_context():
+        newcomer = create_tenant(f"late-{uuid.uuid4().hex[:6]}", "Late", [
+            f"late-{uuid.uuid4().hex[:6]}.test"])
+        defer("probe.read_other_city", city=newcomer.slug, other_schema=other.schema)
+    run_worker(worker)
+    with tenant_context(newcomer, app):
+        assert db.session.scalars(sa.select(AuditEntry.action).where(
+            AuditEntry.actor == "probe")).all() == ["probe.denied"]
+    worker.extensions["tenant_directory"].close()
