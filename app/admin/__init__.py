@@ -37,4 +37,4 @@ def role_label(role: str) -> str:
             "clerk": _("Clerk"), "viewer": _("Viewer")}.get(role, role)
 
 
-from app.admin import cli, modules, views  # noqa: E402,F401  (registers routes and the command)
+from app.admin import cli, modules, providers, views  # noqa: E402,F401  (registers routes and the command)
