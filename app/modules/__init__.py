@@ -11,7 +11,7 @@ its `modules` table and apply at once, without a restart.
 """
 import importlib
 import pkgutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 
 import marshmallow
@@ -36,14 +36,10 @@ class Module:
     figures: tuple = ()  # dashboard figures (the admin console issue reads them)
     account_sections: tuple[str, ...] = ()  # templates included in "My account"
     order: int = 100
-    extra: dict = field(default_factory=dict)
 
     @property
     def slug(self) -> str:
         return self.key.replace("_", "-")
-
-    def defaults(self) -> dict:
-        return self.settings().load({}) if self.settings else {}
 
 
 class ModuleError(Exception):

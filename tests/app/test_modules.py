@@ -39,7 +39,7 @@ def announce(app, tenant, days_ago=1, **fields) -> int:
 def test_modules_are_discovered_with_their_defaults():
     announcements = discover()["announcements"]
     assert announcements.slug == "announcements"
-    assert announcements.defaults() == {"per_page": 10, "show_banner": True}
+    assert announcements.settings().load({}) == {"per_page": 10, "show_banner": True}
 
 
 def test_a_disabled_module_answers_404_and_is_off_the_home_page(app, client, cli, town):

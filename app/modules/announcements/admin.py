@@ -83,23 +83,26 @@ def edit(announcement_id=None):
     return redirect(url_for(".index"))
 
 
+def _set_published(announcement_id: int, published: bool):
+    announcement = _load(announcement_id)
+    before = _snapshot(announcement)
+    if published:
+        announcement.published_at = datetime.now(UTC)
+    else:  # back to draft; a draft can't be the banner
+        announcement.published_at, announcement.pinned = None, False
+    _save(announcement, "publish" if published else "unpublish", before)
+    flash(_("The announcement is published.") if published else
+          _("The announcement is back to draft: citizens no longer see it."), "success")
+    return redirect(url_for(".index"))
+
+
 @bp.post("/<int:announcement_id>/publish")
 @WORK
 def publish(announcement_id):
-    announcement = _load(announcement_id)
-    before = _snapshot(announcement)
-    announcement.published_at = datetime.now(UTC)
-    _save(announcement, "publish", before)
-    flash(_("The announcement is published."), "success")
-    return redirect(url_for(".index"))
+    return _set_published(announcement_id, True)
 
 
 @bp.post("/<int:announcement_id>/unpublish")
 @WORK
 def unpublish(announcement_id):
-    announcement = _load(announcement_id)
-    before = _snapshot(announcement)
-    announcement.published_at, announcement.pinned = None, False
-    _save(announcement, "unpublish", before)
-    flash(_("The announcement is back to draft: citizens no longer see it."), "success")
-    return redirect(url_for(".index"))
+    return _set_published(announcement_id, False)
