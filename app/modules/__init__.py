@@ -11,7 +11,9 @@ its `modules` table and apply at once, without a restart.
 """
 import importlib
 import pkgutil
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 
 import marshmallow
@@ -20,6 +22,25 @@ from flask import Blueprint, Flask, abort, g
 
 from app.modules.models import CityModule
 from tenants.db import db
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A number a module shows on the city's dashboard, from one aggregate query in the bound
+    city (an index must serve it: bench/dashboard.py times them with a year of data).
+
+    Give exactly one of:
+    - `per_day(first_day: date, timezone: str) -> {date: value}`: the figure of each day from
+      `first_day` to today in the city's time zone (days without a row may be missing); the
+      dashboard adds the days up for today, 7 days and 30 days and draws them as a chart.
+      For unit "percent", each value is a (numerator, denominator) pair, summed separately.
+    - `current() -> value`: a figure of the moment (applications waiting, overdue).
+    """
+    key: str
+    label: str  # lazy_gettext
+    unit: str = "count"  # count | fen | percent
+    per_day: Callable[[date, str], dict] | None = None
+    current: Callable[[], int] | None = None
 
 
 @dataclass(frozen=True)
@@ -33,7 +54,7 @@ class Module:
     admin: Blueprint | None = None
     citizen_prefix: str | None = None  # default /services/<key-with-hyphens>
     permissions: tuple[str, ...] = ()
-    figures: tuple = ()  # dashboard figures (the admin console issue reads them)
+    figures: tuple[Figure, ...] = ()  # shown on the admin dashboard
     account_sections: tuple[str, ...] = ()  # templates included in "My account"
     order: int = 100
 
