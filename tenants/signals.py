@@ -5,9 +5,14 @@ purge of a retired city), in the application context that deleted it:
 
     tenant_deleted.send(app, tenant=<TenantInfo>, action="tenant.delete" | "tenant.purge")
 
-Receivers clean up what lives outside the database (app.branding removes the city's uploads
-folder). The database work is done by then and cannot be undone: a receiver that fails is
-logged and does not make the deletion fail, nor keep the other receivers from running.
+`tenant_created` is sent once a new city's provisioning has committed, in the application
+context that made it: `tenant_created.send(app, tenant=<TenantInfo>)`. Receivers must be quick
+(defer a job for anything slow: app.payments makes the city's sandbox keys that way).
+
+Receivers of tenant_deleted clean up what lives outside the database (app.branding removes
+the city's uploads folder). The database work is done by then and cannot be undone: a receiver
+that fails is logged and does not make the deletion fail, nor keep the other receivers from
+running (the same holds for tenant_created).
 """
 import logging
 
@@ -18,6 +23,7 @@ log = logging.getLogger(__name__)
 _signals = Namespace()
 
 tenant_deleted = _signals.signal("tenant-deleted")
+tenant_created = _signals.signal("tenant-created")
 
 
 def send_robustly(signal, sender, **kwargs) -> None:
@@ -30,4 +36,4 @@ def send_robustly(signal, sender, **kwargs) -> None:
             log.exception("a receiver of %s failed (%r)", signal.name, receiver)
 
 
-__all__ = ["send_robustly", "tenant_deleted"]
+__all__ = ["send_robustly", "tenant_created", "tenant_deleted"]

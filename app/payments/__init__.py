@@ -1,0 +1,73 @@
+"""Payments, for every module that charges (see docs/payments.md).
+
+A module registers what it charges for once, at import time, and asks for a payment in a view:
+
+    register_payable(Payable(kind="traffic_fine", module="traffic_fines",
+                             on_paid=mark_fines_paid, return_url=fine_return_url))
+    payment = request_payment(kind="traffic_fine", items=[PaymentItemRequest(...)],
+                              description=..., user=..., idempotency_key=form.key.data)
+    return redirect(checkout_url(payment))
+
+`request_payment` commits nothing (the caller commits) and returns the same payment again for
+the same key and request. `on_paid(payment, item_ids)` is called once, in the transaction that
+moves the payment to success. Errors subclass PaymentError and carry a translatable `message`.
+"""
+from flask import url_for
+
+from app.payments import tasks  # noqa: F401  (declared before any app binds the jobs)
+from app.payments.errors import (
+    AlreadyPaid,
+    PaymentConflict,
+    PaymentError,
+    PaymentInProgress,
+    PaymentUnavailable,
+    ProviderError,
+    RefundRefused,
+)
+from app.payments.models import (
+    CANCELLED,
+    CREATED,
+    ERROR,
+    EXPIRED,
+    FAILED,
+    STARTED,
+    STATUSES,
+    SUBMITTED,
+    SUCCESS,
+    Payment,
+    PaymentItem,
+)
+from app.payments.service import (
+    Payable,
+    PaymentItemRequest,
+    payment_for,
+    register_payable,
+    request_payment,
+)
+
+
+def checkout_url(payment: Payment) -> str:
+    """The payment's page on the city's host: summary, pay button, then the provider."""
+    return url_for("payments.show", reference=payment.reference)
+
+
+def receipt_url(payment: Payment) -> str:
+    """The printable receipt of a successful payment."""
+    return url_for("payments.receipt", reference=payment.reference)
+
+
+def init_app(app) -> None:
+    from app.payments import admin, cli, views  # noqa: F401  (routes, commands)
+
+    app.register_blueprint(views.bp)
+    app.register_blueprint(admin.bp)
+    app.jinja_env.globals["can_see_payments"] = admin.can_see_payments
+
+
+__all__ = [
+    "CANCELLED", "CREATED", "ERROR", "EXPIRED", "FAILED", "STARTED", "STATUSES", "SUBMITTED",
+    "SUCCESS", "AlreadyPaid", "Payable", "Payment", "PaymentConflict", "PaymentError",
+    "PaymentInProgress", "PaymentItem", "PaymentItemRequest", "PaymentUnavailable",
+    "ProviderError", "RefundRefused", "checkout_url", "init_app", "payment_for", "receipt_url",
+    "register_payable", "request_payment",
+]

@@ -1,0 +1,256 @@
+"""The payments pages of the administration console (/admin/payments): find payments, see a
+payment's history, refund, export a reconciliation CSV, and set the city's merchant account.
+
+Who sees what: a payment is for a payable kind of some module; staff see the payments of the
+modules they may view (admins and viewers: all), refund those of the modules they configure,
+and only city administrators see payments of no module or change the merchant account."""
+import csv
+import io
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.admin import _admin_context, _no_store
+from app.admin.audit import actor_of, record
+from app.admin.permissions import (
+    CONFIGURE_MODULE,
+    MANAGE_STAFF,
+    VIEW,
+    can,
+    current_staff,
+    staff_required,
+)
+from app.i18n import format_fen
+from app.models.staff import ADMIN
+from app.payments import merchant, service
+from app.payments.errors import PaymentError, RefundRefused
+from app.payments.forms import ExportForm, MerchantForm, RefundForm, SearchForm
+from app.payments.models import Payment
+from tenants.context import current_tenant
+from tenants.db import db
+
+bp = Blueprint("payments_admin", __name__, url_prefix="/admin/payments",
+               template_folder="templates")
+bp.context_processor(_admin_context)
+bp.after_request(_no_store)
+
+PAGE_SIZE = 50
+CSV_LIMIT = 100_000
+
+
+def may(staff, action: str, kind: str) -> bool:
+    payable = service.PAYABLES.get(kind)
+    if payable is None or payable.module is None:
+        return staff is not None and staff.active and staff.role == ADMIN
+    return can(staff, action, payable.module)
+
+
+def visible_kinds(staff) -> list[str]:
+    return [kind for kind in service.PAYABLES if may(staff, VIEW, kind)]
+
+
+def can_see_payments() -> bool:
+    """For the console's navigation."""
+    return bool(visible_kinds(current_staff()))
+
+
+def _city_midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(current_tenant().timezone))
+
+
+def _in_range(query, date_from: date | None, date_to: date | None):
+    if date_from:
+        query = query.where(Payment.created_at >= _city_midnight(date_from))
+    if date_to:
+        query = query.where(Payment.created_at < _city_midnight(date_to + timedelta(days=1)))
+    return query
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _visible(query):
+    kinds = visible_kinds(current_staff())
+    if not kinds:
+        abort(403)
+    return query.where(Payment.kind.in_(kinds))
+
+
+def _load(reference: str, action: str = VIEW, lock: bool = False) -> Payment:
+    payment = service.find(reference, lock=lock)
+    if payment is None:
+        abort(404)
+    if not may(current_staff(), action, payment.kind):
+        abort(403)
+    return payment
+
+
+@bp.get("/")
+@staff_required(VIEW)
+def index():
+    form = SearchForm(request.args)
+    query = _visible(sa.select(Payment))
+    valid = form.validate()
+    payments, more, page = [], False, max(request.args.get("page", 1, type=int), 1)
+    if valid:
+        if form.q.data:
+            text = form.q.data.strip()
+            like = f"%{_escape_like(text)}%"
+            query = query.where(sa.or_(
+                Payment.reference == text.lower(), Payment.receipt_number == text,
+                Payment.trade_no == text, Payment.description.ilike(like, escape="\\")))
+        if form.status.data:
+            query = query.where(Payment.status == form.status.data)
+        query = _in_range(query, form.date_from.data, form.date_to.data)
+        rows = db.session.scalars(query.order_by(Payment.id.desc())
+                                  .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
+        payments, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+    filters = {key: value for key, value in request.args.items()
+               if key in ("q", "status", "date_from", "date_to") and value}
+    return render_template("payments/admin/index.html", form=form, payments=payments,
+                           page=page, more=more, filters=filters,
+                           export_form=ExportForm(request.args),
+                           may_configure=can(current_staff(), MANAGE_STAFF)
+                           ), 200 if valid else 422
+
+
+@bp.route("/<reference>", methods=["GET", "POST"])
+@staff_required(VIEW)
+def detail(reference):
+    """A payment, its items, its history and refunds; the refund form for those who may."""
+    payment = _load(reference)
+    may_refund = may(current_staff(), CONFIGURE_MODULE, payment.kind)
+    form = RefundForm()
+    status = 200
+    if request.method == "POST":
+        if not may_refund:
+            abort(403)
+        if form.validate_on_submit():
+            fen = _fen(form.amount.data)
+            payment = _load(reference, CONFIGURE_MODULE, lock=True)
+            if fen is None:
+                form.amount.errors.append(_("Enter an amount in yuan, such as 12.50."))
+            else:
+                try:
+                    refund = service.refund(payment, fen, form.reason.data.strip(),
+                                            actor_of(current_user))
+                except RefundRefused:
+                    db.session.rollback()
+                    form.amount.errors.append(_("At most %(amount)s can still be refunded.",
+                                                amount=format_fen(payment.refundable_fen)))
+                except PaymentError as error:
+                    db.session.rollback()
+                    form.amount.errors.append(str(error.message))
+                else:
+                    record(actor_of(current_user), "payments.refund", payment.reference,
+                           after={"amount_fen": fen, "reason": refund.reason,
+                                  "refund": refund.reference})
+                    db.session.commit()
+                    flash(_("Refunded %(amount)s.", amount=form.amount.data), "success")
+                    return redirect(url_for(".detail", reference=reference))
+        status = 422
+        payment = _load(reference)
+    return render_template("payments/admin/detail.html", payment=payment, form=form,
+                           may_refund=may_refund), status
+
+
+def _fen(text: str) -> int | None:
+    try:
+        value = Decimal(text.strip().replace(",", "").lstrip("¥")) * 100
+    except InvalidOperation:
+        return None
+    return int(value) if value == value.to_integral_value() and value > 0 else None
+
+
+@bp.get("/<reference>/receipt")
+@staff_required(VIEW)
+def receipt(reference):
+    payment = _load(reference)
+    if payment.status != service.SUCCESS:
+        abort(404)
+    return render_template("payments/receipt.html", payment=payment, admin=True)
+
+
+@bp.get("/export.csv")
+@staff_required(VIEW)
+def export():
+    """The reconciliation export: every payment made in the date range (city time)."""
+    form = ExportForm(request.args)
+    if not form.validate():
+        return render_template("payments/admin/index.html", form=SearchForm(), payments=[],
+                               page=1, more=False, filters={}, export_form=form,
+                               may_configure=can(current_staff(), MANAGE_STAFF)), 422
+    query = _in_range(_visible(sa.select(Payment)), form.date_from.data, form.date_to.data)
+    rows = db.session.scalars(query.order_by(Payment.created_at, Payment.id).limit(CSV_LIMIT))
+    body = reconciliation_csv(rows, ZoneInfo(current_tenant().timezone))
+    name = f"payments-{current_tenant().slug}-{form.date_from.data}-{form.date_to.data}.csv"
+    return Response("\ufeff" + body, mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+CSV_COLUMNS = ("reference", "receipt_number", "kind", "description", "status", "provider",
+               "trade_no", "amount_yuan", "refunded_yuan", "net_yuan", "created_at", "paid_at",
+               "items")
+
+
+def reconciliation_csv(payments, zone: ZoneInfo) -> str:
+    from app.admin.audit import _cell
+    from app.payments.providers import yuan
+
+    def local(moment):
+        return moment.astimezone(zone).isoformat(timespec="seconds") if moment else ""
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for payment in payments:
+        paid = payment.status == service.SUCCESS
+        writer.writerow([
+            payment.reference, payment.receipt_number or "", payment.kind,
+            _cell(payment.description), payment.status, payment.provider, payment.trade_no or "",
+            yuan(payment.amount_fen), yuan(payment.refunded_fen),
+            yuan(payment.amount_fen - payment.refunded_fen) if paid else "0.00",
+            local(payment.created_at), local(payment.paid_at),
+            _cell("; ".join(f"{item.item_id} {item.label} {yuan(item.amount_fen)}"
+                            for item in payment.items))])
+    return out.getvalue()
+
+
+@bp.route("/merchant", methods=["GET", "POST"])
+@staff_required(MANAGE_STAFF)
+def merchant_account():
+    """The city's provider and credentials: secrets can be replaced, never read back."""
+    account = merchant.account()
+    db.session.commit()  # a city's first visit keeps the sandbox keys it made
+    form = MerchantForm(obj=account if request.method == "GET" else None)
+    if form.validate_on_submit():
+        try:
+            changes = merchant.configure(
+                provider=form.provider.data, app_id=form.alipay_app_id.data or "",
+                private_key=form.alipay_private_key.data or None,
+                public_key=form.alipay_public_key.data or None,
+                gateway_url=form.alipay_gateway_url.data or "",
+                expiry_minutes=form.expiry_minutes.data)
+        except ValueError:
+            db.session.rollback()
+            account = merchant.account()
+            form.provider.errors = [*form.provider.errors, _(
+                "Alipay needs an app ID, the merchant private key and the Alipay public key.")]
+        else:
+            if changes:
+                record(actor_of(current_user), "payments.merchant", "payment_merchant",
+                       {k: v[0] for k, v in changes.items()},
+                       {k: v[1] for k, v in changes.items()})
+            db.session.commit()
+            flash(_("Payment settings saved."), "success")
+            return redirect(url_for(".merchant_account"))
+    return render_template("payments/admin/merchant.html", form=form, account=account,
+                           callback=url_for("payments.notify", provider="alipay",
+                                            _external=True)
+                           ), 422 if form.is_submitted() else 200

@@ -1,0 +1,42 @@
+"""What can go wrong when asking for a payment; each says what in the city's language."""
+from flask_babel import lazy_gettext as _l
+
+
+class PaymentError(Exception):
+    message = _l("The payment could not be made.")
+
+    def __init__(self, message=None, payment=None):
+        if message is not None:
+            self.message = message
+        self.payment = payment
+        super().__init__(str(self.message))
+
+
+class AlreadyPaid(PaymentError):
+    """An item already has a successful payment (`.payment`)."""
+    message = _l("This has already been paid.")
+
+
+class PaymentInProgress(PaymentError):
+    """An item is held by another unfinished payment (`.payment`): send the citizen there."""
+    message = _l("A payment for this is already in progress.")
+
+
+class PaymentConflict(PaymentError):
+    """The idempotency key was used for a different request."""
+    message = _l("This payment request does not match the one made before with the same form. "
+                 "Go back, reload the page and try again.")
+
+
+class PaymentUnavailable(PaymentError):
+    """The city takes no payments for this now (module disabled, provider not set up)."""
+    message = _l("Payments are not available at the moment.")
+
+
+class RefundRefused(PaymentError):
+    message = _l("This refund is not possible.")
+
+
+class ProviderError(PaymentError):
+    """The provider could not be reached or refused a call."""
+    message = _l("The payment provider could not be reached. Please try again later.")

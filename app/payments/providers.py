@@ -1,0 +1,174 @@
+"""The providers, behind one interface: `provider_for(name)` gives a client that builds the
+checkout URL, verifies notifications, and queries, closes and refunds trades.
+
+Both providers speak Alipay's open API (RSA2-signed requests, signed responses and
+notifications); only the transport differs: Alipay is reached over HTTPS at its gateway URL,
+the sandbox (app/payments/sandbox.py) answers in-process, and its checkout page is on the city's
+own host. So the sandbox runs exactly the code paths a real Alipay payment runs."""
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import requests
+from flask import url_for
+
+from app.payments import merchant, signing
+from app.payments.errors import ProviderError
+from app.payments.models import SANDBOX, Payment, Refund
+
+log = logging.getLogger(__name__)
+
+# Alipay's timestamps are Beijing time.
+ALIPAY_TIME_ZONE = ZoneInfo("Asia/Shanghai")
+SUCCESS_CODE = "10000"
+TRADE_NOT_EXIST = "ACQ.TRADE_NOT_EXIST"
+REQUEST_TIMEOUT_SECONDS = 10
+
+
+def yuan(fen: int) -> str:
+    """Alipay's amount format: "12.34"."""
+    return f"{fen // 100}.{fen % 100:02d}"
+
+
+def fen_of(amount: str | None) -> int | None:
+    """Fen of an amount in yuan ("12.34"), or None if it is not one."""
+    try:
+        value = Decimal(amount or "") * 100
+    except InvalidOperation:
+        return None
+    return int(value) if value == value.to_integral_value() else None
+
+
+def alipay_time(moment: datetime) -> str:
+    return moment.astimezone(ALIPAY_TIME_ZONE).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@dataclass(frozen=True)
+class Trade:
+    """What the provider says of a trade (a verified query answer)."""
+    status: str
+    trade_no: str | None
+    total_fen: int | None
+    message: dict
+
+
+class AlipayClient:
+    """The Alipay open API for one city's credentials, over `transport(params) -> body`."""
+
+    def __init__(self, name: str, credentials: merchant.Credentials,
+                 transport: Callable[[dict], str], gateway_url: str | None):
+        self.name, self.credentials = name, credentials
+        self.transport, self.gateway_url = transport, gateway_url
+
+    def signed(self, method: str, biz: dict, **extra) -> dict:
+        params = {"app_id": self.credentials.app_id, "method": method, "format": "JSON",
+                  "charset": "utf-8", "sign_type": "RSA2", "version": "1.0",
+                  "timestamp": alipay_time(datetime.now(ALIPAY_TIME_ZONE)),
+                  "biz_content": json.dumps(biz, ensure_ascii=False, separators=(",", ":")),
+                  **extra}
+        params["sign"] = signing.sign(signing.content_to_sign(params), self.credentials.private_key)
+        return params
+
+    def checkout_url(self, payment: Payment, return_url: str, notify_url: str,
+                     mobile: bool) -> str:
+        """Where the citizen's browser goes to pay: alipay.trade.wap.pay on phones,
+        alipay.trade.page.pay elsewhere."""
+        method, product = (("alipay.trade.wap.pay", "QUICK_WAP_WAY") if mobile
+                           else ("alipay.trade.page.pay", "FAST_INSTANT_TRADE_PAY"))
+        params = self.signed(method, {
+            "out_trade_no": payment.out_trade_no, "total_amount": yuan(payment.amount_fen),
+            "subject": payment.description, "product_code": product,
+            "time_expire": alipay_time(payment.expires_at)},
+            return_url=return_url, notify_url=notify_url)
+        # The sandbox's checkout page is on the city's own host (None: this request's).
+        gateway_url = self.gateway_url or url_for("payments.sandbox_gateway")
+        return f"{gateway_url}?{urlencode(params)}"
+
+    def verify_notification(self, params: dict) -> bool:
+        """Alipay's rule: without sign and sign_type, sorted, verified with its public key."""
+        content = signing.content_to_sign(params, exclude=("sign", "sign_type"))
+        return (params.get("sign_type", "RSA2") == "RSA2"
+                and signing.verify(content, params.get("sign", ""),
+                                   self.credentials.provider_public_key))
+
+    def call(self, method: str, biz: dict) -> dict:
+        """A signed API call; the verified response (its code checked by the caller)."""
+        try:
+            body = self.transport(self.signed(method, biz))
+        except requests.RequestException as error:
+            log.warning("%s %s failed: %s", self.name, method, error)
+            raise ProviderError() from error
+        return verified_response(body, method, self.credentials.provider_public_key)
+
+    def query(self, payment: Payment) -> Trade | None:
+        """The trade's state at the provider; None if it has never seen it."""
+        answer = self.call("alipay.trade.query", {"out_trade_no": payment.out_trade_no})
+        if answer.get("sub_code") == TRADE_NOT_EXIST:
+            return None
+        if answer.get("code") != SUCCESS_CODE or answer.get("out_trade_no") != payment.out_trade_no:
+            raise ProviderError()
+        total = fen_of(answer.get("total_amount"))
+        if total != payment.amount_fen:
+            log.error("%s says payment %s is for %s", self.name, payment.reference,
+                      answer.get("total_amount"))
+            raise ProviderError()
+        return Trade(answer.get("trade_status", ""), answer.get("trade_no"), total, answer)
+
+    def close(self, payment: Payment) -> None:
+        """No payment is accepted for the trade any more."""
+        answer = self.call("alipay.trade.close", {"out_trade_no": payment.out_trade_no})
+        if answer.get("code") != SUCCESS_CODE and answer.get("sub_code") != TRADE_NOT_EXIST:
+            raise ProviderError()
+
+    def refund(self, payment: Payment, refund: Refund) -> dict:
+        answer = self.call("alipay.trade.refund", {
+            "out_trade_no": payment.out_trade_no, "refund_amount": yuan(refund.amount_fen),
+            "out_request_no": refund.reference, "refund_reason": refund.reason})
+        if answer.get("code") != SUCCESS_CODE:
+            raise ProviderError(payment=payment)
+        return answer
+
+
+def verified_response(body: str, method: str, public_key: str) -> dict:
+    """The `<method>_response` (or `error_response`) object of an API answer, its signature
+    checked over its exact text as received."""
+    try:
+        document = json.loads(body)
+        name = next(key for key in (method.replace(".", "_") + "_response", "error_response")
+                    if key in document)
+        start = body.index(f'"{name}"')
+        start = body.index("{", start + len(name) + 2)
+        answer, end = json.JSONDecoder().raw_decode(body, start)
+    except (ValueError, StopIteration) as error:
+        raise ProviderError() from error
+    if not signing.verify(body[start:end], document.get("sign", ""), public_key):
+        log.warning("the answer to %s has a bad signature", method)
+        raise ProviderError()
+    return answer
+
+
+def _https_transport(gateway_url: str) -> Callable[[dict], str]:
+    def post(params: dict) -> str:
+        response = requests.post(gateway_url, data=params, timeout=REQUEST_TIMEOUT_SECONDS)
+        response.raise_for_status()
+        return response.text
+
+    return post
+
+
+def provider_for(name: str) -> AlipayClient:
+    """The client of the bound city's provider `name` (sandbox or alipay)."""
+    credentials = merchant.credentials(name)
+    if name == SANDBOX:
+        from app.payments import sandbox
+
+        return AlipayClient(name, credentials, sandbox.answer, gateway_url=None)
+    return AlipayClient(name, credentials, _https_transport(credentials.gateway_url),
+                        credentials.gateway_url)
+
+

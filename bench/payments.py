@@ -1,0 +1,195 @@
+"""Payments through the sandbox: how many are created and settled per second with concurrent
+clients, and whether the money adds up afterwards.
+
+In a scratch database, one city with traffic fines and utility bills enabled and --items fines
+and --items bills. --clients threads, each with its own Flask test client (the whole app: routing,
+sessions, CSRF, templates) against the real PostgreSQL, pay them through the sandbox, as a
+citizen's browser does:
+
+    request_payment (what the fine's or the bills' pay button does) and commit,
+    GET /payments/<ref>, POST …/pay, GET the sandbox checkout, POST "approve",
+    GET …/return (settles by alipay.trade.query: signed request, signed answer).
+
+Half the payments are one fine, half are two bills of an account in one payment. Each item is
+paid by two clients at once (two tabs, different idempotency keys): one payment must result.
+
+Afterwards, the sandbox's asynchronous notifications (queued, one per approval) are delivered by a
+worker; they come after the query settled each payment, so they must change nothing. Checked:
+the sum of successful payments equals the sum recorded as paid on fines and bills (paid_fen),
+every item is paid once, and the notifications added no event.
+
+    .venv/bin/python bench/payments.py [--clients 8] [--items 200]
+"""
+import argparse
+import re
+import secrets
+import statistics
+import threading
+import time
+from datetime import UTC, date, datetime
+from urllib.parse import parse_qsl, urlsplit
+
+import _common
+import sqlalchemy as sa
+
+from app.modules import configure
+from app.modules.traffic_fines.models import TrafficFine
+from app.modules.utility_bills.models import UtilityAccount, UtilityBill
+from app.payments import AlreadyPaid, PaymentInProgress, PaymentItemRequest, request_payment
+from app.payments.models import SUCCESS, Payment, PaymentEvent
+from tenants.context import tenant_context
+from tenants.db import db
+from tenants.provisioning import create_tenant
+
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+def seed(tenant, items: int) -> list[tuple[str, list[tuple[int, int]]]]:
+    """The fines and bills to pay: [(kind, [(item_id, amount_fen)…])…], each item twice."""
+    with tenant_context(tenant):
+        configure(enable=["traffic_fines", "utility_bills"])
+        fines = [TrafficFine(ticket_number=f"T{i:06d}", plate_number=f"浙K{i:05d}",
+                             offence="Speeding", place="Road", occurred_at=datetime.now(UTC),
+                             amount_fen=10_000 + i, due_date=date(2099, 1, 1))
+                 for i in range(items)]
+        accounts = [UtilityAccount(account_number=f"A{i:06d}", kind="water",
+                                   holder_surname="wang") for i in range(items // 2)]
+        db.session.add_all(fines + accounts)
+        db.session.flush()
+        bills = [UtilityBill(bill_number=f"B{i:06d}", account_number=f"A{i // 2:06d}",
+                             period="2026-10", amount_fen=3_000 + i, due_date=date(2099, 1, 1))
+                 for i in range(items // 2 * 2)]
+        db.session.add_all(bills)
+        db.session.commit()
+        work = [("traffic_fine", [(fine.id, fine.amount_fen)]) for fine in fines]
+        work += [("utility_bill", [(a.id, a.amount_fen), (b.id, b.amount_fen)])
+                 for a, b in zip(bills[::2], bills[1::2], strict=True)]
+    return [job for job in work for _tab in (1, 2)]
+
+
+def pay(app, tenant, client, kind, pairs) -> tuple[str, bool]:
+    """One citizen paying: (reference, whether this client made the payment)."""
+    headers = {"Host": tenant.domains[0]}
+    with tenant_context(tenant, app):
+        try:
+            payment = request_payment(
+                kind=kind, description=f"{kind} {pairs[0][0]}", user=None,
+                items=[PaymentItemRequest(item_id, fen, f"{kind} {item_id}")
+                       for item_id, fen in pairs], idempotency_key=secrets.token_hex(12))
+        except (PaymentInProgress, AlreadyPaid) as error:  # the other tab's: it pays
+            payment = error.payment
+        reference, fresh = payment.reference, payment.status == "created"
+        db.session.commit()
+    with client.session_transaction(headers=headers) as session:
+        session["payments"] = [reference]
+    page = client.get(f"/payments/{reference}", headers=headers)
+    if not fresh or b"/pay\"" not in page.data:
+        return reference, False
+    to_provider = client.post(f"/payments/{reference}/pay", headers=headers,
+                              data={"csrf_token": CSRF.search(page.text).group(1)})
+    if to_provider.status_code != 303 or "sandbox" not in to_provider.location:
+        return reference, False
+    checkout = client.get(to_provider.location, headers=headers)
+    back = client.post("/payments/sandbox/gateway", headers=headers, data={
+        **dict(parse_qsl(urlsplit(to_provider.location).query)), "decision": "approve",
+        "csrf_token": CSRF.search(checkout.text).group(1)})
+    client.get(back.location, headers=headers)
+    return reference, True
+
+
+def totals(tenant) -> dict:
+    with tenant_context(tenant):
+        paid = db.session.execute(sa.select(sa.func.count(), sa.func.coalesce(
+            sa.func.sum(Payment.amount_fen), 0)).where(Payment.status == SUCCESS)).one()
+        fines = db.session.execute(sa.select(sa.func.count(TrafficFine.paid_at), sa.func.coalesce(
+            sa.func.sum(TrafficFine.paid_fen), 0))).one()
+        bills = db.session.execute(sa.select(sa.func.count(UtilityBill.paid_at), sa.func.coalesce(
+            sa.func.sum(UtilityBill.paid_fen), 0))).one()
+        return {"payments": paid[0], "paid_fen": paid[1], "fines": fines[0], "bills": bills[0],
+                "items_fen": fines[1] + bills[1],
+                "events": db.session.scalar(sa.select(sa.func.count()).select_from(PaymentEvent)),
+                "unfinished": db.session.scalar(sa.select(sa.func.count()).where(
+                    Payment.status != SUCCESS))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--items", type=int, default=200, help="fines, and as many bills")
+    args = parser.parse_args()
+    with _common.scratch_app("payments") as scratch:
+        app = scratch.app
+        tenant = create_tenant("paybench", "Pay bench", ["paybench.test"])
+        work = seed(tenant, args.items)
+        with tenant_context(tenant):
+            from app.payments import merchant
+
+            merchant.account()  # the sandbox keys, as the job after provisioning makes them
+            db.session.commit()
+        queue, lock, latencies, made = list(work), threading.Lock(), [], set()
+
+        def client_loop():
+            client = app.test_client()
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    kind, pairs = queue.pop()
+                started = time.perf_counter()
+                reference, paid = pay(app, tenant, client, kind, pairs)
+                if paid:
+                    with lock:
+                        latencies.append(time.perf_counter() - started)
+                        made.add(reference)
+
+        threads = [threading.Thread(target=client_loop) for _ in range(args.clients)]
+        started = time.perf_counter()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+        before = totals(tenant)
+        from tests.conftest import run_worker
+
+        delivery_started = time.perf_counter()
+        run_worker(app)  # the sandbox's notifications, all late: they change nothing
+        delivery = time.perf_counter() - delivery_started
+        after = totals(tenant)
+
+    stats = _common.percentiles(latencies)
+    _common.print_table(
+        f"Sandbox payments, {args.clients} concurrent clients, {len(work)} attempts "
+        f"({len(work) // 2} items or item pairs, each by two tabs at once)",
+        ["measured", "value"],
+        [["payments created and settled", len(made)],
+         ["wall time", f"{elapsed:.2f} s"],
+         ["payments per second", f"{len(made) / elapsed:.1f}"],
+         ["one payment, p50 (6 requests)", _common.ms(stats["p50"])],
+         ["one payment, p95", _common.ms(stats["p95"])],
+         ["one payment, mean", _common.ms(statistics.fmean(latencies))],
+         ["notifications delivered by one worker", f"{delivery:.2f} s"]])
+    _common.print_table("Money check", ["", "after the clients", "after the notifications"], [
+        ["successful payments", before["payments"], after["payments"]],
+        ["sum of successful payments (fen)", before["paid_fen"], after["paid_fen"]],
+        ["sum paid on fines and bills (fen)", before["items_fen"], after["items_fen"]],
+        ["fines paid / bills paid", f"{before['fines']} / {before['bills']}",
+         f"{after['fines']} / {after['bills']}"],
+        ["payment events", before["events"], after["events"]],
+        ["payments not successful", before["unfinished"], after["unfinished"]]])
+    expected = len(work) // 2
+    checks = {
+        "one payment per item (two tabs each)": after["payments"] == expected == len(made),
+        "sum of payments = sum paid on items": after["paid_fen"] == after["items_fen"],
+        "every item paid once": after["fines"] + after["bills"] == args.items + args.items // 2 * 2,
+        "late notifications changed nothing": after == before,
+    }
+    for name, passed in checks.items():
+        print(f"{'ok  ' if passed else 'FAIL'} {name}")
+    _common.describe_run()
+    if not all(checks.values()):
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
