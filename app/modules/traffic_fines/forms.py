@@ -1,0 +1,35 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, SelectField, StringField
+from wtforms.validators import InputRequired, Length, Optional
+
+from app.modules.billing import PAYMENT_STATES
+from app.modules.csv_import import normalize_plate
+
+
+class LookupForm(FlaskForm):
+    plate_number = StringField(
+        _l("Plate number"), filters=[lambda value: normalize_plate(value or "")],
+        validators=[InputRequired(_l("Enter the plate number.")), Length(max=20)],
+        description=_l("As on the vehicle, such as 浙K12345."))
+    ticket_number = StringField(
+        _l("Ticket number"), filters=[lambda value: (value or "").strip().upper()],
+        validators=[InputRequired(_l("Enter the ticket number.")), Length(max=40)],
+        description=_l("As printed on the ticket or in the text message you received."))
+
+
+class PayForm(FlaskForm):
+    # Rendered once per page: a second click or a second tab sends the same key, so the
+    # payments package returns the same payment instead of charging twice.
+    idempotency_key = HiddenField(validators=[InputRequired(), Length(min=16, max=64)])
+
+
+class FineFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a search (GET): it changes nothing
+
+    plate = StringField(_l("Plate number"), validators=[Optional(), Length(max=20)])
+    ticket = StringField(_l("Ticket number"), validators=[Optional(), Length(max=40)])
+    status = SelectField(_l("Status"), choices=PAYMENT_STATES, validators=[Optional()])
+    date_from = DateField(_l("Offence from"), validators=[Optional()])
+    date_to = DateField(_l("Offence until"), validators=[Optional()])

@@ -1,0 +1,31 @@
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.modules.billing import PaidMixin, paid_index
+from tenants.db import db
+
+
+class TrafficFine(PaidMixin, db.Model):
+    """A fine of the police, loaded from their CSV export; a citizen finds it by plate number
+    and ticket number together and pays it (with the late fee of the day) once."""
+
+    __tablename__ = "traffic_fines"
+    __table_args__ = (
+        sa.CheckConstraint("amount_fen > 0", name="amount"),
+        sa.Index("ix_traffic_fines_plate", "plate_number"),
+        sa.Index("ix_traffic_fines_occurred", "occurred_at"),
+        paid_index("traffic_fines"),
+    )
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    ticket_number: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    plate_number: Mapped[str] = mapped_column(sa.String(10))  # normalised: 浙K12345
+    offence: Mapped[str] = mapped_column(sa.String(500))
+    place: Mapped[str] = mapped_column(sa.String(200))
+    occurred_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    due_date: Mapped[date] = mapped_column(sa.Date)
+    loaded_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), server_default=sa.func.now())

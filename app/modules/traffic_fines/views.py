@@ -1,0 +1,122 @@
+"""The citizen pages of traffic fines: look a fine up by plate number and ticket number, see
+what is due today, pay it. Anyone may look fines up, signed in or not; failed look-ups are
+throttled per city and client, and "no such ticket" and "another plate" get the same answer,
+so fines can't be found by trying numbers.
+
+A look-up that matches lets this browser session see that fine (its id is kept in the
+session), which is how the citizen comes back to it from the checkout."""
+import uuid
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, g, redirect, render_template, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.extensions import limiter
+from app.modules import settings_of
+from app.modules.billing import receipt_link
+from app.modules.traffic_fines.fees import due_today
+from app.modules.traffic_fines.forms import LookupForm, PayForm
+from app.modules.traffic_fines.models import TrafficFine
+from app.payments import (
+    PaymentConflict,
+    PaymentError,
+    PaymentInProgress,
+    PaymentItemRequest,
+    checkout_url,
+    request_payment,
+)
+from tenants.db import db
+
+bp = Blueprint("traffic_fines", __name__, template_folder="templates")
+PAYABLE_KIND = "traffic_fine"
+SEEN_KEY = "traffic_fines_seen"
+SEEN_LIMIT = 20
+NOT_FOUND = 404
+
+
+def _lookup_limit() -> str:
+    per_hour = settings_of("traffic_fines")["lookups_per_hour"] if g.get("tenant") else 10
+    return f"{per_hour} per hour"
+
+
+def _failed_lookup(response) -> bool:
+    return response.status_code == NOT_FOUND
+
+
+@bp.route("/", methods=["GET", "POST"])
+@limiter.limit(_lookup_limit, methods=["POST"], deduct_when=_failed_lookup)
+def index():
+    form = LookupForm()
+    if not form.validate_on_submit():
+        return render_template("traffic_fines/lookup.html", form=form,
+                               not_found=False), 422 if form.is_submitted() else 200
+    # One query for both values: a wrong plate and an unknown ticket are the same miss.
+    fine = db.session.scalar(sa.select(TrafficFine.id).where(
+        TrafficFine.ticket_number == form.ticket_number.data,
+        TrafficFine.plate_number == form.plate_number.data))
+    if fine is None:
+        return render_template("traffic_fines/lookup.html", form=form,
+                               not_found=True), NOT_FOUND
+    seen = [fine_id for fine_id in session.get(SEEN_KEY, []) if fine_id != fine]
+    session[SEEN_KEY] = [*seen, fine][-SEEN_LIMIT:]
+    return redirect(url_for(".detail", fine_id=fine))
+
+
+def _visible_fine(fine_id: int) -> TrafficFine:
+    """A fine this browser looked up, or one the signed-in citizen paid; else 404."""
+    fine = db.session.get(TrafficFine, fine_id)
+    paid_by_user = (fine is not None and current_user.is_authenticated
+                    and fine.paid_by == current_user.id)
+    if fine is None or not (fine_id in session.get(SEEN_KEY, []) or paid_by_user):
+        abort(404)
+    return fine
+
+
+@bp.get("/<int:fine_id>")
+def detail(fine_id):
+    fine = _visible_fine(fine_id)
+    return render_template(
+        "traffic_fines/detail.html", fine=fine, due=None if fine.is_paid else due_today(fine),
+        receipt=receipt_link(PAYABLE_KIND, fine.id) if fine.is_paid else None,
+        form=PayForm(idempotency_key=uuid.uuid4().hex))
+
+
+@bp.post("/<int:fine_id>/pay")
+def pay(fine_id):
+    fine = _visible_fine(fine_id)
+    form = PayForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if fine.is_paid:
+        flash(_("This fine is paid already."), "info")
+        return redirect(url_for(".detail", fine_id=fine.id))
+    due = due_today(fine)
+    try:
+        payment = request_payment(
+            kind=PAYABLE_KIND,
+            items=[PaymentItemRequest(item_id=fine.id, amount_fen=due.total_fen,
+                                      label=_("Traffic fine %(ticket)s",
+                                              ticket=fine.ticket_number))],
+            description=_("Traffic fine %(ticket)s", ticket=fine.ticket_number),
+            user=current_user if current_user.is_authenticated else None,
+            idempotency_key=form.idempotency_key.data)
+    except PaymentInProgress as error:
+        db.session.rollback()
+        flash(str(error.message), "info")
+        return redirect(checkout_url(error.payment))
+    except PaymentConflict as error:
+        db.session.rollback()
+        return render_template("traffic_fines/detail.html", fine=fine, due=due, receipt=None,
+                               form=PayForm(idempotency_key=uuid.uuid4().hex),
+                               problem=error.message), 409
+    except PaymentError as error:  # AlreadyPaid, PaymentUnavailable
+        db.session.rollback()
+        flash(str(error.message), "error")
+        return redirect(url_for(".detail", fine_id=fine.id))
+    db.session.commit()
+    return redirect(checkout_url(payment))
+
+
+def return_url(payment) -> str:
+    return url_for("traffic_fines.detail", fine_id=payment.items[0].item_id)
