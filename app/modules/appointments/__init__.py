@@ -1,0 +1,34 @@
+"""Hospital appointments: citizens book a slot of a hospital department (a doctor or any) at
+/services/appointments/, get a reference and a QR code for the desk, and cancel or move it until
+the city's cut-off; staff work the day lists, check patients in, block slots and set up
+hospitals and schedules at /admin/appointments/. Reminders are queued by a periodic job.
+
+- models.py   hospitals, departments, doctors, schedules, closures, blocks, slot counters,
+              appointments
+- slots.py    which slots are bookable (schedules − closures − blocks, horizon, time zone)
+- booking.py  every change of an appointment (capacity and anti-scalping kept by the database)
+- tasks.py    the periodic reminder jobs
+- figures.py  the dashboard figures
+- views.py, admin.py, forms.py, settings.py, templates/
+"""
+from flask_babel import lazy_gettext as _l
+
+from app.modules import Module
+from app.modules.appointments import tasks  # noqa: F401  (declares the reminder jobs)
+from app.modules.appointments.admin import bp as admin_bp
+from app.modules.appointments.figures import FIGURES
+from app.modules.appointments.settings import AppointmentSettings
+from app.modules.appointments.views import bp
+
+module = Module(
+    key="appointments",
+    name=_l("Hospital appointments"),
+    description=_l("Book, move or cancel an appointment at a city hospital."),
+    icon="health",
+    settings=AppointmentSettings,
+    citizen=bp,
+    admin=admin_bp,
+    figures=FIGURES,
+    account_sections=("appointments/_account_section.html",),
+    order=10,
+)
