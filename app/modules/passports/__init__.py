@@ -1,0 +1,59 @@
+"""Passport renewal: a citizen applies in steps (details, current passport, reason,
+collection, photo and documents), pays the city's fee if it charges one, and follows the
+application; the city's staff work the queue against an SLA in working days. Citizens at
+/services/passports/, staff at /admin/passports/; docs/modules/passports.md."""
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from app.modules import Figure, Module
+from app.modules.passports import models  # noqa: F401  (the city schema's tables)
+from app.modules.passports.admin import bp as admin_bp
+from app.modules.passports.models import WITH_THE_CITY, PassportApplication
+from app.modules.passports.settings import PassportSettings
+from app.modules.passports.views import bp
+from app.modules.passports.workflow import city_today
+from tenants.db import db
+
+
+def submitted_per_day(first_day: date, timezone: str) -> dict:
+    """Applications submitted (the first time) each day (ix_passport_applications_submitted_at)."""
+    day = sa.func.date(sa.func.timezone(timezone, PassportApplication.submitted_at))
+    start = datetime.combine(first_day, time.min, tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+    return dict(db.session.execute(
+        sa.select(day, sa.func.count()).where(PassportApplication.submitted_at >= start)
+        .group_by(day)).all())
+
+
+def waiting_now() -> int:
+    """Applications with the city: submitted or in review (ix_passport_applications_status)."""
+    return db.session.scalar(sa.select(sa.func.count()).where(
+        PassportApplication.status.in_(WITH_THE_CITY)))
+
+
+def overdue_now() -> int:
+    """Applications with the city past their SLA deadline (ix_passport_applications_sla_due)."""
+    return db.session.scalar(sa.select(sa.func.count()).where(
+        PassportApplication.status.in_(WITH_THE_CITY),
+        PassportApplication.sla_due < city_today()))
+
+
+module = Module(
+    key="passports",
+    name=_l("Passport renewal"),
+    description=_l("Apply to renew your passport and follow your application."),
+    icon="passport",
+    settings=PassportSettings,
+    citizen=bp,
+    admin=admin_bp,
+    figures=(
+        Figure("passports.submitted", _l("Passport applications submitted"),
+               per_day=submitted_per_day),
+        Figure("passports.waiting", _l("Passport applications waiting"), current=waiting_now),
+        Figure("passports.overdue", _l("Passport applications overdue"), current=overdue_now),
+    ),
+    account_sections=("passports/_account_section.html",),
+    order=20,
+)

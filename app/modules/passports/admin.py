@@ -1,0 +1,162 @@
+"""The staff's queue of passport applications: filtered by state and age, overdue cases first
+(the SLA deadline in working days); a case's details, files and timeline; and the moves staff
+make — claim, ask for information, approve, reject, ready for collection, collected — each
+through workflow.transition, audited in the same transaction."""
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from app.admin.permissions import VIEW, WORK_MODULE, can, current_staff, staff_required
+from app.modules.passports.documents import send_document
+from app.modules.passports.forms import StaffActionForm
+from app.modules.passports.models import (
+    APPROVED,
+    COLLECTED,
+    DRAFT,
+    IN_REVIEW,
+    NEEDS_INFORMATION,
+    READY_FOR_COLLECTION,
+    REJECTED,
+    STATUSES,
+    WITH_THE_CITY,
+    PassportApplication,
+    PassportDocument,
+)
+from app.modules.passports.workflow import (
+    STAFF,
+    STATUS_LABELS,
+    Refused,
+    allowed,
+    city_today,
+    is_overdue,
+    load_for_update,
+    transition,
+)
+from tenants.context import current_tenant
+from tenants.db import db
+
+bp = Blueprint("passports_admin", __name__, template_folder="templates")
+WORK = staff_required(WORK_MODULE, module="passports")
+READ = staff_required(VIEW, module="passports")
+PAGE_SIZE = 50
+OPEN = "open"  # the queue's default filter: every case not finished
+FINISHED = (COLLECTED, REJECTED)
+AGES = (0, 3, 7, 14, 30)  # "submitted at least N days ago"
+
+# The staff's moves: URL name → (target state, button text, whether a message is required).
+ACTIONS = {
+    "claim": (IN_REVIEW, _l("Claim and review"), False),
+    "request-information": (NEEDS_INFORMATION, _l("Ask the applicant for information"), True),
+    "approve": (APPROVED, _l("Approve"), False),
+    "reject": (REJECTED, _l("Reject"), True),
+    "ready": (READY_FOR_COLLECTION, _l("Ready for collection"), False),
+    "collected": (COLLECTED, _l("Record the collection"), False),
+}
+
+
+@bp.errorhandler(Refused)
+def refused(error: Refused):
+    db.session.rollback()
+    return render_template("passports/admin/refused.html", message=error.message), 409
+
+
+def _queue_query(status: str, age: int) -> sa.Select:
+    """Applications the citizen has submitted (never drafts), overdue first, then by
+    deadline and submission."""
+    today = city_today()
+    overdue = sa.and_(PassportApplication.status.in_(WITH_THE_CITY),
+                      PassportApplication.sla_due < today)
+    query = sa.select(PassportApplication).where(PassportApplication.status != DRAFT).options(
+        selectinload(PassportApplication.assignee))
+    if status == OPEN:
+        query = query.where(PassportApplication.status.not_in(FINISHED))
+    elif status in STATUSES:
+        query = query.where(PassportApplication.status == status)
+    if age:
+        midnight = datetime.combine(today - timedelta(days=age), time.min,
+                                    tzinfo=ZoneInfo(current_tenant().timezone))
+        query = query.where(PassportApplication.submitted_at < midnight.astimezone(UTC))
+    return query.order_by(overdue.desc(), PassportApplication.sla_due.asc().nulls_last(),
+                          PassportApplication.submitted_at, PassportApplication.id)
+
+
+@bp.get("/")
+@READ
+def index():
+    status = request.args.get("status", OPEN)
+    if status not in (OPEN, "all", *STATUSES) or status == DRAFT:
+        status = OPEN
+    age = request.args.get("age", 0, type=int)
+    age = age if age in AGES else 0
+    page = max(request.args.get("page", 1, type=int), 1)
+    rows = db.session.scalars(_queue_query(status, age).limit(PAGE_SIZE + 1)
+                              .offset((page - 1) * PAGE_SIZE)).all()
+    return render_template(
+        "passports/admin/index.html", applications=rows[:PAGE_SIZE], status=status, age=age,
+        page=page, has_next=len(rows) > PAGE_SIZE, ages=AGES, today=city_today(),
+        is_overdue=is_overdue, labels=STATUS_LABELS,
+        statuses=[s for s in STATUSES if s != DRAFT])
+
+
+def _case(application_id: int) -> PassportApplication:
+    application = db.session.scalar(sa.select(PassportApplication).where(
+        PassportApplication.id == application_id, PassportApplication.status != DRAFT))
+    if application is None:
+        abort(404)
+    return application
+
+
+def _detail_page(application, form=None, failed_action=None, status=200):
+    may_work = can(current_staff(), WORK_MODULE, module="passports")
+    actions = [(name, label, needs_message) for name, (target, label, needs_message)
+               in ACTIONS.items() if may_work and allowed(application, target, STAFF)]
+    return render_template(
+        "passports/admin/detail.html", application=application, actions=actions,
+        form=form or StaffActionForm(), failed_action=failed_action, labels=STATUS_LABELS,
+        overdue=is_overdue(application, city_today())), status
+
+
+@bp.get("/<int:application_id>")
+@READ
+def detail(application_id):
+    return _detail_page(_case(application_id))
+
+
+@bp.get("/<int:application_id>/documents/<int:document_id>")
+@READ
+def document(application_id, document_id):
+    found = db.session.scalar(sa.select(PassportDocument).where(
+        PassportDocument.id == document_id, PassportDocument.application_id == application_id))
+    if found is None or found.application.status == DRAFT:
+        abort(404)
+    return send_document(found)
+
+
+@bp.post("/<int:application_id>/<any(" + ", ".join(f"'{a}'" for a in ACTIONS) + "):action>")
+@WORK
+def act(application_id, action):
+    target, _label, needs_message = ACTIONS[action]
+    application = load_for_update(application_id)
+    if application is None or application.status == DRAFT:
+        abort(404)
+    form = StaffActionForm()
+    valid = form.validate_on_submit()
+    message = (form.message.data or "").strip()
+    if needs_message and not message:
+        form.message.errors = [*form.message.errors, _("Write the message to the applicant.")]
+        valid = False
+    if not valid:
+        db.session.rollback()
+        return _detail_page(application, form, action, 422)
+    transition(application, target, current_user, by=STAFF, message=message,
+               notes=(form.notes.data or "").strip())
+    db.session.commit()
+    flash(_("Application %(reference)s is now “%(status)s”.", reference=application.reference,
+            status=STATUS_LABELS[target]), "success")
+    return redirect(url_for(".detail", application_id=application.id))
