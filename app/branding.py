@@ -10,6 +10,7 @@ import math
 import re
 import shutil
 import struct
+import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree as ET
@@ -72,16 +73,29 @@ def contrast_ratio(first: str, second: str) -> float:
     return (a + 0.05) / (b + 0.05)
 
 
+# The colour pairs checked, by what they are: the console names the field to change.
+TEXT_ON_PRIMARY, TEXT_ON_ACCENT, ACCENT_ON_PRIMARY = (
+    "text_on_primary", "text_on_accent", "accent_on_primary")
+
+
 @dataclass(frozen=True)
 class ContrastProblem:
     pair: str
     ratio: float
     minimum: float
     advice: str
+    kind: str = ""
+
+    @property
+    def passes(self) -> bool:
+        return self.ratio >= self.minimum
+
+    @property
+    def shown_ratio(self) -> float:
+        return math.floor(self.ratio * 100) / 100  # never round 4.496 up to "4.5"
 
     def __str__(self) -> str:
-        shown = math.floor(self.ratio * 100) / 100  # never round 4.496 up to "4.5"
-        return (f"{self.pair}: contrast {shown:.2f}:1, WCAG 2.2 AA needs at least "
+        return (f"{self.pair}: contrast {self.shown_ratio:.2f}:1, WCAG 2.2 AA needs at least "
                 f"{self.minimum:g}:1; {self.advice}")
 
 
@@ -94,18 +108,26 @@ def contrast_problems(primary: str, accent: str) -> list[ContrastProblem]:
     - the accent against the primary colour (accent stripes and the focus highlight on the
       city-coloured header, hero and footer: a non-text contrast of 3:1).
     """
+    return [check for check in contrast_checks(primary, accent) if not check.passes]
+
+
+def contrast_checks(primary: str, accent: str) -> list[ContrastProblem]:
+    """The pairs of `contrast_problems` with their ratios, whether they pass or not (the
+    console shows them all)."""
     primary, accent = normalize_color(primary), normalize_color(accent)
-    checks = [
-        (f"white text on the primary colour {primary} (and {primary} links on white)",
-         contrast_ratio(WHITE, primary), TEXT_CONTRAST, "choose a darker primary colour"),
-        (f"dark text ({INK}) on the accent colour {accent}",
-         contrast_ratio(INK, accent), TEXT_CONTRAST, "choose a lighter accent colour"),
-        (f"the accent colour {accent} on the primary colour {primary}",
-         contrast_ratio(accent, primary), NON_TEXT_CONTRAST,
-         "choose a lighter accent colour or a darker primary colour"),
+    return [
+        ContrastProblem(
+            f"white text on the primary colour {primary} (and {primary} links on white)",
+            contrast_ratio(WHITE, primary), TEXT_CONTRAST, "choose a darker primary colour",
+            TEXT_ON_PRIMARY),
+        ContrastProblem(f"dark text ({INK}) on the accent colour {accent}",
+                        contrast_ratio(INK, accent), TEXT_CONTRAST,
+                        "choose a lighter accent colour", TEXT_ON_ACCENT),
+        ContrastProblem(f"the accent colour {accent} on the primary colour {primary}",
+                        contrast_ratio(accent, primary), NON_TEXT_CONTRAST,
+                        "choose a lighter accent colour or a darker primary colour",
+                        ACCENT_ON_PRIMARY),
     ]
-    return [ContrastProblem(pair, ratio, minimum, advice)
-            for pair, ratio, minimum, advice in checks if ratio < minimum]
 
 
 def check_contrast(primary: str, accent: str) -> None:
@@ -325,10 +347,19 @@ def sanitize_svg(data: bytes, what: str = "image") -> bytes:
 
 # -- where images live ---------------------------------------------------------------------
 
-def upload_dir(slug: str) -> Path:
-    """instance/uploads/<city>/branding (UPLOAD_DIR overrides instance/uploads)."""
+def upload_dir(slug: str, area: str = "branding") -> Path:
+    """instance/uploads/<city>/<area> (UPLOAD_DIR overrides instance/uploads): every city's
+    uploads, of branding and of modules (area "passports" ...), live in its own folder."""
     root = current_app.config.get("UPLOAD_DIR") or Path(current_app.instance_path) / "uploads"
-    return Path(root) / slug / "branding"
+    return Path(root) / slug / area
+
+
+def write_upload(path: Path, data: bytes) -> None:
+    """Write an uploaded file whole or not at all (a temporary file renamed into place)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".part")
+    temporary.write_bytes(data)
+    temporary.replace(path)
 
 
 @tenant_deleted.connect
@@ -377,11 +408,16 @@ TEXT_LIMITS = {
     "tagline": 200, "tagline_zh": 200, "contact_address": 300, "contact_address_zh": 300,
     "contact_phone": 40, "contact_email": 254, "opening_hours": 200, "opening_hours_zh": 200,
 }
-_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{2,38}$")
-_EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[A-Za-z]{2,}$")
+CONTACT_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{2,38}$")
+CONTACT_EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[A-Za-z]{2,}$")
+IMAGE_KINDS = ("logo", "favicon", "hero")
 AUDITED = ("primary_color", "accent_color", "hero_pattern", "languages", *TEXT_LIMITS,
-           "logo_file", "logo_content_type", "logo_hash", "hero_file", "hero_content_type",
-           "hero_hash")
+           *(f"{kind}_{part}" for kind in IMAGE_KINDS for part in ("file", "content_type",
+                                                                   "hash")))
+NAME_MAX = 200  # platform.tenants.name and name_zh
+# Settings kept in platform.tenants: column -> the name a change reports.
+PLATFORM_SETTINGS = {"locale": "default_language", "name": "name", "name_zh": "name_zh",
+                     "timezone": "timezone"}
 
 
 @dataclass
@@ -398,6 +434,38 @@ class BrandingChange:
     hero: Image | None = None
     remove_logo: bool = False
     remove_hero: bool = False
+    favicon: Image | None = None  # without one, the logo (or the city's initial) serves
+    remove_favicon: bool = False
+    # Kept in platform.tenants (the directory serves them without a query):
+    name: str | None = None
+    name_zh: str | None = None
+    timezone: str | None = None
+
+
+def check_timezone(name: str) -> str:
+    """An IANA time zone name such as Asia/Shanghai, else BrandingError."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise BrandingError(f"unknown time zone {name!r}: use an IANA name such as "
+                            "Asia/Shanghai") from None
+    return name
+
+
+def _validated_names(change: BrandingChange) -> dict[str, str]:
+    names = {}
+    for column in ("name", "name_zh"):
+        value = getattr(change, column)
+        if value is None:
+            continue
+        value = " ".join(value.split())
+        if not value:
+            raise BrandingError(f"{column.replace('_', ' ')}: the city needs a name")
+        if len(value) > NAME_MAX:
+            raise BrandingError(f"{column.replace('_', ' ')} is {len(value)} characters long; "
+                                f"the limit is {NAME_MAX}")
+        names[column] = value
+    return names
 
 
 def parse_languages(value: str) -> list[str]:
@@ -424,10 +492,10 @@ def _validated_texts(texts: dict[str, str]) -> dict[str, str]:
         if len(value) > TEXT_LIMITS[name]:
             raise BrandingError(f"{name.replace('_', ' ')} is {len(value)} characters long; "
                                 f"the limit is {TEXT_LIMITS[name]}")
-        if name == "contact_phone" and value and not _PHONE.match(value):
+        if name == "contact_phone" and value and not CONTACT_PHONE.match(value):
             raise BrandingError(f"contact phone {value!r} is not a phone number (digits, "
                                 "spaces, + - and parentheses)")
-        if name == "contact_email" and value and not _EMAIL.match(value):
+        if name == "contact_email" and value and not CONTACT_EMAIL.match(value):
             raise BrandingError(f"contact email {value!r} is not an email address")
         clean[name] = value
     return clean
@@ -454,8 +522,13 @@ def apply_branding(tenant, change: BrandingChange, actor: str) -> dict:
     if change.default_language is not None and change.default_language not in OFFERED_LANGUAGES:
         raise BrandingError(f"unknown default language {change.default_language!r}: use one "
                             f"of {', '.join(OFFERED_LANGUAGES)}")
-    if (change.logo and change.remove_logo) or (change.hero and change.remove_hero):
+    if any(getattr(change, kind) and getattr(change, f"remove_{kind}") for kind in IMAGE_KINDS):
         raise BrandingError("give a new image or remove it, not both")
+    wanted = {**_validated_names(change), "locale": change.default_language or tenant.locale}
+    if change.timezone is not None:
+        wanted["timezone"] = check_timezone(change.timezone)
+    platform_changes = {column: (getattr(tenant, column), value)
+                        for column, value in wanted.items() if value != getattr(tenant, column)}
 
     with tenant_context(tenant):
         row = db.session.get(Branding, 1, with_for_update=True)  # one change at a time
@@ -468,7 +541,7 @@ def apply_branding(tenant, change: BrandingChange, actor: str) -> dict:
         if primary or accent:
             check_contrast(final_primary, final_accent)
         languages = change.languages if change.languages is not None else list(row.languages)
-        default_language = change.default_language or tenant.locale
+        default_language = wanted["locale"]
         if default_language not in languages:
             raise BrandingError(
                 f"the default language {default_language} must be one of the offered languages "
@@ -482,8 +555,8 @@ def apply_branding(tenant, change: BrandingChange, actor: str) -> dict:
             setattr(row, name, value)
         folder = upload_dir(tenant.slug)
         written: list[Path] = []
-        for kind, image, remove in (("logo", change.logo, change.remove_logo),
-                                    ("hero", change.hero, change.remove_hero)):
+        for kind in IMAGE_KINDS:
+            image, remove = getattr(change, kind), getattr(change, f"remove_{kind}")
             if image is not None:
                 setattr(row, f"{kind}_file", image.file_name(kind))
                 setattr(row, f"{kind}_content_type", image.content_type)
@@ -493,28 +566,26 @@ def apply_branding(tenant, change: BrandingChange, actor: str) -> dict:
                     setattr(row, f"{kind}_{suffix}", None)
         after = _snapshot(row)
         changed = {k: (before[k], after[k]) for k in AUDITED if before[k] != after[k]}
-        locale_changed = default_language != tenant.locale
-        if not changed and not locale_changed:
+        changed.update({PLATFORM_SETTINGS[column]: values
+                        for column, values in platform_changes.items()})
+        if not changed:
             db.session.rollback()
             return {}
         platform = None
         try:
-            for kind, image in (("logo", change.logo), ("hero", change.hero)):
+            for kind in IMAGE_KINDS:
+                image = getattr(change, kind)
                 if image is not None:
                     path = folder / image.file_name(kind)
                     if not path.exists():
-                        folder.mkdir(parents=True, exist_ok=True)
-                        temporary = path.with_suffix(".part")
-                        temporary.write_bytes(image.data)
-                        temporary.replace(path)
+                        write_upload(path, image.data)
                         written.append(path)
-            if changed:
-                db.session.add(AuditEntry(
-                    actor=actor, action="branding.update", target="branding",
-                    before={k: v[0] for k, v in changed.items()},
-                    after={k: v[1] for k, v in changed.items()}))
-            if locale_changed:
-                platform = _start_locale_change(tenant, default_language, actor)
+            db.session.add(AuditEntry(
+                actor=actor, action="branding.update", target="branding",
+                before={k: v[0] for k, v in changed.items()},
+                after={k: v[1] for k, v in changed.items()}))
+            if platform_changes:
+                platform = _start_platform_change(tenant, platform_changes, actor)
             db.session.commit()
             if platform is not None:
                 platform.commit()
@@ -532,12 +603,11 @@ def apply_branding(tenant, change: BrandingChange, actor: str) -> dict:
         finally:
             if platform is not None:
                 platform.connection.close()
-        for kind in ("logo", "hero"):
+        for kind in IMAGE_KINDS:
             old, new = before[f"{kind}_file"], after[f"{kind}_file"]
             if old and old != new:
                 (folder / old).unlink(missing_ok=True)
-    if locale_changed:
-        changed["default_language"] = (tenant.locale, default_language)
+    if platform_changes:
         if "tenant_directory" in current_app.extensions:
             current_app.extensions["tenant_directory"].mark_stale()
     return changed
@@ -556,19 +626,23 @@ class _PlatformTransaction:
             self.transaction.rollback()
 
 
-def _start_locale_change(tenant, locale: str, actor: str) -> _PlatformTransaction:
-    """The city's default language is the platform's (the directory serves it without a query):
-    updated in a platform transaction that commits right after the city's own."""
+def _start_platform_change(tenant, changes: dict[str, tuple], actor: str
+                           ) -> _PlatformTransaction:
+    """The city's default language, names and time zone are the platform's (the directory
+    serves them without a query, and the city's role can't write them): updated on the app's
+    own connection in a platform transaction that commits right after the city's own, one
+    platform audit entry per setting (`tenant.locale`, `tenant.name` ...)."""
     from tenants.models import PlatformAuditEntry, Tenant
 
     connection = db.engine.connect()
     transaction = connection.begin()
     try:
         connection.execute(sa.update(Tenant).where(Tenant.slug == tenant.slug)
-                           .values(locale=locale))
-        connection.execute(sa.insert(PlatformAuditEntry), {
-            "actor": actor, "action": "tenant.locale", "tenant_slug": tenant.slug,
-            "detail": {"before": tenant.locale, "after": locale}})
+                           .values({column: after for column, (_, after) in changes.items()}))
+        connection.execute(sa.insert(PlatformAuditEntry), [
+            {"actor": actor, "action": f"tenant.{column}", "tenant_slug": tenant.slug,
+             "detail": {"before": before, "after": after}}
+            for column, (before, after) in changes.items()])
     except Exception:
         transaction.rollback()
         connection.close()

@@ -53,7 +53,7 @@ def image_url(branding, kind: str) -> str | None:
     file_name = getattr(branding, f"{kind}_file")
     if not file_name:
         return None
-    return url_for(f"citizen.{kind}", version=_short(getattr(branding, f"{kind}_hash")),
+    return url_for(f"citizen.{kind}_image", version=_short(getattr(branding, f"{kind}_hash")),
                    ext=file_name.rsplit(".", 1)[-1])
 
 
@@ -68,13 +68,20 @@ def icon_version(branding, city_name: str) -> str:
 def asset_urls(branding, city_name: str) -> dict:
     """What the layout links to: the theme style sheet, the logo, the favicon."""
     logo = image_url(branding, "logo")
-    icon = url_for("citizen.icon", version=icon_version(branding, city_name))
+    favicon = image_url(branding, "favicon")
+    if favicon:
+        favicon_type = branding.favicon_content_type
+    elif logo:
+        favicon, favicon_type = logo, branding.logo_content_type
+    else:
+        favicon = url_for("citizen.icon", version=icon_version(branding, city_name))
+        favicon_type = "image/svg+xml"
     return {
         "theme_url": url_for("citizen.theme", version=theme_version(branding)),
         "logo_url": logo,
         "hero_url": image_url(branding, "hero"),
-        "favicon_url": logo or icon,
-        "favicon_type": branding.logo_content_type if logo else "image/svg+xml",
+        "favicon_url": favicon,
+        "favicon_type": favicon_type,
     }
 
 
@@ -98,13 +105,18 @@ def _image(kind: str, version: str, ext: str):
 
 
 @bp.get("/brand/logo-<version>.<ext>")
-def logo(version, ext):
+def logo_image(version, ext):
     return _image("logo", version, ext)
 
 
 @bp.get("/brand/hero-<version>.<ext>")
-def hero(version, ext):
+def hero_image(version, ext):
     return _image("hero", version, ext)
+
+
+@bp.get("/brand/favicon-<version>.<ext>")
+def favicon_image(version, ext):
+    return _image("favicon", version, ext)
 
 
 @bp.get("/brand/theme-<version>.css")

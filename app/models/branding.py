@@ -42,6 +42,9 @@ class Branding(db.Model):
         sa.CheckConstraint(
             f"hero_file IS NULL OR ({_in('hero_content_type', IMAGE_TYPES)} "
             "AND hero_hash IS NOT NULL)", name="hero"),
+        sa.CheckConstraint(
+            f"favicon_file IS NULL OR ({_in('favicon_content_type', IMAGE_TYPES)} "
+            "AND favicon_hash IS NOT NULL)", name="favicon"),
     )
 
     id: Mapped[int] = mapped_column(
@@ -81,6 +84,10 @@ class Branding(db.Model):
         ARRAY(sa.String(10)), default=lambda: list(OFFERED_LANGUAGES),
         server_default=sa.text("'{zh_Hans,en}'"),
     )
+    # The browser tab's icon; without one, the logo or the city's initial serves.
+    favicon_file: Mapped[str | None] = mapped_column(sa.String(100))
+    favicon_content_type: Mapped[str | None] = mapped_column(sa.String(40))
+    favicon_hash: Mapped[str | None] = mapped_column(sa.String(64))
 
     @classmethod
     def defaults(cls) -> "Branding":
