@@ -63,19 +63,31 @@ def find_user(identifier: str) -> User | None:
     return db.session.scalar(sa.select(User).where(column == value)) if value else None
 
 
+def check_password(password_hash: str | None, password: str) -> bool:
+    """Whether `password` matches `password_hash`; with no hash (no such account, or no
+    password yet) it checks against a dummy, so both answers take as long."""
+    try:
+        hasher.verify(password_hash or _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return False
+    return password_hash is not None
+
+
+def rehashed(password_hash: str, password: str) -> str:
+    """The hash to keep for a password that just matched `password_hash`: a new one when the
+    hashing parameters have changed since."""
+    return hash_password(password) if hasher.check_needs_rehash(password_hash) else password_hash
+
+
 def authenticate(identifier: str, password: str) -> User | None:
     """The active account with this identifier and password, or None (in the same time
     whether the account is unknown or the password wrong)."""
     user = find_user(identifier)
-    try:
-        hasher.verify(user.password_hash if user and user.password_hash else _DUMMY_HASH,
-                      password)
-    except (VerificationError, InvalidHashError):
+    if not check_password(user.password_hash if user else None, password):
         return None
-    if user is None or not user.password_hash or not user.is_active:
+    if not user.is_active:
         return None
-    if hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
+    user.password_hash = rehashed(user.password_hash, password)
     user.last_login_at = datetime.now(UTC)
     return user
 

@@ -41,7 +41,7 @@ class TenantsGroup(AppGroup):
 
 platform_cli = AppGroup("platform", help="The platform schema (what belongs to the vendor).")
 tenants_cli = TenantsGroup("tenants", help="Provision, list, migrate, suspend, retire, restore, "
-                           "purge and delete cities.")
+                           "purge, export, import and delete cities.")
 
 
 def _fail(error: Exception):
@@ -91,11 +91,13 @@ def platform_migrate():
               help="The site's default language.")
 @click.option("--timezone", default="Asia/Shanghai", show_default=True,
               help="IANA time zone of the city.")
-def create(slug, name, name_zh, domains, locale, timezone):
+@click.option("--plan", metavar="KEY", help="The key of the city's plan (default: none, so "
+              "not limited); plans are made in the platform console.")
+def create(slug, name, name_zh, domains, locale, timezone, plan):
     """Provision the city SLUG: its schema, database role and domains, in one transaction."""
     try:
         tenant = provisioning.create_tenant(slug, name, list(domains), name_zh=name_zh,
-                                            locale=locale, timezone=timezone)
+                                            locale=locale, timezone=timezone, plan=plan)
     except (InvalidName, provisioning.ProvisioningError) as error:
         _fail(error)
     click.echo(f"created city {tenant.slug} ({tenant.name} / {tenant.name_zh})")
@@ -270,6 +272,57 @@ def purge(dry_run):
     click.echo(f"{len(report)} purged, {len(report.failed)} failed")
     if report.failed:
         sys.exit(1)
+
+
+@tenants_cli.command("export")
+@click.argument("slug")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+              help="Where to write the archive [default: instance/exports/SLUG-TIME.tar.gz].")
+def export(slug, output):
+    """Export the city SLUG (active, suspended or retired) to one .tar.gz archive: its schema
+    (pg_dump, data and DDL), its platform rows, its uploaded files and a manifest with
+    checksums. `flask tenants import` restores it, here or on another installation."""
+    from tenants.export import ExportError, export_city
+
+    try:
+        exported = export_city(slug, output)
+    except (InvalidName, provisioning.ProvisioningError, ExportError) as error:
+        _fail(error)
+    manifest = exported.manifest
+    click.echo(f"exported city {slug} to {exported.path}")
+    click.echo(f"  schema version  {manifest['schema_version']}")
+    click.echo(f"  files           {sum(1 for m in manifest['members'] if m.startswith('files/'))}")
+    click.echo(f"  size            {exported.path.stat().st_size} bytes")
+
+
+@tenants_cli.command("import")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+@click.option("--slug", help="Import the city under this slug [default: the archive's].")
+@click.option("--domain", "domains", multiple=True,
+              help="A host name of the imported city, instead of the archive's; repeat for "
+                   "several (needed when the archive's domains are taken here).")
+def import_(archive, slug, domains):
+    """Create a city from an archive of `flask tenants export`, in one transaction: checksums
+    verified first; refused if the slug or a domain exists or the schema version is unknown to
+    this code; an older schema version is migrated to head. On failure nothing is left."""
+    from tenants.export import ExportError, import_city
+
+    try:
+        imported = import_city(archive, slug=slug, domains=list(domains) or None)
+    except (InvalidName, provisioning.ProvisioningError, ExportError) as error:
+        _fail(error)
+    tenant = imported.tenant
+    click.echo(f"imported city {tenant.slug} ({tenant.name} / {tenant.name_zh}), {tenant.status}")
+    click.echo(f"  schema   {tenant.schema}")
+    click.echo(f"  db role  {tenant.db_role}")
+    click.echo(f"  domains  {', '.join(tenant.domains)}")
+    if imported.migration_error:
+        click.echo(f"  version  {imported.archive_version}: the migration to head FAILED: "
+                   f"{imported.migration_error}; run: flask tenants migrate {tenant.slug}")
+        sys.exit(1)
+    migrated = (f" (migrated from {imported.archive_version})"
+                if imported.version != imported.archive_version else "")
+    click.echo(f"  version  {imported.version}{migrated}")
 
 
 @tenants_cli.command("delete")

@@ -23,7 +23,7 @@ _LOAD_SQL = sa.text(
     SELECT t.id, t.slug, t.name, t.name_zh, t.status, t.schema_name, t.db_role, t.locale,
            t.timezone,
            coalesce(array_agg(d.host ORDER BY d.id) FILTER (WHERE d.host IS NOT NULL), '{}'),
-           t.retired_at, t.purge_after
+           t.retired_at, t.purge_after, t.maintenance, t.plan
     FROM platform.tenants t LEFT JOIN platform.tenant_domains d ON d.tenant_id = t.id
     GROUP BY t.id
     """
@@ -48,6 +48,9 @@ class TenantInfo:
     # Set while the city is retired: when, and from when `flask tenants purge` may drop it.
     retired_at: datetime | None = None
     purge_after: datetime | None = None
+    # Maintenance mode: the city's site is read-only for citizens (app/maintenance.py).
+    maintenance: bool = False
+    plan: str | None = None  # the key of its plan (platform.plans), None: not limited
 
     def display_name(self, locale: str) -> str:
         return self.name_zh if str(locale).startswith("zh") else self.name
@@ -89,7 +92,8 @@ class TenantDirectory:
                 return
             rows = connection.execute(_LOAD_SQL).all()
         tenants = [TenantInfo(*row[:9], domains=tuple(row[9]), retired_at=row[10],
-                              purge_after=row[11]) for row in rows]
+                              purge_after=row[11], maintenance=row[12], plan=row[13])
+                   for row in rows]
         by_host = {host: tenant for tenant in tenants for host in tenant.domains}
         with self._lock:
             self._by_host, self._by_slug = by_host, {t.slug: t for t in tenants}

@@ -2,7 +2,8 @@
 
 - the platform host (PLATFORM_HOST) gets the vendor's blueprints;
 - a city's domain gets the city's blueprints, bound to that city;
-- any other host gets 404, and a suspended city 503, whatever the path;
+- any other host gets 404, and a suspended city 503, whatever the path (but its staff's
+  console, /admin, which says the city is suspended);
 - a retired city's hosts get the same 404 as an unknown host: the city has disappeared (its
   data is kept until it is purged, and it may be restored).
 
@@ -20,6 +21,9 @@ from tenants.naming import strip_port
 # Blueprints served on the platform host only, and endpoints served on every host.
 PLATFORM_BLUEPRINTS = frozenset({"platform"})
 SITE_INDEPENDENT_ENDPOINTS = frozenset({"static", "health.healthz"})
+# A suspended city's staff still reach their console there (it tells them the city is
+# suspended); everything else of the city answers 503.
+CITY_CONSOLE_PREFIX = "/admin"
 
 
 class UnknownSite(NotFound):
@@ -64,6 +68,10 @@ class AudienceUrlMap(Map):
         yield from self.platform.iter_rules(endpoint)
 
 
+def is_city_console_path(path: str) -> bool:
+    return path == CITY_CONSOLE_PREFIX or path.startswith(CITY_CONSOLE_PREFIX + "/")
+
+
 def is_platform_host(host: str, platform_host: str) -> bool:
     return strip_port(host) == platform_host
 
@@ -79,7 +87,7 @@ def bind_request_to_site() -> None:
     if tenant is None or tenant.status == RETIRED:
         raise UnknownSite()
     g.site = "city"
-    if tenant.status == SUSPENDED:
+    if tenant.status == SUSPENDED and not is_city_console_path(request.path):
         g.suspended_tenant = tenant
         raise CitySuspended()
     bind_tenant(tenant)

@@ -18,8 +18,16 @@ CSV_LIMIT = 100_000
 
 
 def actor_of(user) -> str:
-    """How the log names a person of the city: `user:<id>:<email or mobile>`."""
-    return f"user:{user.id}:{user.email or user.mobile or ''}"
+    """How the log names a person of the city: `user:<id>:<email or mobile>`, followed by
+    ` via platform:<vendor staff id>` while vendor staff impersonate them
+    (app/impersonation.py)."""
+    from app.impersonation import current_impersonation
+
+    actor = f"user:{user.id}:{user.email or user.mobile or ''}"
+    impersonation = current_impersonation()
+    if impersonation is not None and impersonation["user_id"] == user.id:
+        return f"{actor} via platform:{impersonation['vendor_id']}"
+    return actor
 
 
 def record(actor: str, action: str, target: str = "", before=None, after=None) -> AuditEntry:

@@ -1,13 +1,12 @@
 """`flask tenants invite-admin SLUG EMAIL`: invite a city's first administrator (or any staff
 member) by email; prints the link too, for when mail is not set up yet."""
 import click
-from flask import current_app
 
 from app.admin import invitations
+from app.entitlements import NoStaffSeatLeft
 from app.models.staff import ADMIN, MODULE_ROLES, ROLES
 from tenants.cli import tenants_cli
-from tenants.context import directory, tenant_context
-from tenants.db import db
+from tenants.context import directory
 from tenants.provisioning import actor
 
 
@@ -35,12 +34,11 @@ def invite_admin_command(slug, email, role, modules):
     tenant = directory().get(slug)
     if tenant is None:
         raise click.ClickException(f"no city with the slug {slug!r}")
-    scheme = current_app.config.get("PREFERRED_URL_SCHEME") or "http"
-    with tenant_context(tenant):
-        with current_app.test_request_context("/", base_url=f"{scheme}://{tenant.domains[0]}"):
-            _, link = invitations.invite(email, role,
-                                         list(modules) if role in MODULE_ROLES else [], actor())
-            db.session.commit()
+    try:
+        link = invitations.invite_from_outside(
+            tenant, email, role, list(modules) if role in MODULE_ROLES else [], actor())
+    except NoStaffSeatLeft as error:
+        raise click.ClickException(f"nothing sent: {error}") from None
     click.echo(f"Invitation for {normalize_email(email)} as {role} in {slug} "
                f"(valid for 7 days, once):")
     click.echo(link)

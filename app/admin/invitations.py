@@ -10,6 +10,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.accounts import InvalidLink, normalize_email
 from app.admin import audit
+from app.entitlements import check_staff_seat
 from app.mail import send_mail
 from app.models.staff import StaffInvitation, StaffMember
 from tenants.context import current_tenant
@@ -47,7 +48,9 @@ def invitation_for(token: str, lock: bool = False) -> StaffInvitation:
 
 def invite(email: str, role: str, modules: list[str], actor: str) -> tuple[StaffInvitation, str]:
     """Create an invitation with its audit entry in the current transaction and mail the link
-    (in the city's language); returns the invitation and the link. The caller commits."""
+    (in the city's language); returns the invitation and the link. The caller commits. Raises
+    app.entitlements.NoStaffSeatLeft when the city's plan has no staff seat left."""
+    check_staff_seat()
     invitation = StaffInvitation(email=normalize_email(email), role=role,
                                  modules=sorted(modules), invited_by=actor)
     db.session.add(invitation)
@@ -64,6 +67,23 @@ def invite(email: str, role: str, modules: list[str], actor: str) -> tuple[Staff
                     "(valid for 7 days, once):\n\n%(link)s\n\nIf you did not expect this, "
                     "ignore this message.", city=city, link=link))
     return invitation, link
+
+
+def invite_from_outside(tenant, email: str, role: str, modules: list[str], actor: str,
+                        prepare=None) -> str:
+    """`invite` for code that runs outside the city's site (the CLI, the platform console):
+    bound to the city, links made for its first domain; `prepare()`, if given, runs first in
+    the same transaction. Commits; returns the link."""
+    from tenants.context import tenant_context
+
+    scheme = current_app.config.get("PREFERRED_URL_SCHEME") or "http"
+    with tenant_context(tenant):
+        with current_app.test_request_context("/", base_url=f"{scheme}://{tenant.domains[0]}"):
+            if prepare is not None:
+                prepare()
+            _, link = invite(email, role, modules, actor)
+            db.session.commit()
+    return link
 
 
 def accept(invitation: StaffInvitation, user) -> StaffMember:

@@ -1,6 +1,6 @@
-"""The console's module pages: every module the city may offer (for now: every discovered
-module; plans come later), whether it is enabled, and its settings in a form generated from the
-module's marshmallow schema.
+"""The console's module pages: every module the city may offer (those its plan includes, and
+any it enabled before its plan changed), whether it is enabled, and its settings in a form
+generated from the module's marshmallow schema. A module outside the plan answers 404.
 
 Changes go through `app.modules.configure` (validated first, applied all or nothing) and are
 written to the audit log ("module.configure", target the key, before/after) in the same
@@ -23,6 +23,7 @@ from wtforms import (
     SelectChoice,
     SelectField,
     StringField,
+    TextAreaField,
 )
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
 
@@ -123,8 +124,10 @@ def _form_field(name: str, field: mf.Field):
                                                "name@example.com.")))
             return EmailField(label, validators=validators, description=description,
                               render_kw=render_kw)
-        return StringField(label, validators=validators, description=description,
-                           render_kw=render_kw)
+        # metadata "multiline": a list kept as text, one entry a line (passport offices ...)
+        kind = TextAreaField if field.metadata.get("multiline") else StringField
+        return kind(label, validators=validators, description=description,
+                    render_kw=render_kw)
     return None
 
 
@@ -209,10 +212,10 @@ def _flatten(messages):
 # -- pages ---------------------------------------------------------------------------------------
 
 def _module_or_404(key: str):
-    from app.modules import discover
+    from app.modules import discover, outside_plan
 
     module = discover().get(key)
-    if module is None:
+    if module is None or outside_plan(key):
         abort(404)
     return module
 
@@ -220,10 +223,11 @@ def _module_or_404(key: str):
 @bp.get("/modules")
 @staff_required(VIEW)
 def modules_list():
-    from app.modules import discover, is_enabled
+    from app.modules import discover, is_enabled, outside_plan
 
     staff = current_staff()
-    modules = sorted(discover().values(), key=lambda m: (m.order, m.key))
+    modules = sorted((m for m in discover().values() if not outside_plan(m.key)),
+                     key=lambda m: (m.order, m.key))
     rows = [(module, is_enabled(module.key), can(staff, CONFIGURE_MODULE, module=module.key))
             for module in modules]
     return render_template("admin/modules/list.html", rows=rows)

@@ -39,6 +39,7 @@ from app.admin.permissions import (
 )
 from app.citizen.forms import LoginForm
 from app.citizen.views import safe_next
+from app.entitlements import NoStaffSeatLeft, check_staff_seat
 from app.extensions import limiter
 from app.models import User
 from app.models.staff import ADMIN, StaffInvitation, StaffMember
@@ -111,9 +112,10 @@ def second_factor_page():
     if not form.validate_on_submit():
         return render_template("admin/second_factor.html", form=form), _status(form)
     staff = current_staff()
-    if second_factor.check_totp(staff, form.code.data):
+    used = second_factor.verify(staff, form.code.data)
+    if used == second_factor.TOTP:
         db.session.commit()
-    elif second_factor.use_recovery_code(staff, form.code.data):
+    elif used == second_factor.RECOVERY_CODE:
         left = second_factor.recovery_codes_left(staff)
         audit.record(_me(), "staff.recovery_code_used", f"staff:{staff.id}", None,
                      {"recovery_codes_left": left})
@@ -138,11 +140,7 @@ def setup_second_factor():
     staff = current_staff()
     if staff.totp_confirmed_at is not None:
         return redirect(url_for("admin.home"))
-    pending = session.get(PENDING_SECRET_KEY)
-    if not isinstance(pending, dict) or pending.get("uid") != current_user.get_id():
-        pending = {"uid": current_user.get_id(), "secret": second_factor.new_secret()}
-        session[PENDING_SECRET_KEY] = pending
-    secret = pending["secret"]
+    secret = second_factor.pending_secret(session, PENDING_SECRET_KEY, current_user.get_id())
     form = CodeForm()
     status = _status(form)
     if form.validate_on_submit():
@@ -160,11 +158,9 @@ def setup_second_factor():
         status = 401
     tenant = current_tenant()
     issuer = _("%(city)s administration", city=tenant.display_name(tenant.locale))
-    uri = second_factor.provisioning_uri(
-        secret, current_user.email or current_user.mobile or str(current_user.id), issuer)
-    grouped = " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
-    return render_template("admin/setup.html", form=form, qr=second_factor.qr_data_uri(uri),
-                           secret=grouped), status
+    account = current_user.email or current_user.mobile or str(current_user.id)
+    return render_template("admin/setup.html", form=form,
+                           **second_factor.enrolment(secret, account, issuer)), status
 
 
 @bp.post("/logout")
@@ -231,7 +227,14 @@ def staff_invite():
     form = InviteForm()
     if not form.validate_on_submit():
         return render_template("admin/staff/invite.html", form=form), _status(form)
-    invitations.invite(form.email.data, form.role.data, form.chosen_modules, _me())
+    try:
+        invitations.invite(form.email.data, form.role.data, form.chosen_modules, _me())
+    except NoStaffSeatLeft as error:
+        db.session.rollback()
+        form.email.errors.append(_("Your plan has %(seats)d staff seats, and all are taken by "
+                                   "staff members and open invitations. Deactivate someone, or "
+                                   "ask CivicCloud for a larger plan.", seats=error.seats))
+        return render_template("admin/staff/invite.html", form=form), INVALID_FORM
     db.session.commit()
     flash(_("We sent an invitation to %(email)s. The link works for 7 days, once.",
             email=accounts.normalize_email(form.email.data)), "success")
@@ -274,6 +277,14 @@ def _set_active(staff_id: int, active: bool):
         db.session.rollback()
         flash(_("You are the last city administrator: make someone else an administrator "
                 "first."), "error")
+        return redirect(url_for("admin.staff_member", staff_id=member.id))
+    try:
+        if active:
+            check_staff_seat()
+    except NoStaffSeatLeft as error:
+        db.session.rollback()
+        flash(_("Your plan has %(seats)d staff seats, and all are taken by staff members and "
+                "open invitations.", seats=error.seats), "error")
         return redirect(url_for("admin.staff_member", staff_id=member.id))
     before = member.snapshot()
     member.active = active

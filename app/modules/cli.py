@@ -4,7 +4,14 @@ import json
 import click
 
 from app.models import AuditEntry
-from app.modules import ModuleError, city_states, configure, discover, settings_of
+from app.modules import (
+    ModuleError,
+    city_states,
+    configure,
+    discover,
+    outside_plan,
+    settings_of,
+)
 from tenants.cli import tenants_cli
 from tenants.context import directory, tenant_context
 from tenants.db import db
@@ -31,8 +38,9 @@ def _assignment(text: str) -> tuple[str, str, object]:
 @click.option("--set", "assignments", multiple=True, metavar="KEY.field=value",
               help="Change a setting (validated by the module's schema).")
 def modules_command(slug, enable, disable, assignments):
-    """Show or change the service modules of the city SLUG. All changes apply together, or
-    none (an invalid value is refused with the field it concerns)."""
+    """Show or change the service modules of the city SLUG (those its plan includes). All
+    changes apply together, or none (an invalid value, or a module outside the city's plan, is
+    refused with what it concerns)."""
     values: dict[str, dict] = {}
     for key, name, value in map(_assignment, assignments):
         values.setdefault(key, {})[name] = value
@@ -51,6 +59,6 @@ def modules_command(slug, enable, disable, assignments):
                                           target=key, before=before, after=after))
             db.session.commit()
         states = city_states()
-        for key in discover():
+        for key in (key for key in discover() if not outside_plan(key)):
             enabled = "enabled " if key in states and states[key].enabled else "disabled"
             click.echo(f"{key:<20} {enabled} {json.dumps(settings_of(key), ensure_ascii=False)}")

@@ -1,0 +1,16 @@
+"""The platform audit log as the console writes and reads it (platform.audit_log, rows only ever
+added). `record` adds the entry to the current transaction of db.session, so it is committed
+with the change it describes or not at all."""
+from app.platform.auth import actor_of
+from tenants.db import db
+from tenants.models import PlatformAuditEntry
+
+__all__ = ["actor_of", "record"]
+
+
+def record(actor: str, action: str, tenant_slug: str | None = None,
+           **detail) -> PlatformAuditEntry:
+    entry = PlatformAuditEntry(actor=actor, action=action, tenant_slug=tenant_slug,
+                               detail=detail)
+    db.session.add(entry)
+    return entry
