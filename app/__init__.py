@@ -55,9 +55,11 @@ def create_app(test_config: dict | None = None) -> Flask:
         demo,
         errors,
         health,
+        maintenance,
         models,  # noqa: F401  (every city table belongs to the metadata)
         modules,
         notifications,
+        payments,  # every module that charges uses it (its tables: every city)
         security,
     )
     from app.admin import bp as admin_bp
@@ -74,8 +76,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     modules.init_app(app)
     jobs.init_app(app, database_url)
     notifications.init_app(app)
+    payments.init_app(app)
     errors.init_app(app)
     security.init_app(app)
+    maintenance.init_app(app)
     tenants_cli.init_app(app)
     app.cli.add_command(demo.demo_command)
     return app

@@ -3,6 +3,7 @@ from flask import g, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
+from app.maintenance import MAINTENANCE_NOTICE, CityInMaintenance
 from tenants.routing import CitySuspended, UnknownSite
 
 
@@ -12,6 +13,8 @@ def _messages(error: HTTPException) -> tuple[str, str]:
             "No city's site answers at this address. Check the address, or go to your city's "
             "own site."
         )
+    if isinstance(error, CityInMaintenance):
+        return _("Under maintenance"), str(MAINTENANCE_NOTICE)
     if isinstance(error, CitySuspended):
         return _("Service suspended"), _(
             "This city's online services are suspended for the time being. Please try again "
@@ -22,6 +25,8 @@ def _messages(error: HTTPException) -> tuple[str, str]:
         403: (_("Forbidden"), _("You do not have permission to open this page.")),
         404: (_("Page not found"), _("There is no page at this address. Check the address.")),
         405: (_("Method not allowed"), _("This page does not accept that kind of request.")),
+        413: (_("Too large"), _("What you sent is too large. Send smaller files, one at a "
+                                 "time.")),
         429: (_("Too many attempts"), _("Too many attempts in a short time. Wait a few minutes, "
                                         "then try again.")),
         503: (_("Service unavailable"), _("The service is unavailable. Please try again later.")),

@@ -20,6 +20,8 @@
 | JOBS_STALLED_AFTER_SECONDS | jobs of a worker silent this long are queued again | 30 |
 | NOTIFICATION_MAX_ATTEMPTS, _RETRY_SECONDS | tries, first back-off (doubling) | 5, 60 |
 | SMS_BACKEND | outbox (files under instance/outbox and the log) | outbox |
+| PAYMENTS_KEYS_AT_PROVISIONING | a job makes a new city's sandbox payment keys, not 1st use | on |
+| MAX_CONTENT_LENGTH | largest request body in bytes (413 beyond) | 12 MB |
 | DB_PREPARED_STATEMENTS | server-side prepared statements (off behind PgBouncer < 1.21) | on |
 """
 import os
@@ -89,9 +91,13 @@ def from_environment(environ=os.environ) -> dict:
         "NOTIFICATION_MAX_ATTEMPTS": int(environ.get("NOTIFICATION_MAX_ATTEMPTS", "5")),
         "NOTIFICATION_RETRY_SECONDS": float(environ.get("NOTIFICATION_RETRY_SECONDS", "60")),
         "SMS_BACKEND": environ.get("SMS_BACKEND", "outbox"),
+        "PAYMENTS_KEYS_AT_PROVISIONING": _flag(environ.get("PAYMENTS_KEYS_AT_PROVISIONING", "on")),
         "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        # The largest upload a form takes is 10 MB (a CSV of fines); a bigger body gets 413
+        # before anything reads it.
+        "MAX_CONTENT_LENGTH": int(environ.get("MAX_CONTENT_LENGTH", str(12 * 1024 * 1024))),
         "BABEL_DEFAULT_LOCALE": "zh_Hans",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
     }

@@ -23,7 +23,15 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from tenants.db import city_tables, db
 from tenants.directory import TenantInfo
-from tenants.models import ACTIVE, LOCALES, RETIRED, SUSPENDED, PlatformAuditEntry, Tenant
+from tenants.models import (
+    ACTIVE,
+    LOCALES,
+    RETIRED,
+    SUSPENDED,
+    PlatformAuditEntry,
+    Tenant,
+    TenantDomain,
+)
 from tenants.naming import (
     InvalidName,
     normalize_domain,
@@ -32,7 +40,7 @@ from tenants.naming import (
     strip_port,
     validate_slug,
 )
-from tenants.signals import send_robustly, tenant_deleted
+from tenants.signals import send_robustly, tenant_created, tenant_deleted
 
 log = logging.getLogger(__name__)
 
@@ -61,12 +69,14 @@ def actor() -> str:
 @lru_cache(maxsize=4)
 def city_schema_ddl(metadata: sa.MetaData, table_count: int, dialect) -> str:
     """Every city table and index as one script of unqualified names; run it with the
-    search_path set to the new schema. Compiled once per process (table_count keys the cache)."""
+    search_path set to the new schema. Compiled once per process (table_count keys the cache).
+    A table's `info["ddl"]` (statements such as its triggers) follows the table."""
     statements = []
     for table in city_tables(metadata):
         statements.append(str(CreateTable(table).compile(dialect=dialect)).strip())
         for index in sorted(table.indexes, key=lambda index: index.name):
             statements.append(str(CreateIndex(index).compile(dialect=dialect)).strip())
+        statements.extend(table.info.get("ddl", ()))
     return ";\n".join(statements)
 
 
@@ -90,6 +100,21 @@ def city_privileges_sql(schema: str, role: str) -> str:
         f'GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "{role}";\n'
         f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{schema}" '
         f'GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO "{role}"'
+    )
+
+
+def new_city_sql(schema: str, role: str, citus: bool) -> str:
+    """The city's role (which the owner may act as) and its empty schema, put on the
+    transaction's search_path; provisioning and import (tenants/export.py) both start so."""
+    login = current_app.config["TENANT_ROLE_LOGIN"] or citus
+    # Citus places a schema created while schema-based sharding is on on a worker node.
+    sharding = "SET LOCAL citus.enable_schema_based_sharding TO on;\n"
+    return (
+        f'CREATE ROLE "{role}" {"LOGIN" if login else "NOLOGIN"};\n'
+        f'GRANT "{role}" TO CURRENT_USER;\n'
+        f"{sharding if citus else ''}"
+        f'CREATE SCHEMA "{schema}";\n'
+        f'SET LOCAL search_path TO "{schema}"'
     )
 
 
@@ -126,7 +151,9 @@ _PREFLIGHT_SQL = sa.text(
            EXISTS (SELECT 1 FROM platform.tenants WHERE slug = :slug) AS slug_taken,
            (SELECT d.host || ' ' || t.slug FROM platform.tenant_domains d
             JOIN platform.tenants t ON t.id = d.tenant_id
-            WHERE d.host = ANY(:hosts) ORDER BY d.host LIMIT 1) AS domain_taken
+            WHERE d.host = ANY(:hosts) ORDER BY d.host LIMIT 1) AS domain_taken,
+           CAST(:plan AS text) IS NULL
+           OR EXISTS (SELECT 1 FROM platform.plans WHERE key = :plan) AS plan_exists
     """
 )
 # The tenant row and its domains (in the order given: the first is the primary one).
@@ -134,8 +161,8 @@ _INSERT_TENANT_SQL = sa.text(
     """
     WITH tenant AS (
         INSERT INTO platform.tenants (slug, name, name_zh, status, schema_name, db_role,
-                                      locale, timezone)
-        VALUES (:slug, :name, :name_zh, :status, :schema, :role, :locale, :timezone)
+                                      locale, timezone, plan)
+        VALUES (:slug, :name, :name_zh, :status, :schema, :role, :locale, :timezone, :plan)
         RETURNING id
     ), domains AS (
         INSERT INTO platform.tenant_domains (tenant_id, host)
@@ -147,13 +174,16 @@ _INSERT_TENANT_SQL = sa.text(
 )
 
 
-def _preflight(connection, slug: str, hosts: list[str]):
-    checks = connection.execute(_PREFLIGHT_SQL, {"slug": slug, "hosts": hosts}).one()
+def _preflight(connection, slug: str, hosts: list[str], plan: str | None = None):
+    checks = connection.execute(_PREFLIGHT_SQL,
+                                {"slug": slug, "hosts": hosts, "plan": plan}).one()
     if checks.slug_taken:
         raise ProvisioningError(f"a city with the slug {slug!r} already exists")
     if checks.domain_taken:
         host, owner = checks.domain_taken.split(" ")
         raise ProvisioningError(f"the domain {host} already belongs to the city {owner}")
+    if not checks.plan_exists:
+        raise ProvisioningError(f"no plan with the key {plan!r}")
     return checks
 
 
@@ -171,14 +201,16 @@ def _tenant_info(connection, slug: str, lock: bool = False) -> TenantInfo:
         sa.text(
             "SELECT t.id, t.slug, t.name, t.name_zh, t.status, t.schema_name, t.db_role, "
             "t.locale, t.timezone, array(SELECT host FROM platform.tenant_domains "
-            "WHERE tenant_id = t.id ORDER BY id), t.retired_at, t.purge_after "
+            "WHERE tenant_id = t.id ORDER BY id), t.retired_at, t.purge_after, t.maintenance, "
+            "t.plan "
             f"FROM platform.tenants t WHERE t.slug = :slug{' FOR UPDATE OF t' if lock else ''}"
         ),
         {"slug": slug},
     ).first()
     if row is None:
         raise ProvisioningError(f"no city with the slug {slug!r}")
-    return TenantInfo(*row[:9], domains=tuple(row[9]), retired_at=row[10], purge_after=row[11])
+    return TenantInfo(*row[:9], domains=tuple(row[9]), retired_at=row[10], purge_after=row[11],
+                      maintenance=row[12], plan=row[13])
 
 
 def when(moment: datetime | None) -> str:
@@ -192,8 +224,11 @@ def _changed() -> None:
 
 
 def create_tenant(slug: str, name: str, domains: list[str], name_zh: str | None = None,
-                  locale: str = "zh_Hans", timezone: str = "Asia/Shanghai") -> TenantInfo:
-    """Provision a city, atomically. Raises InvalidName or ProvisioningError, changing nothing."""
+                  locale: str = "zh_Hans", timezone: str = "Asia/Shanghai",
+                  plan: str | None = None, by: str | None = None) -> TenantInfo:
+    """Provision a city, atomically. Raises InvalidName or ProvisioningError, changing nothing.
+    `plan`: the key of its plan (None: not limited); `by`: the actor the platform audit log
+    records (default: the CLI user)."""
     from tenants.migrations import tenant_head
 
     name, name_zh, hosts = _validated(slug, name, name_zh, domains, locale, timezone)
@@ -202,33 +237,27 @@ def create_tenant(slug: str, name: str, domains: list[str], name_zh: str | None 
     head = tenant_head()
     try:
         with engine.begin() as connection:
-            checks = _preflight(connection, slug, hosts)
+            checks = _preflight(connection, slug, hosts, plan)
             schema, role = schema_name(slug), role_name(checks.database_oid, slug)
             tenant = TenantInfo(
                 id=connection.execute(_INSERT_TENANT_SQL, {
                     "slug": slug, "name": name, "name_zh": name_zh, "status": ACTIVE,
                     "schema": schema, "role": role, "locale": locale, "timezone": timezone,
-                    "hosts": hosts}).scalar_one(),
+                    "hosts": hosts, "plan": plan}).scalar_one(),
                 slug=slug, name=name, name_zh=name_zh, status=ACTIVE, schema=schema, db_role=role,
-                locale=locale, timezone=timezone, domains=tuple(hosts),
+                locale=locale, timezone=timezone, domains=tuple(hosts), plan=plan,
             )
-            login = current_app.config["TENANT_ROLE_LOGIN"] or checks.citus
-            # Citus places a schema created while schema-based sharding is on on a worker node.
-            sharding = "SET LOCAL citus.enable_schema_based_sharding TO on;\n"
             connection.exec_driver_sql(
-                f'CREATE ROLE "{role}" {"LOGIN" if login else "NOLOGIN"};\n'
-                f'GRANT "{role}" TO CURRENT_USER;\n'
-                f"{sharding if checks.citus else ''}"
-                f'CREATE SCHEMA "{schema}";\n'
-                f'SET LOCAL search_path TO "{schema}";\n'
+                f"{new_city_sql(schema, role, checks.citus)};\n"
                 f"{VERSION_TABLE_DDL};\n"
                 f"INSERT INTO alembic_version (version_num) VALUES ('{head}');\n"
                 f"{city_privileges_sql(schema, role)};\n"
                 f"{ddl};\n"
                 f"{append_only_sql(role)}"
             )
-            _audit(connection, "tenant.create", slug, name=name, name_zh=name_zh, domains=hosts,
-                   locale=locale, timezone=timezone, schema=schema, db_role=role)
+            _audit(connection, "tenant.create", slug, by, name=name, name_zh=name_zh,
+                   domains=hosts, locale=locale, timezone=timezone, schema=schema, db_role=role,
+                   plan=plan)
     except sa.exc.IntegrityError as error:
         raise ProvisioningError(
             f"the slug {slug!r} or one of the domains was taken meanwhile: {error.orig}"
@@ -238,10 +267,12 @@ def create_tenant(slug: str, name: str, domains: list[str], name_zh: str | None 
             f"the database refused to provision {slug!r}: {error.orig}"
         ) from None
     _changed()
+    if has_app_context():
+        send_robustly(tenant_created, current_app._get_current_object(), tenant=tenant)
     return tenant
 
 
-def set_status(slug: str, status: str) -> TenantInfo:
+def set_status(slug: str, status: str, by: str | None = None) -> TenantInfo:
     """Suspend (citizens get the 503 page) or resume a city."""
     if status not in (ACTIVE, SUSPENDED):
         raise ProvisioningError(f"unknown status {status!r}")
@@ -256,7 +287,85 @@ def set_status(slug: str, status: str) -> TenantInfo:
             sa.update(Tenant).where(Tenant.slug == slug).values(status=status)
         )
         _audit(connection, f"tenant.{'suspend' if status == SUSPENDED else 'resume'}", slug,
-               before=before.status, after=status)
+               by, before=before.status, after=status)
+        tenant = _tenant_info(connection, slug)
+    _changed()
+    return tenant
+
+
+def set_maintenance(slug: str, on: bool, by: str | None = None) -> TenantInfo:
+    """Put a city in maintenance mode (its sites are read-only, with a banner) or take it out."""
+    with db.engine.begin() as connection:
+        before = _tenant_info(connection, slug, lock=True)
+        if before.status == RETIRED:
+            raise ProvisioningError(f"the city {slug!r} is retired: restore it first")
+        if before.maintenance == on:
+            raise ProvisioningError(
+                f"the city {slug!r} is {'already' if on else 'not'} in maintenance mode")
+        connection.execute(sa.update(Tenant).where(Tenant.slug == slug).values(maintenance=on))
+        _audit(connection, f"tenant.maintenance_{'on' if on else 'off'}", slug, by,
+               before=before.maintenance, after=on)
+        tenant = _tenant_info(connection, slug)
+    _changed()
+    return tenant
+
+
+def set_plan(slug: str, plan: str | None, by: str | None = None) -> TenantInfo:
+    """Give a city another plan (None: not limited). Modules it has enabled stay enabled; its
+    administrators can then only disable those the new plan leaves out."""
+    with db.engine.begin() as connection:
+        before = _tenant_info(connection, slug, lock=True)
+        if plan is not None and not connection.execute(
+                sa.text("SELECT EXISTS (SELECT 1 FROM platform.plans WHERE key = :plan)"),
+                {"plan": plan}).scalar():
+            raise ProvisioningError(f"no plan with the key {plan!r}")
+        if before.plan == plan:
+            raise ProvisioningError(f"the city {slug!r} has the plan {plan!r} already")
+        connection.execute(sa.update(Tenant).where(Tenant.slug == slug).values(plan=plan))
+        _audit(connection, "tenant.plan", slug, by, before=before.plan, after=plan)
+        tenant = _tenant_info(connection, slug)
+    _changed()
+    return tenant
+
+
+def add_domain(slug: str, domain: str, by: str | None = None) -> TenantInfo:
+    """Let a city's site answer at one more host. Raises InvalidName or ProvisioningError."""
+    host = normalize_domain(domain)
+    if host == strip_port(current_app.config["PLATFORM_HOST"]):
+        raise ProvisioningError(f"{host} is the platform's own host, not a city's")
+    try:
+        with db.engine.begin() as connection:
+            before = _tenant_info(connection, slug, lock=True)
+            if before.status == RETIRED:
+                raise ProvisioningError(f"the city {slug!r} is retired: restore it first")
+            owner = connection.execute(sa.text(
+                "SELECT t.slug FROM platform.tenant_domains d JOIN platform.tenants t "
+                "ON t.id = d.tenant_id WHERE d.host = :host"), {"host": host}).scalar()
+            if owner is not None:
+                raise ProvisioningError(f"the domain {host} already belongs to the city {owner}")
+            connection.execute(sa.insert(TenantDomain), {"tenant_id": before.id, "host": host})
+            _audit(connection, "tenant.domain_add", slug, by, domain=host,
+                   before=list(before.domains), after=[*before.domains, host])
+            tenant = _tenant_info(connection, slug)
+    except sa.exc.IntegrityError:
+        raise ProvisioningError(f"the domain {host} was taken meanwhile") from None
+    _changed()
+    return tenant
+
+
+def remove_domain(slug: str, domain: str, by: str | None = None) -> TenantInfo:
+    """Stop answering at one of a city's hosts; its last one can't be removed."""
+    host = strip_port(domain)
+    with db.engine.begin() as connection:
+        before = _tenant_info(connection, slug, lock=True)
+        if host not in before.domains:
+            raise ProvisioningError(f"{host} is not a domain of the city {slug!r}")
+        if len(before.domains) == 1:
+            raise ProvisioningError(f"{host} is the last domain of the city {slug!r}: add "
+                                    "another first")
+        connection.execute(sa.delete(TenantDomain).where(TenantDomain.host == host))
+        _audit(connection, "tenant.domain_remove", slug, by, domain=host,
+               before=list(before.domains), after=[d for d in before.domains if d != host])
         tenant = _tenant_info(connection, slug)
     _changed()
     return tenant
@@ -298,7 +407,7 @@ def _reason(error: Exception) -> str:
     return reason.splitlines()[0] if reason else type(error).__name__
 
 
-def delete_tenant(slug: str) -> TenantInfo:
+def delete_tenant(slug: str, by: str | None = None) -> TenantInfo:
     """Drop the city's schema, its role and its platform rows, in one transaction (a retired city
     too, without waiting for its purge)."""
     validate_slug(slug)
@@ -306,7 +415,7 @@ def delete_tenant(slug: str) -> TenantInfo:
         with db.engine.begin() as connection:
             tenant = _tenant_info(connection, slug, lock=True)
             _drop(connection, tenant)
-            _audit(connection, "tenant.delete", slug, schema=tenant.schema,
+            _audit(connection, "tenant.delete", slug, by, schema=tenant.schema,
                    db_role=tenant.db_role, domains=list(tenant.domains))
     except sa.exc.DBAPIError as error:
         raise ProvisioningError(
@@ -317,7 +426,7 @@ def delete_tenant(slug: str) -> TenantInfo:
 
 # -- retiring, restoring, purging ------------------------------------------------------------
 
-def retire_tenant(slug: str, retention_days: int) -> TenantInfo:
+def retire_tenant(slug: str, retention_days: int, by: str | None = None) -> TenantInfo:
     """Retire a city (an active or a suspended one): it disappears at once, its data is kept for
     `retention_days` (0: purged by the next purge), then `purge_retired` drops it."""
     if isinstance(retention_days, bool) or not isinstance(retention_days, int):
@@ -340,14 +449,14 @@ def retire_tenant(slug: str, retention_days: int) -> TenantInfo:
             purge_after=now + sa.literal(timedelta(days=retention_days), sa.Interval)))
         tenant = _tenant_info(connection, slug)
         _cancel_queued_jobs(connection, slug)
-        _audit(connection, "tenant.retire", slug, before=before.status,
+        _audit(connection, "tenant.retire", slug, by, before=before.status,
                retention_days=retention_days, retired_at=tenant.retired_at.isoformat(),
                purge_after=tenant.purge_after.isoformat())
     _changed()
     return tenant
 
 
-def restore_tenant(slug: str) -> TenantInfo:
+def restore_tenant(slug: str, by: str | None = None) -> TenantInfo:
     """Bring a retired city back, active, with all its data: possible until it is purged (also
     after its purge date, as long as no purge has dropped it yet)."""
     with db.engine.begin() as connection:
@@ -356,7 +465,7 @@ def restore_tenant(slug: str) -> TenantInfo:
             raise ProvisioningError(f"the city {slug!r} is not retired (it is {before.status})")
         connection.execute(sa.update(Tenant).where(Tenant.slug == slug).values(
             status=ACTIVE, retired_at=None, purge_after=None))
-        _audit(connection, "tenant.restore", slug, before=RETIRED, after=ACTIVE,
+        _audit(connection, "tenant.restore", slug, by, before=RETIRED, after=ACTIVE,
                retired_at=before.retired_at.isoformat(),
                purge_after=before.purge_after.isoformat())
         tenant = _tenant_info(connection, slug)
@@ -436,5 +545,6 @@ def purge_retired(now: datetime | None = None, by: str | None = None) -> PurgeRe
     return report
 
 
-__all__ = ["InvalidName", "ProvisioningError", "PurgeReport", "create_tenant", "delete_tenant",
-           "due_for_purge", "purge_retired", "restore_tenant", "retire_tenant", "set_status"]
+__all__ = ["InvalidName", "ProvisioningError", "PurgeReport", "add_domain", "create_tenant",
+           "delete_tenant", "due_for_purge", "purge_retired", "remove_domain", "restore_tenant",
+           "retire_tenant", "set_maintenance", "set_plan", "set_status"]

@@ -62,6 +62,8 @@ def app(database_url, outbox_dir):
         "PLATFORM_HOST": "platform.test",
         "TENANT_DIRECTORY_REFRESH_SECONDS": 0.5,
         "SECRET_KEY": "test-secret",
+        # Made on first use: hundreds of test cities would each queue RSA key generation.
+        "PAYMENTS_KEYS_AT_PROVISIONING": False,
     })
     with app.app_context():
         migrate_platform()

@@ -21,13 +21,14 @@ def _no_store(response):
 @bp.context_processor
 def _admin_context() -> dict:
     from app.admin.permissions import MANAGE_STAFF, can, current_staff, second_factor_passed
+    from app.impersonation import current_impersonation
     from app.models.staff import ROLES
 
     staff = current_staff()
     verified = staff is not None and second_factor_passed()
     return {"staff": staff, "admin_nav": verified,
             "can_manage_staff": verified and can(staff, MANAGE_STAFF),
-            "role_label": role_label, "ROLES": ROLES}
+            "role_label": role_label, "ROLES": ROLES, "impersonation": current_impersonation()}
 
 
 def role_label(role: str) -> str:
@@ -37,4 +38,13 @@ def role_label(role: str) -> str:
             "clerk": _("Clerk"), "viewer": _("Viewer")}.get(role, role)
 
 
-from app.admin import cli, modules, providers, views  # noqa: E402,F401  (registers routes and the command)
+# Registers the routes and the command:
+from app.admin import (  # noqa: E402,F401
+    branding,
+    cli,
+    dashboard,
+    impersonation,
+    modules,
+    providers,
+    views,
+)

@@ -133,6 +133,14 @@ def settings_of(key: str) -> dict:
     return module.settings().load(stored.settings if stored else {}) if module.settings else {}
 
 
+def outside_plan(key: str) -> bool:
+    """Whether enabling the module `key` is outside the bound city's plan (a module enabled
+    before the plan changed may stay enabled)."""
+    from app.entitlements import current_entitlements
+
+    return not current_entitlements().allows(key) and not is_enabled(key)
+
+
 def configure(enable=(), disable=(), values: dict[str, dict] | None = None) -> dict:
     """Change the bound city's modules in the current transaction; returns {key: (before,
     after)} of what changed. Raises ModuleError (and changes nothing) on any bad input."""
@@ -140,6 +148,8 @@ def configure(enable=(), disable=(), values: dict[str, dict] | None = None) -> d
     errors = {key: ["no such module"] for key in (*enable, *disable, *values)
               if key not in modules}
     errors.update({key: ["both enabled and disabled"] for key in set(enable) & set(disable)})
+    errors.update({key: ["not included in the city's plan"] for key in enable
+                   if key in modules and key not in errors and outside_plan(key)})
     if errors:
         raise ModuleError(errors)
     keys = sorted(set(enable) | set(disable) | set(values))

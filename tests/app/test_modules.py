@@ -76,8 +76,9 @@ def test_changes_are_applied_together_and_audited(app, cli, town):
     result = modules_cli(cli, town, "--enable", "announcements", "--set",
                          "announcements.per_page=2", "--set", "announcements.show_banner=false")
     assert result.exit_code == 0
-    assert json.loads(result.output.split("enabled ", 1)[1]) == {
-        "per_page": 2, "show_banner": False}
+    line = next(line for line in result.output.splitlines()
+                if line.startswith("announcements") and "enabled " in line)
+    assert json.loads(line.split("enabled ", 1)[1]) == {"per_page": 2, "show_banner": False}
     with tenant_context(town, app):
         entry = db.session.scalar(sa.select(AuditEntry).where(
             AuditEntry.action == "module.configure"))

@@ -80,3 +80,12 @@ def test_every_page_forbids_scripts_framing_and_foreign_assets(client, cities):
         assert "script-src 'none'" in policy and "frame-ancestors 'none'" in policy
         assert "default-src 'self'" in policy
         assert headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_body_over_the_limit_is_refused_with_413_before_anything_reads_it(client, cities):
+    too_big = b"x" * (client.application.config["MAX_CONTENT_LENGTH"] + 1)
+    response = client.post("/account/login", data=too_big, headers={
+        "Host": "beta.test", "Accept-Language": "en",
+        "Content-Type": "application/octet-stream"})
+    assert response.status_code == 413
+    assert "too large" in response.get_data(as_text=True)

@@ -56,7 +56,13 @@ def describe_schema(connection, schema: str) -> dict:
         " replace(pg_get_constraintdef(k.oid), :schema || '.', '')"
         " FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid"
         " WHERE k.connamespace = CAST(:schema AS regnamespace) ORDER BY k.conname"), params).all()
-    return {"columns": columns, "indexes": indexes, "constraints": constraints}
+    triggers = connection.execute(sa.text(
+        "SELECT t.tgrelid::regclass::text, t.tgname, p.proname,"
+        " md5(p.prosrc) FROM pg_trigger t JOIN pg_proc p ON p.oid = t.tgfoid"
+        " WHERE NOT t.tgisinternal AND p.pronamespace = CAST(:schema AS regnamespace)"
+        " ORDER BY t.tgname"), params).all()
+    return {"columns": columns, "indexes": indexes, "constraints": constraints,
+            "triggers": [(table.split(".")[-1], *rest) for table, *rest in triggers]}
 
 
 def test_a_provisioned_city_is_identical_to_one_built_by_the_whole_history(app_context, make_city):
@@ -71,8 +77,8 @@ def test_a_provisioned_city_is_identical_to_one_built_by_the_whole_history(app_c
         history = describe_schema(connection, "city_history")
         fresh = describe_schema(connection, provisioned.schema)
         transaction.rollback()
-    assert len(fresh["columns"]) > 0 and len(fresh["indexes"]) > 0
-    for part in ("columns", "indexes", "constraints"):
+    assert len(fresh["columns"]) > 0 and len(fresh["indexes"]) > 0 and fresh["triggers"]
+    for part in ("columns", "indexes", "constraints", "triggers"):
         only_fresh = set(fresh[part]) - set(history[part])
         only_history = set(history[part]) - set(fresh[part])
         assert (part, only_fresh, only_history) == (part, set(), set())
