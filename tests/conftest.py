@@ -127,6 +127,14 @@ def run_worker(app) -> None:
 
 
 @pytest.fixture()
+def uploads(app, tmp_path, monkeypatch):
+    """Uploaded files go to a folder of the test's own (this path)."""
+    folder = tmp_path / "uploads"
+    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(folder))
+    return folder
+
+
+@pytest.fixture()
 def outbox(outbox_dir):
     """outbox(slug) -> the messages sent for that city so far, oldest first."""
     def read(slug: str) -> list[email.message.Message]:

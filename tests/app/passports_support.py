@@ -1,49 +1,27 @@
-"""Shared pieces of the passport tests: a city offering passports, signed-in citizens and
-staff, files, and a filled-in application."""
+"""Shared pieces of the passport tests: a city offering passports, a document to upload, and
+a filled-in application (its steps, files and submission)."""
 import io
-import re
-import struct
-import zlib
 
 import sqlalchemy as sa
 
-from app.modules import configure
 from app.modules.passports.models import PassportApplication
 from tenants.context import tenant_context
 from tenants.db import db
-from tests.app.test_admin import PASSWORD, add_citizen, host, post_form
+from tests.app.payments_support import idempotency_key
 from tests.conftest import form_token
+from tests.support.cities import configure_city, host, post_form
+from tests.support.images import png
 
 OFFICES = "Huayuan Road service centre\nEast district office"
 REQUIRED = "Household register page"
 
 
 def enable_passports(app, tenant, **settings) -> None:
-    with tenant_context(tenant, app):
-        configure(enable=["passports"], values={"passports": {
-            "offices": OFFICES, "required_documents": REQUIRED, **settings}})
-        db.session.commit()
-
-
-def png(width=2, height=2) -> bytes:
-    def chunk(kind, data):
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(
-            ">I", zlib.crc32(kind + data))
-    raw = b"".join(b"\x00" + b"\x00\x00\x00" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2,
-                                                             0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    configure_city(app, tenant, enable=["passports"], values={"passports": {
+        "offices": OFFICES, "required_documents": REQUIRED, **settings}})
 
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
-
-
-def citizen(app, client, tenant, email) -> int:
-    user_id = add_citizen(app, tenant, email)
-    response = post_form(client, tenant, "/account/login",
-                         {"identifier": email, "password": PASSWORD})
-    assert response.status_code == 302
-    return user_id
 
 
 def upload(client, tenant, application_id, kind, data, name="file.png"):
@@ -87,13 +65,12 @@ def fill_in(client, tenant) -> int:
 def submit(client, tenant, application_id, **data):
     """The review page's form, as the browser sends it (with its idempotency key)."""
     review = client.get(f"/services/passports/{application_id}/review", headers=host(tenant))
-    key = re.search(r'name="idempotency_key"[^>]*value="([^"]*)"',
-                    review.get_data(as_text=True)) if review.status_code == 200 else None
-    token = form_token(review if review.status_code == 200 else client.get(
+    shown = review.status_code == 200
+    token = form_token(review if shown else client.get(
         f"/services/passports/{application_id}", headers=host(tenant)))
+    key = idempotency_key(review) if shown else None
     return client.post(f"/services/passports/{application_id}/submit", headers=host(tenant),
-                       data={"csrf_token": token, "idempotency_key": key.group(1) if key else "",
-                             **data})
+                       data={"csrf_token": token, "idempotency_key": key or "", **data})
 
 
 def application(app, tenant, application_id) -> PassportApplication:

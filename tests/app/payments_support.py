@@ -1,6 +1,8 @@
 """What the payments tests share: a payable of their own (its on_paid writes an audit entry in
 the same transaction, so a rolled-back success leaves no trace), and helpers to make, read and
-pay payments."""
+pay payments, also through the pages and the sandbox's checkout as a citizen's browser does."""
+import html
+import re
 import secrets
 from urllib.parse import parse_qsl, urlsplit
 
@@ -20,7 +22,8 @@ from app.payments import (
 from app.payments.models import PaymentEvent
 from tenants.context import tenant_context
 from tenants.db import db
-from tests.app.test_admin import host
+from tests.conftest import form_token
+from tests.support.cities import host
 
 KIND = "test_item"
 
@@ -96,3 +99,53 @@ def resign(app, town, params) -> dict:
         signed = sandbox._gateway_signed(fields)
         db.session.commit()
         return signed
+
+
+def idempotency_key(page) -> str | None:
+    """The idempotency key a page's pay form carries (None where it shows no such form)."""
+    shown = re.search(r'name="idempotency_key"[^>]*value="([^"]+)"', page.get_data(as_text=True))
+    return shown.group(1) if shown else None
+
+
+def reference_in(location: str) -> str:
+    """The reference of the payment whose page `location` is (/payments/<reference>)."""
+    return location.rstrip("/").rsplit("/", 1)[-1]
+
+
+def open_checkout(client, town, reference):
+    """The payment page's Pay, as the browser follows it: returns the sandbox's checkout."""
+    page = client.get(f"/payments/{reference}", headers=host(town))
+    assert page.status_code == 200
+    to_provider = client.post(f"/payments/{reference}/pay", headers=host(town),
+                              data={"csrf_token": form_token(page)})
+    assert to_provider.status_code == 303
+    checkout = client.get(to_provider.location, headers=host(town))
+    assert checkout.status_code == 200 and "Sandbox checkout" in checkout.get_data(as_text=True)
+    return checkout
+
+
+def decide_at_checkout(client, town, checkout, decision="approve"):
+    """Press `decision` ("approve" or "decline") on the checkout page: its form as it is."""
+    form = next(block for block in re.findall(r"<form.*?</form>", checkout.get_data(as_text=True),
+                                              re.S) if f'value="{decision}"' in block)
+    fields = {html.unescape(name): html.unescape(value) for name, value in
+              re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form)}
+    return client.post("/payments/sandbox/gateway", headers=host(town), data=fields)
+
+
+def pay_through_the_sandbox(client, town, reference, decision="approve"):
+    """The citizen's browser: the payment page, Pay, the sandbox checkout, back to the city;
+    returns the city's answer to the return."""
+    back = decide_at_checkout(client, town, open_checkout(client, town, reference), decision)
+    assert back.status_code == 303 and f"/payments/{reference}/return" in back.location
+    return client.get(back.location, headers=host(town))
+
+
+def pay_as_asked(client, town, answer, decision="approve"):
+    """Follow a module's answer to "Pay" (sent to the payment's page) through the sandbox,
+    pressing `decision`; returns the page the citizen lands on in the end."""
+    assert answer.status_code == 302, answer.get_data(as_text=True)
+    landed = pay_through_the_sandbox(client, town, reference_in(answer.location), decision)
+    while landed.status_code in (302, 303):
+        landed = client.get(landed.location, headers=host(town))
+    return landed

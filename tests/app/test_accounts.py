@@ -9,23 +9,13 @@ from app.models import User
 from tenants.context import tenant_context
 from tenants.db import db
 from tests.conftest import form_token
-
-PASSWORD = "correct horse battery"
+from tests.support.cities import PASSWORD, host, post_form
 
 
 @pytest.fixture()
 def town(make_city):
     """A city of the test's own: throttling counters and accounts start empty."""
     return make_city("acct", locale="en")
-
-
-def host(tenant) -> dict:
-    return {"Host": tenant.domains[0]}
-
-
-def post_form(client, tenant, path, data, page=None):
-    token = form_token(client.get(page or path, headers=host(tenant)))
-    return client.post(path, data={"csrf_token": token, **data}, headers=host(tenant))
 
 
 def add_user(app, tenant, **fields) -> int:

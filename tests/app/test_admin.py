@@ -13,14 +13,20 @@ import sqlalchemy as sa
 
 from app import crypto
 from app.accounts import hash_password
-from app.admin import invitations, second_factor
+from app.admin import invitations
 from app.admin.permissions import can
 from app.models import AuditEntry, RecoveryCode, StaffInvitation, StaffMember, User
 from tenants.context import tenant_context
 from tenants.db import db
 from tests.conftest import form_token
-
-PASSWORD = "correct horse battery"
+from tests.support.accounts import (
+    add_citizen,
+    add_staff,
+    sign_in_to_admin,
+    sign_in_with_2fa,
+    signed_in_staff,
+)
+from tests.support.cities import PASSWORD, audit_entries, host, post_form
 
 
 @pytest.fixture()
@@ -29,68 +35,9 @@ def town(make_city):
     return make_city("adm", locale="en")
 
 
-def host(tenant) -> dict:
-    return {"Host": tenant.domains[0]}
-
-
-def post_form(client, tenant, path, data, page=None):
-    token = form_token(client.get(page or path, headers=host(tenant)))
-    return client.post(path, data={"csrf_token": token, **data}, headers=host(tenant))
-
-
-def add_staff(app, tenant, email, role="admin", modules=(), enrolled=True, active=True):
-    """An account on the staff; enrolled: with a confirmed TOTP secret. Returns a dict with
-    user_id, staff_id, secret and recovery codes."""
-    with tenant_context(tenant, app):
-        user = User(email=email, password_hash=hash_password(PASSWORD))
-        db.session.add(user)
-        db.session.flush()
-        staff = StaffMember(user_id=user.id, role=role, modules=list(modules), active=active)
-        db.session.add(staff)
-        db.session.flush()
-        secret, codes = pyotp.random_base32(), []
-        if enrolled:
-            codes = second_factor.confirm(staff, secret, step=0)
-        db.session.commit()
-        return {"user_id": user.id, "staff_id": staff.id, "secret": secret, "codes": codes,
-                "email": email}
-
-
-def add_citizen(app, tenant, email) -> int:
-    with tenant_context(tenant, app):
-        user = User(email=email, password_hash=hash_password(PASSWORD))
-        db.session.add(user)
-        db.session.commit()
-        return user.id
-
-
-def sign_in(client, tenant, email, password=PASSWORD, next_path=None):
-    path = "/admin/login" + (f"?next={next_path}" if next_path else "")
-    return post_form(client, tenant, path, {"identifier": email, "password": password},
-                     page="/admin/login")
-
-
-def sign_in_with_2fa(client, tenant, member, code=None):
-    assert sign_in(client, tenant, member["email"]).status_code == 302
-    response = post_form(client, tenant, "/admin/2fa",
-                         {"code": code or pyotp.TOTP(member["secret"]).now()})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return response
-
-
 def sign_out(client, tenant):
     token = form_token(client.get("/account/login", headers=host(tenant)))
     client.post("/admin/logout", data={"csrf_token": token}, headers=host(tenant))
-
-
-def audit_entries(app, tenant, action=None) -> list[AuditEntry]:
-    with tenant_context(tenant, app):
-        query = sa.select(AuditEntry).order_by(AuditEntry.id)
-        if action:
-            query = query.where(AuditEntry.action == action)
-        entries = db.session.scalars(query).all()
-        db.session.expunge_all()
-        return entries
 
 
 def staff_row(app, tenant, staff_id) -> StaffMember:
@@ -125,7 +72,7 @@ def test_signed_out_visitors_are_sent_to_the_admin_sign_in(client, town):
 
 def test_a_citizen_gets_403(app, client, town):
     add_citizen(app, town, "citizen@example.com")
-    response = sign_in(client, town, "citizen@example.com")
+    response = sign_in_to_admin(client, town, "citizen@example.com")
     assert response.status_code == 302 and response.location == "/admin/"
     for path in ("/admin/", "/admin/staff", "/admin/audit", "/admin/2fa", "/admin/2fa/setup"):
         assert client.get(path, headers=host(town)).status_code == 403
@@ -133,13 +80,13 @@ def test_a_citizen_gets_403(app, client, town):
 
 def test_a_deactivated_staff_member_gets_403(app, client, town):
     member = add_staff(app, town, "former@example.com", active=False)
-    sign_in(client, town, member["email"])
+    sign_in_to_admin(client, town, member["email"])
     assert client.get("/admin/", headers=host(town)).status_code == 403
 
 
 def test_wrong_password_is_refused_with_a_message(app, client, town):
     add_staff(app, town, "boss@example.com")
-    response = sign_in(client, town, "boss@example.com", "not the password")
+    response = sign_in_to_admin(client, town, "boss@example.com", "not the password")
     assert response.status_code == 401
     assert "do not match an account" in response.get_data(as_text=True)
 
@@ -147,15 +94,15 @@ def test_wrong_password_is_refused_with_a_message(app, client, town):
 def test_admin_sign_in_is_throttled(app, client, town):
     add_staff(app, town, "target@example.com")
     for _ in range(10):
-        assert sign_in(client, town, "target@example.com", "guess").status_code == 401
-    assert sign_in(client, town, "target@example.com").status_code == 429
+        assert sign_in_to_admin(client, town, "target@example.com", "guess").status_code == 401
+    assert sign_in_to_admin(client, town, "target@example.com").status_code == 429
 
 
 # -- second factor -------------------------------------------------------------------------------
 
 def test_staff_without_totp_enrol_with_a_qr_code_and_get_recovery_codes(app, client, town):
     member = add_staff(app, town, "new@example.com", enrolled=False)
-    sign_in(client, town, member["email"])
+    sign_in_to_admin(client, town, member["email"])
     response = client.get("/admin/", headers=host(town))
     assert response.status_code == 302 and response.location == "/admin/2fa/setup"
     assert client.get("/admin/2fa", headers=host(town)).location == "/admin/2fa/setup"
@@ -195,7 +142,7 @@ def test_staff_without_totp_enrol_with_a_qr_code_and_get_recovery_codes(app, cli
 def test_the_second_factor_is_asked_after_each_sign_in_and_a_code_works_once(app, town):
     member = add_staff(app, town, "chief@example.com")
     client = app.test_client()
-    sign_in(client, town, member["email"], next_path="/admin/audit")
+    sign_in_to_admin(client, town, member["email"], next_path="/admin/audit")
     response = client.get("/admin/", headers=host(town))
     assert response.status_code == 302 and response.location.startswith("/admin/2fa?next=")
 
@@ -207,7 +154,7 @@ def test_the_second_factor_is_asked_after_each_sign_in_and_a_code_works_once(app
     assert client.get("/admin/", headers=host(town)).status_code == 200
 
     sign_out(client, town)
-    sign_in(client, town, member["email"])
+    sign_in_to_admin(client, town, member["email"])
     assert client.get("/admin/", headers=host(town)).location.startswith("/admin/2fa")
     replay = post_form(client, town, "/admin/2fa", {"code": code})
     assert replay.status_code == 401  # the same code is not accepted twice
@@ -216,7 +163,7 @@ def test_the_second_factor_is_asked_after_each_sign_in_and_a_code_works_once(app
 def test_a_recovery_code_works_once(app, client, town):
     member = add_staff(app, town, "lost-phone@example.com")
     code = member["codes"][0]
-    sign_in(client, town, member["email"])
+    sign_in_to_admin(client, town, member["email"])
     response = post_form(client, town, "/admin/2fa", {"code": code.upper()})
     assert response.status_code == 302
     assert "9 are left" in client.get("/admin/", headers=host(town)).get_data(as_text=True)
@@ -224,14 +171,13 @@ def test_a_recovery_code_works_once(app, client, town):
     assert entry.after == {"recovery_codes_left": 9}
 
     sign_out(client, town)
-    sign_in(client, town, member["email"])
+    sign_in_to_admin(client, town, member["email"])
     assert post_form(client, town, "/admin/2fa", {"code": code}).status_code == 401
     assert post_form(client, town, "/admin/2fa", {"code": member["codes"][1]}).status_code == 302
 
 
 def test_a_password_change_ends_the_second_factor(app, client, town):
-    member = add_staff(app, town, "rotate@example.com")
-    sign_in_with_2fa(client, town, member)
+    member = signed_in_staff(app, client, town, "rotate@example.com")
     assert client.get("/admin/", headers=host(town)).status_code == 200
     with tenant_context(town, app):
         db.session.get(User, member["user_id"]).password_hash = hash_password("another one!!")
@@ -279,8 +225,7 @@ def test_what_each_role_can_do():
 
 
 def test_a_viewer_reads_the_audit_log_but_cannot_manage_staff(app, client, town):
-    member = add_staff(app, town, "viewer@example.com", role="viewer")
-    sign_in_with_2fa(client, town, member)
+    member = signed_in_staff(app, client, town, "viewer@example.com", role="viewer")
     home = client.get("/admin/", headers=host(town)).get_data(as_text=True)
     assert "Viewer" in home and "/admin/staff" not in home
     assert client.get("/admin/audit", headers=host(town)).status_code == 200
@@ -296,8 +241,7 @@ def test_a_viewer_reads_the_audit_log_but_cannot_manage_staff(app, client, town)
 # -- staff management ----------------------------------------------------------------------------
 
 def test_an_admin_invites_a_new_person_who_creates_an_account(app, client, town, outbox):
-    boss = add_staff(app, town, "boss@example.com")
-    sign_in_with_2fa(client, town, boss)
+    boss = signed_in_staff(app, client, town, "boss@example.com")
     refused = post_form(client, town, "/admin/staff/invite",
                         {"email": "Clerk@Example.com", "role": "clerk"})
     body = refused.get_data(as_text=True)
@@ -348,7 +292,7 @@ def test_an_existing_account_holder_signs_in_to_accept(app, client, town):
     path = path_of(link, town)
     page = client.get(path, headers=host(town)).get_data(as_text=True)
     assert "sign in with it to accept" in page
-    response = sign_in(client, town, "resident@example.com", next_path=path)
+    response = sign_in_to_admin(client, town, "resident@example.com", next_path=path)
     assert response.location == path
     accept = post_form(client, town, path, {})
     assert accept.status_code == 302 and accept.location == "/admin/"
@@ -397,8 +341,7 @@ def test_an_admin_changes_roles_and_deactivates_staff(app, client, town):
 
 
 def test_the_last_admin_cannot_demote_or_deactivate_themselves(app, client, town):
-    boss = add_staff(app, town, "boss@example.com")
-    sign_in_with_2fa(client, town, boss)
+    boss = signed_in_staff(app, client, town, "boss@example.com")
     path = f"/admin/staff/{boss['staff_id']}"
     response = post_form(client, town, path, {"role": "viewer"})
     assert response.status_code == 422

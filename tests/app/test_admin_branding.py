@@ -10,9 +10,10 @@ from app.models import AuditEntry, Branding
 from tenants.context import directory, tenant_context
 from tenants.db import db
 from tenants.models import PlatformAuditEntry, Tenant
-from tests.app.test_admin import add_citizen, add_staff, host, sign_in, sign_in_with_2fa
-from tests.app.test_branding import SVG, png
 from tests.conftest import form_token
+from tests.support.accounts import add_citizen, sign_in_to_admin, signed_in_staff
+from tests.support.cities import host
+from tests.support.images import SVG, png
 
 PAGE = "/admin/branding"
 
@@ -23,17 +24,8 @@ def town(make_city):
 
 
 @pytest.fixture()
-def uploads(app, tmp_path, monkeypatch):
-    folder = tmp_path / "uploads"
-    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(folder))
-    return folder
-
-
-@pytest.fixture()
 def admin(app, client, town, uploads):
-    member = add_staff(app, town, "boss@example.com", role="admin")
-    sign_in_with_2fa(client, town, member)
-    return member
+    return signed_in_staff(app, client, town, "boss@example.com", role="admin")
 
 
 def valid_form(town, **changes) -> dict:
@@ -71,10 +63,9 @@ def test_only_administrators_may_edit_the_branding(app, client, town):
     response = client.get(PAGE, headers=host(town))
     assert response.status_code == 302 and "/admin/login" in response.location
     add_citizen(app, town, "citizen@example.com")
-    sign_in(client, town, "citizen@example.com")
+    sign_in_to_admin(client, town, "citizen@example.com")
     assert client.get(PAGE, headers=host(town)).status_code == 403
-    viewer = add_staff(app, town, "viewer@example.com", role="viewer")
-    sign_in_with_2fa(client, town, viewer)
+    signed_in_staff(app, client, town, "viewer@example.com", role="viewer")
     assert client.get(PAGE, headers=host(town)).status_code == 403
     assert client.get(PAGE + "/preview", headers=host(town)).status_code == 403
     assert client.get("/admin/dashboard", headers=host(town)).status_code == 200

@@ -10,10 +10,11 @@ import sqlalchemy as sa
 
 from app.admin.dashboard import format_value, new_citizen_accounts, values_of
 from app.models import User
-from app.modules import Figure, configure, discover
+from app.modules import Figure, discover
 from tenants.context import tenant_context
 from tenants.db import db
-from tests.app.test_admin import add_citizen, add_staff, host, sign_in, sign_in_with_2fa
+from tests.support.accounts import add_citizen, sign_in_to_admin, signed_in_staff
+from tests.support.cities import configure_city, host
 
 ZONE = "Asia/Shanghai"
 
@@ -43,7 +44,7 @@ def test_signed_out_visitors_go_to_sign_in_and_citizens_get_403(app, client, tow
     response = client.get("/admin/dashboard", headers=host(town))
     assert response.status_code == 302 and "/admin/login" in response.location
     add_citizen(app, town, "citizen@example.com")
-    sign_in(client, town, "citizen@example.com")
+    sign_in_to_admin(client, town, "citizen@example.com")
     assert client.get("/admin/dashboard", headers=host(town)).status_code == 403
     assert client.get("/admin/dashboard/figures", headers=host(town)).status_code == 403
 
@@ -55,8 +56,7 @@ def test_a_viewer_sees_the_dashboard_with_the_citys_figures(app, client, town):
     add_accounts(app, town, [at(today, 0) + timedelta(minutes=30), at(today, 23) - timedelta(
         hours=1), at(today - timedelta(days=3), 12), at(today - timedelta(days=20), 12),
         at(today - timedelta(days=40), 12)])
-    viewer = add_staff(app, town, "viewer@example.com", role="viewer")
-    sign_in_with_2fa(client, town, viewer)
+    signed_in_staff(app, client, town, "viewer@example.com", role="viewer")
     response = client.get("/admin/dashboard", headers=host(town))
     page = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -111,11 +111,8 @@ def test_module_staff_see_only_their_modules_figures(app, client, town):
     if len(with_figures) < 2:
         pytest.skip("needs two modules with figures")
     mine, other = with_figures[:2]
-    with tenant_context(town, app):
-        configure(enable=with_figures)
-        db.session.commit()
-    clerk = add_staff(app, town, "clerk@example.com", role="clerk", modules=[mine])
-    sign_in_with_2fa(client, town, clerk)
+    configure_city(app, town, enable=with_figures)
+    signed_in_staff(app, client, town, "clerk@example.com", role="clerk", modules=[mine])
     page = client.get("/admin/dashboard", headers=host(town)).get_data(as_text=True)
     assert str(discover()[mine].figures[0].label) in page
     assert str(discover()[other].figures[0].label) not in page
@@ -141,11 +138,8 @@ def _statements(app, client, town, path) -> int:
 
 
 def test_the_number_of_queries_does_not_grow_with_the_data(app, client, town):
-    with tenant_context(town, app):
-        configure(enable=[key for key, module in discover().items() if module.figures])
-        db.session.commit()
-    admin = add_staff(app, town, "boss@example.com", role="admin")
-    sign_in_with_2fa(client, town, admin)
+    configure_city(app, town, enable=[key for key, module in discover().items() if module.figures])
+    signed_in_staff(app, client, town, "boss@example.com", role="admin")
     few = _statements(app, client, town, "/admin/dashboard/figures")
     now = datetime.now(UTC)
     add_accounts(app, town, [now - timedelta(hours=n * 7) for n in range(500)])

@@ -16,8 +16,9 @@ from app.models import AuditEntry
 from app.modules import ModuleError, configure, is_enabled, settings_of
 from tenants.context import tenant_context
 from tenants.db import db
-from tests.app.test_admin import add_staff, audit_entries, host, post_form, sign_in_with_2fa
 from tests.conftest import form_token
+from tests.support.accounts import signed_in_staff
+from tests.support.cities import audit_entries, host, post_form
 
 PAGE = "/admin/modules/announcements"
 
@@ -25,12 +26,6 @@ PAGE = "/admin/modules/announcements"
 @pytest.fixture()
 def town(make_city):
     return make_city("admmod", locale="en")
-
-
-def signed_in(app, client, town, email, role="admin", modules=()):
-    member = add_staff(app, town, email, role=role, modules=modules)
-    sign_in_with_2fa(client, town, member)
-    return member
 
 
 def state(app, town) -> tuple[bool, dict, int]:
@@ -46,7 +41,7 @@ def error_of(body: str, field: str) -> str | None:
 
 
 def test_the_list_shows_every_module_with_its_state_and_a_link(app, client, town):
-    signed_in(app, client, town, "boss@example.com")
+    signed_in_staff(app, client, town)
     home = client.get("/admin/", headers=host(town)).get_data(as_text=True)
     assert 'href="/admin/modules"' in home
     response = client.get("/admin/modules", headers=host(town))
@@ -58,7 +53,7 @@ def test_the_list_shows_every_module_with_its_state_and_a_link(app, client, town
 
 
 def test_an_admin_enables_announcements_and_sets_per_page(app, client, town):
-    member = signed_in(app, client, town, "boss@example.com")
+    member = signed_in_staff(app, client, town)
     page = client.get(PAGE, headers=host(town)).get_data(as_text=True)
     assert 'name="per_page"' in page and 'min="1"' in page and 'max="50"' in page
     assert "Announcements per page" in page and 'value="10"' in page
@@ -90,7 +85,7 @@ def test_an_admin_enables_announcements_and_sets_per_page(app, client, town):
 
 
 def test_an_invalid_value_is_refused_next_to_its_field_and_nothing_changes(app, client, town):
-    signed_in(app, client, town, "boss@example.com")
+    signed_in_staff(app, client, town)
     response = post_form(client, town, PAGE, {"enabled": "y", "per_page": "500",
                                               "show_banner": "y"})
     body = response.get_data(as_text=True)
@@ -108,7 +103,7 @@ def test_an_invalid_value_is_refused_next_to_its_field_and_nothing_changes(app, 
 
 
 def test_errors_of_configure_go_back_to_their_fields(app, client, town):
-    signed_in(app, client, town, "boss@example.com")
+    signed_in_staff(app, client, town)
     refusal = ModuleError({"announcements.per_page": ["Too many for this city."],
                            "announcements._schema": ["Something else is wrong."]})
     with mock.patch("app.modules.configure", side_effect=refusal):
@@ -121,7 +116,7 @@ def test_errors_of_configure_go_back_to_their_fields(app, client, town):
 
 
 def test_a_viewer_reads_the_page_and_gets_403_when_posting(app, client, town):
-    signed_in(app, client, town, "viewer@example.com", role="viewer")
+    signed_in_staff(app, client, town, "viewer@example.com", role="viewer")
     assert client.get("/admin/modules", headers=host(town)).status_code == 200
     page = client.get(PAGE, headers=host(town))
     body = page.get_data(as_text=True)
@@ -135,16 +130,16 @@ def test_a_viewer_reads_the_page_and_gets_403_when_posting(app, client, town):
 
 def test_module_managers_configure_only_their_modules(app, town):
     other, own = app.test_client(), app.test_client()
-    signed_in(app, other, town, "parking@example.com", role="module_manager",
-              modules=["parking"])
+    signed_in_staff(app, other, town, "parking@example.com", role="module_manager",
+                    modules=["parking"])
     assert other.get(PAGE, headers=host(town)).status_code == 200  # read-only
     response = post_form(other, town, PAGE, {"enabled": "y", "per_page": "20"},
                          page="/admin/modules")
     assert response.status_code == 403
     assert state(app, town) == (False, {"per_page": 10, "show_banner": True}, 0)
 
-    signed_in(app, own, town, "news@example.com", role="module_manager",
-              modules=["announcements"])
+    signed_in_staff(app, own, town, "news@example.com", role="module_manager",
+                    modules=["announcements"])
     assert post_form(own, town, PAGE, {"enabled": "y", "per_page": "5"}).status_code == 302
     assert state(app, town)[:2] == (True, {"per_page": 5, "show_banner": False})
     (entry,) = audit_entries(app, town, "module.configure")
@@ -152,7 +147,7 @@ def test_module_managers_configure_only_their_modules(app, town):
 
 
 def test_a_csrf_token_is_required(app, client, town):
-    signed_in(app, client, town, "boss@example.com")
+    signed_in_staff(app, client, town)
     response = client.post(PAGE, data={"enabled": "y", "per_page": "20"}, headers=host(town))
     assert response.status_code == 400
     forged = client.post(PAGE, data={"enabled": "y", "per_page": "20", "csrf_token": "x"},
@@ -166,7 +161,7 @@ def test_a_csrf_token_is_required(app, client, town):
 
 def test_the_page_is_in_the_city_language(app, client, make_city):
     town = make_city("admmod-zh")  # Chinese by default
-    signed_in(app, client, town, "boss@example.com")
+    signed_in_staff(app, client, town)
     client.get("/lang/en", headers=host(town))
     assert "Announcements per page" in client.get(PAGE, headers=host(town)).get_data(
         as_text=True)

@@ -10,8 +10,9 @@ from app import crypto
 from app.models import OidcProvider
 from tenants.context import tenant_context
 from tenants.db import db
-from tests.app.test_admin import add_staff, audit_entries, host, post_form, sign_in_with_2fa
 from tests.conftest import form_token
+from tests.support.accounts import signed_in_staff
+from tests.support.cities import audit_entries, host, post_form
 
 SECRET = "s3cret-value-that-must-not-leak"
 NEW = "/admin/providers/new"
@@ -22,12 +23,6 @@ FIELDS = {"name": "Gov ID", "key": "gov-id", "issuer": "https://id.example.org",
 @pytest.fixture()
 def town(make_city):
     return make_city("admoidc", locale="en")
-
-
-def signed_in(app, client, town, email="boss@example.com", role="admin", modules=()):
-    member = add_staff(app, town, email, role=role, modules=modules)
-    sign_in_with_2fa(client, town, member)
-    return member
 
 
 def stored(app, town, key="gov-id") -> OidcProvider | None:
@@ -52,7 +47,7 @@ def add(client, town, **changes):
 
 
 def test_an_admin_adds_a_provider_whose_secret_is_stored_encrypted(app, client, town):
-    member = signed_in(app, client, town)
+    member = signed_in_staff(app, client, town)
     home = client.get("/admin/", headers=host(town)).get_data(as_text=True)
     assert 'href="/admin/providers"' in home and "Sign-in providers" in home
     assert "No sign-in providers yet" in client.get(
@@ -93,13 +88,13 @@ def test_an_admin_adds_a_provider_whose_secret_is_stored_encrypted(app, client, 
 
 
 def test_the_key_is_made_from_the_name_when_left_empty(app, client, town):
-    signed_in(app, client, town)
+    signed_in_staff(app, client, town)
     assert add(client, town, key="", name="Province ID").status_code == 302
     assert stored(app, town, "province-id").display_name == "Province ID"
 
 
 def test_editing_keeps_the_secret_when_left_empty(app, client, town):
-    signed_in(app, client, town)
+    signed_in_staff(app, client, town)
     add(client, town)
     provider = stored(app, town)
     page = f"/admin/providers/{provider.id}"
@@ -137,7 +132,7 @@ def test_editing_keeps_the_secret_when_left_empty(app, client, town):
 
 
 def test_an_invalid_issuer_is_refused_with_its_message_and_values_kept(app, client, town):
-    signed_in(app, client, town)
+    signed_in_staff(app, client, town)
     response = add(client, town, issuer="ftp://id.example.org?x=1", scopes="email")
     body = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -163,7 +158,7 @@ def test_an_invalid_issuer_is_refused_with_its_message_and_values_kept(app, clie
 
 
 def test_a_disabled_provider_is_no_longer_offered_to_citizens(app, client, town):
-    signed_in(app, client, town)
+    signed_in_staff(app, client, town)
     add(client, town)
     provider = stored(app, town)
     citizen = app.test_client()
@@ -199,13 +194,13 @@ def test_a_disabled_provider_is_no_longer_offered_to_citizens(app, client, town)
 
 
 def test_staff_other_than_administrators_get_403(app, client, town):
-    signed_in(app, client, town)
+    signed_in_staff(app, client, town)
     add(client, town)
     provider = stored(app, town)
     for role in ("module_manager", "clerk", "viewer"):
         other = app.test_client()
-        signed_in(app, other, town, f"{role}@example.com", role=role,
-                  modules=("announcements",) if role != "viewer" else ())
+        signed_in_staff(app, other, town, f"{role}@example.com", role=role,
+                        modules=("announcements",) if role != "viewer" else ())
         home = other.get("/admin/", headers=host(town)).get_data(as_text=True)
         assert 'href="/admin/providers"' not in home
         token = form_token(other.get("/admin/", headers=host(town)))
@@ -221,7 +216,7 @@ def test_staff_other_than_administrators_get_403(app, client, town):
 
 
 def test_no_audit_entry_holds_the_secret(app, client, town):
-    signed_in(app, client, town)
+    signed_in_staff(app, client, town)
     add(client, town)
     provider = stored(app, town)
     post_form(client, town, f"/admin/providers/{provider.id}",

@@ -5,29 +5,25 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from app.modules import configure
 from app.modules.announcements.models import Announcement
 from tenants.context import tenant_context
 from tenants.db import db
-from tests.app.test_admin import add_staff, host, post_form, sign_in_with_2fa
 from tests.conftest import form_token
+from tests.support.accounts import signed_in_staff
+from tests.support.cities import configure_city, host, post_form
 
 
 @pytest.fixture()
 def town(app, make_city):
     tenant = make_city("news", locale="en", timezone="Asia/Shanghai")
-    with tenant_context(tenant, app):
-        configure(enable=["announcements"])
-        db.session.commit()
+    configure_city(app, tenant, enable=["announcements"])
     return tenant
 
 
 @pytest.fixture()
 def writer(app, client, town):
-    member = add_staff(app, town, "writer@example.com", role="clerk",
-                       modules=["announcements"])
-    sign_in_with_2fa(client, town, member)
-    return member
+    return signed_in_staff(app, client, town, "writer@example.com", role="clerk",
+                           modules=["announcements"])
 
 
 def rows(app, town) -> list[Announcement]:
@@ -93,14 +89,12 @@ def test_bad_input_keeps_the_values_and_saves_nothing(app, client, town, writer)
 
 
 def test_staff_without_the_module_and_citizens_are_refused(app, client, town, make_city):
-    other = add_staff(app, town, "other@example.com", role="clerk", modules=["parking"])
-    sign_in_with_2fa(client, town, other)
+    signed_in_staff(app, client, town, "other@example.com", role="clerk", modules=["parking"])
     assert client.get("/admin/announcements/", headers=host(town)).status_code == 403
     assert client.get("/admin/announcements/new", headers=host(town)).status_code == 403
 
 
 def test_the_admin_pages_answer_404_where_the_module_is_off(app, client, make_city):
     town = make_city("news-off", locale="en")
-    member = add_staff(app, town, "boss@example.com", role="admin")
-    sign_in_with_2fa(client, town, member)
+    signed_in_staff(app, client, town, "boss@example.com", role="admin")
     assert client.get("/admin/announcements/", headers=host(town)).status_code == 404

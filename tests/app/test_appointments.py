@@ -11,7 +11,6 @@ import sqlalchemy as sa
 
 from app import crypto
 from app.models import AuditEntry, User
-from app.modules import configure
 from app.modules.appointments import booking, figures
 from app.modules.appointments.booking import Patient
 from app.modules.appointments.models import (
@@ -29,6 +28,7 @@ from app.notifications.models import Notification
 from tenants.context import tenant_context
 from tenants.db import db
 from tests.conftest import run_worker
+from tests.support.cities import configure_city
 
 ZONE = ZoneInfo("Asia/Shanghai")
 ID_NUMBER = "11010519491231002X"  # a valid sample number
@@ -47,9 +47,8 @@ class Place:
 
 
 def enable(app, tenant, **settings):
-    with tenant_context(tenant, app):
-        configure(enable=["appointments"], values={"appointments": settings} if settings else None)
-        db.session.commit()
+    configure_city(app, tenant, enable=["appointments"],
+                   values={"appointments": settings} if settings else None)
 
 
 def set_up_hospital(app, tenant, capacity=3) -> Place:

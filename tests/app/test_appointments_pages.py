@@ -8,14 +8,12 @@ import pytest
 import sqlalchemy as sa
 
 from app.models import AuditEntry
-from app.modules import configure
 from app.modules.appointments.demo import add_demo_hospitals
 from app.modules.appointments.models import Appointment, Department, Hospital, Schedule
 from app.modules.appointments.slots import bookable_slots
 from app.notifications.models import Notification
 from tenants.context import tenant_context
 from tenants.db import db
-from tests.app.test_admin import PASSWORD, add_citizen, add_staff, host, post_form, sign_in_with_2fa
 from tests.app.test_appointments import (
     ID_NUMBER,
     appointment,
@@ -27,6 +25,8 @@ from tests.app.test_appointments import (
     start_in,
     tomorrow,
 )
+from tests.support.accounts import signed_in_citizen, signed_in_staff
+from tests.support.cities import host, post_form
 
 BASE = "/services/appointments"
 
@@ -41,14 +41,6 @@ def town(app, make_city):
 @pytest.fixture()
 def place(app, town):
     return set_up_hospital(app, town)
-
-
-def sign_in_citizen(app, client, tenant, email="patient@example.com") -> int:
-    user_id = add_citizen(app, tenant, email)
-    response = post_form(client, tenant, "/account/login",
-                         {"identifier": email, "password": PASSWORD})
-    assert response.status_code == 302
-    return user_id
 
 
 def page(client, tenant, path, status=200) -> str:
@@ -77,7 +69,7 @@ def test_a_citizen_books_from_the_hospital_to_the_qr_code(app, client, town, pla
     response = client.get(book_link(town, place), headers=host(town))
     assert response.status_code == 302 and "/account/login" in response.location
 
-    citizen = sign_in_citizen(app, client, town)
+    citizen = signed_in_citizen(app, client, town, "patient@example.com")
     response = post_form(client, town, book_link(town, place), {
         "patient_name": "Zhang San", "id_number": "110105194912310021", "phone": "12345"})
     form = response.get_data(as_text=True)
@@ -104,7 +96,7 @@ def test_a_full_slot_is_refused_with_a_clear_answer(app, client, make_city):
     place = set_up_hospital(app, town, capacity=1)
     book(app, town, new_citizen(app, town), place.department, local(tomorrow(), 9),
          place.doctor)
-    sign_in_citizen(app, client, town)
+    signed_in_citizen(app, client, town, "patient@example.com")
     times = page(client, town, f"{BASE}/departments/{place.department}/times"
                                f"?doctor={place.doctor}&day={tomorrow().isoformat()}")
     assert "full" in times
@@ -116,7 +108,7 @@ def test_a_full_slot_is_refused_with_a_clear_answer(app, client, make_city):
 
 
 def test_cancel_and_move_from_my_appointments(app, client, town, place):
-    sign_in_citizen(app, client, town)
+    signed_in_citizen(app, client, town, "patient@example.com")
     reference = post_form(client, town, book_link(town, place), {
         "patient_name": "Zhang San", "id_number": ID_NUMBER, "phone": "13812345678"}
     ).location.rsplit("/", 1)[1]
@@ -138,7 +130,7 @@ def test_cancel_and_move_from_my_appointments(app, client, town, place):
 
 
 def test_past_the_cut_off_the_page_says_to_call(app, client, town, place):
-    citizen = sign_in_citizen(app, client, town)
+    citizen = signed_in_citizen(app, client, town, "patient@example.com")
     reference = book(app, town, citizen, place.department, local(tomorrow(), 9), place.doctor)
     start_in(app, town, reference, timedelta(minutes=30))
     detail = page(client, town, f"{BASE}/mine/{reference}")
@@ -156,7 +148,7 @@ def test_another_citizens_or_citys_appointment_is_not_found(app, client, town, p
                                                             make_city):
     owner = new_citizen(app, town)
     reference = book(app, town, owner, place.department, local(tomorrow(), 9), place.doctor)
-    sign_in_citizen(app, client, town, "nosy@example.com")
+    signed_in_citizen(app, client, town, "nosy@example.com")
     page(client, town, f"{BASE}/mine/{reference}", 404)
     response = post_form(client, town, f"{BASE}/mine/{reference}/cancel", {},
                          page=f"{BASE}/mine")
@@ -165,21 +157,19 @@ def test_another_citizens_or_citys_appointment_is_not_found(app, client, town, p
     elsewhere = make_city("care-else", locale="en")
     enable(app, elsewhere)
     other_client = app.test_client()
-    sign_in_citizen(app, other_client, elsewhere, "nosy@example.com")
+    signed_in_citizen(app, other_client, elsewhere, "nosy@example.com")
     page(other_client, elsewhere, f"{BASE}/mine/{reference}", 404)
 
 
 def test_the_pages_answer_404_where_the_module_is_off(app, client, make_city):
     town = make_city("care-off", locale="en")
-    sign_in_citizen(app, client, town)
+    signed_in_citizen(app, client, town, "patient@example.com")
     page(client, town, f"{BASE}/", 404)
     page(client, town, f"{BASE}/mine", 404)
     staff_client = app.test_client()
-    sign_in_with_2fa(staff_client, town, add_staff(app, town, "boss@example.com"))
+    signed_in_staff(app, staff_client, town)
     page(staff_client, town, "/admin/appointments/", 404)
-    with tenant_context(town, app):
-        configure(enable=["appointments"])
-        db.session.commit()
+    enable(app, town)
     page(client, town, f"{BASE}/")
 
 
@@ -187,9 +177,8 @@ def test_the_pages_answer_404_where_the_module_is_off(app, client, make_city):
 
 @pytest.fixture()
 def clerk(app, client, town):
-    member = add_staff(app, town, "desk@example.com", role="clerk", modules=["appointments"])
-    sign_in_with_2fa(client, town, member)
-    return member
+    return signed_in_staff(app, client, town, "desk@example.com", role="clerk",
+                           modules=["appointments"])
 
 
 def test_the_day_list_and_check_in_by_qr_content(app, client, town, place, clerk):
@@ -247,9 +236,8 @@ def test_no_show_and_block_a_day(app, client, town, place, clerk):
 
 
 def test_a_manager_sets_up_hospitals_and_schedules(app, client, town):
-    manager = add_staff(app, town, "boss@example.com", role="module_manager",
-                        modules=["appointments"])
-    sign_in_with_2fa(client, town, manager)
+    signed_in_staff(app, client, town, "boss@example.com", role="module_manager",
+                    modules=["appointments"])
     response = post_form(client, town, "/admin/appointments/hospitals/new",
                          {"name": "", "name_zh": ""})
     assert response.status_code == 422
@@ -306,7 +294,7 @@ def test_bad_links_answer_404_and_chinese_pages_are_chinese(app, client, make_ci
     town = make_city("care-zh", timezone="Asia/Shanghai")  # the default language: Chinese
     enable(app, town)
     place = set_up_hospital(app, town)
-    sign_in_citizen(app, client, town)
+    signed_in_citizen(app, client, town, "patient@example.com")
     page(client, town, f"{BASE}/book?doctor=any&start=2026-01-01T09:00", 404)
     page(client, town, f"{BASE}/book?department={place.department}&start=soon", 404)
     page(client, town, f"{BASE}/departments/{place.department}/times?doctor=999", 404)

@@ -1,8 +1,6 @@
 """A city's look: colour contrast, uploaded images, `flask tenants brand`, the asset routes, the
 home page, the language switcher, the choice of language, money and dates."""
 import re
-import struct
-import zlib
 from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,40 +29,10 @@ from app.models import AuditEntry, Branding, User
 from tenants.context import bind_tenant, directory, tenant_context
 from tenants.db import db
 from tenants.models import PlatformAuditEntry
+from tests.support.cities import PASSWORD, host, post_form
+from tests.support.images import SVG, jpeg, png
 
 STATIC = Path(__file__).resolve().parents[2] / "app/static"
-
-
-# -- test images ---------------------------------------------------------------------------
-
-def png(width=3, height=2) -> bytes:
-    def chunk(kind, data):
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-
-    rows = b"".join(b"\x00" + b"\x1b\x5e\x20" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n"
-            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
-
-
-def jpeg(width=30, height=20) -> bytes:
-    return (b"\xff\xd8"
-            + b"\xff\xe0" + struct.pack(">H", 16) + b"JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
-            + b"\xff\xc0" + struct.pack(">HBHHB", 11, 8, height, width, 1) + b"\x01\x11\x00"
-            + b"\xff\xd9")
-
-
-SVG = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10">'
-       b'<title>Logo</title><rect width="10" height="10" fill="#1b5e20"/></svg>')
-
-
-@pytest.fixture()
-def uploads(app, tmp_path, monkeypatch):
-    """Uploaded files go to a folder of the test's own."""
-    folder = tmp_path / "uploads"
-    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(folder))
-    return folder
 
 
 @pytest.fixture()
@@ -81,10 +49,6 @@ def files(tmp_path):
 def brand_city(app, tenant, actor="test", **change):
     with app.app_context():
         return apply_branding(tenant, BrandingChange(**change), actor)
-
-
-def host(tenant) -> dict:
-    return {"Host": tenant.domains[0]}
 
 
 def state(app, tenant) -> dict:
@@ -598,17 +562,14 @@ def test_only_the_citys_offered_languages_are_chosen(app, make_city, uploads):
 
 def test_a_signed_in_citizens_language_is_used_through_the_site(app, client, make_city):
     from app.accounts import hash_password
-    from tests.conftest import form_token
 
     city = make_city("user-lang")  # Chinese by default
     with tenant_context(city, app):
         db.session.add(User(email="reader@example.com", locale="en",
-                            password_hash=hash_password("correct horse battery")))
+                            password_hash=hash_password(PASSWORD)))
         db.session.commit()
-    token = form_token(client.get("/account/login", headers=host(city)))
-    signed_in = client.post("/account/login", headers=host(city), data={
-        "csrf_token": token, "identifier": "reader@example.com",
-        "password": "correct horse battery"})
+    signed_in = post_form(client, city, "/account/login",
+                          {"identifier": "reader@example.com", "password": PASSWORD})
     assert signed_in.status_code == 302
     assert 'lang="en"' in client.get("/", headers=host(city)).get_data(as_text=True)
     client.get("/lang/zh_Hans", headers=host(city))

@@ -11,7 +11,6 @@ import sqlalchemy as sa
 from flask_login import login_user
 
 from app.models import User
-from app.modules import configure
 from app.modules.csv_import import (
     CellError,
     check,
@@ -25,8 +24,9 @@ from app.modules.traffic_fines.admin import FINES_IMPORT
 from app.modules.traffic_fines.models import TrafficFine
 from tenants.context import tenant_context
 from tenants.db import db
-from tests.app.test_admin import add_staff, audit_entries, host, sign_in_with_2fa
 from tests.conftest import form_token
+from tests.support.accounts import signed_in_staff
+from tests.support.cities import audit_entries, configure_city, host
 
 HEADER = "ticket number,plate number,offence,place,time,amount,due date\n"
 GOOD_ROWS = ("3301001,浙K12345,Speeding,Huayuan Road,2026-03-01 14:30,200.00,2026-03-16\n"
@@ -36,17 +36,14 @@ GOOD_ROWS = ("3301001,浙K12345,Speeding,Huayuan Road,2026-03-01 14:30,200.00,20
 @pytest.fixture()
 def town(app, make_city):
     tenant = make_city("csv", locale="en", timezone="Asia/Shanghai")
-    with tenant_context(tenant, app):
-        configure(enable=["traffic_fines"])
-        db.session.commit()
+    configure_city(app, tenant, enable=["traffic_fines"])
     return tenant
 
 
 @pytest.fixture()
 def clerk(app, client, town):
-    member = add_staff(app, town, "clerk@example.com", role="clerk", modules=["traffic_fines"])
-    sign_in_with_2fa(client, town, member)
-    return member
+    return signed_in_staff(app, client, town, "clerk@example.com", role="clerk",
+                           modules=["traffic_fines"])
 
 
 def report_of(app, town, text: str | bytes):
@@ -194,8 +191,7 @@ def test_a_discarded_file_is_gone(app, client, town, clerk):
 
 
 def test_staff_of_another_module_cannot_load(app, client, town):
-    member = add_staff(app, town, "other@example.com", role="clerk", modules=["announcements"])
-    sign_in_with_2fa(client, town, member)
+    signed_in_staff(app, client, town, "other@example.com", role="clerk", modules=["announcements"])
     assert client.get("/admin/traffic-fines/import", headers=host(town)).status_code == 403
 
 

@@ -18,10 +18,10 @@ from app.models import User
 from tenants.context import tenant_context
 from tenants.db import db
 from tests.conftest import form_token
+from tests.support.cities import PASSWORD
 
 ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "app/translations/zh_Hans/LC_MESSAGES/messages.po"
-PASSWORD = "correct horse battery"
 
 
 def chinese_catalog():

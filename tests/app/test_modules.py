@@ -11,15 +11,12 @@ from app.modules import ModuleError, configure, discover, settings_of
 from app.modules.announcements.models import Announcement
 from tenants.context import tenant_context
 from tenants.db import db
+from tests.support.cities import host
 
 
 @pytest.fixture()
 def town(make_city):
     return make_city("mod", locale="en")
-
-
-def host(tenant) -> dict:
-    return {"Host": tenant.domains[0]}
 
 
 def modules_cli(cli, tenant, *options):

@@ -11,20 +11,16 @@ from tenants.db import db
 from tests.app.passports_support import (
     STEP_ANSWERS,
     application,
-    citizen,
     count,
     enable_passports,
     fill_in,
     start,
     submit,
 )
-from tests.app.test_admin import add_staff, host, post_form, sign_in_with_2fa
+from tests.support.accounts import signed_in_citizen, signed_in_staff
+from tests.support.cities import PASSWORD, host, post_form
 
-
-@pytest.fixture(autouse=True)
-def uploads(app, tmp_path, monkeypatch):
-    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path))
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("uploads")
 
 
 @pytest.fixture()
@@ -37,8 +33,7 @@ def town(app, make_city):
 @pytest.fixture()
 def staff_client(app, town):
     client = app.test_client()
-    member = add_staff(app, town, "clerk@example.com", role="clerk", modules=["passports"])
-    sign_in_with_2fa(client, town, member)
+    signed_in_staff(app, client, town, "clerk@example.com", role="clerk", modules=["passports"])
     return client
 
 
@@ -48,7 +43,7 @@ def act(client, town, application_id, action, **data):
 
 
 def test_the_whole_lifecycle_from_draft_to_collection(app, client, town, staff_client):
-    citizen(app, client, town, "fang@example.com")
+    signed_in_citizen(app, client, town, "fang@example.com")
     application_id = fill_in(client, town)
     assert application(app, town, application_id).status == "draft"
     assert client.get("/admin/passports/", headers=host(town)).status_code == 403  # not staff
@@ -100,7 +95,7 @@ def test_the_whole_lifecycle_from_draft_to_collection(app, client, town, staff_c
 
 
 def test_a_rejection_needs_a_reason_that_the_citizen_reads(app, client, town, staff_client):
-    citizen(app, client, town, "li@example.com")
+    signed_in_citizen(app, client, town, "li@example.com")
     application_id = fill_in(client, town)
     submit(client, town, application_id)
     act(staff_client, town, application_id, "claim")
@@ -115,7 +110,7 @@ def test_a_rejection_needs_a_reason_that_the_citizen_reads(app, client, town, st
 
 
 def test_moves_from_the_wrong_state_are_refused_with_409(app, client, town, staff_client):
-    citizen(app, client, town, "zhou@example.com")
+    signed_in_citizen(app, client, town, "zhou@example.com")
     application_id = fill_in(client, town)
     # Staff can't see or move a draft; it is the citizen's own.
     assert staff_client.get(f"/admin/passports/{application_id}",
@@ -136,7 +131,7 @@ def test_moves_from_the_wrong_state_are_refused_with_409(app, client, town, staf
 
 
 def test_an_incomplete_application_is_not_submitted(app, client, town):
-    citizen(app, client, town, "wu@example.com")
+    signed_in_citizen(app, client, town, "wu@example.com")
     application_id = start(client, town)
     post_form(client, town, f"/services/passports/{application_id}/personal",
               STEP_ANSWERS["personal"])
@@ -148,7 +143,7 @@ def test_an_incomplete_application_is_not_submitted(app, client, town):
 
 
 def test_bad_answers_keep_the_values_and_name_the_problem(app, client, town):
-    citizen(app, client, town, "he@example.com")
+    signed_in_citizen(app, client, town, "he@example.com")
     application_id = start(client, town)
     response = post_form(client, town, f"/services/passports/{application_id}/personal", {
         **STEP_ANSWERS["personal"], "id_number": "12345"})
@@ -163,13 +158,13 @@ def test_bad_answers_keep_the_values_and_name_the_problem(app, client, town):
 
 
 def test_the_draft_is_kept_between_visits(app, client, town):
-    citizen(app, client, town, "sun@example.com")
+    signed_in_citizen(app, client, town, "sun@example.com")
     application_id = start(client, town)
     post_form(client, town, f"/services/passports/{application_id}/personal",
               STEP_ANSWERS["personal"])
     later = app.test_client()
     post_form(later, town, "/account/login",
-              {"identifier": "sun@example.com", "password": "correct horse battery"})
+              {"identifier": "sun@example.com", "password": PASSWORD})
     assert start(later, town) == application_id  # the same draft, not a new one
     page = later.get(f"/services/passports/{application_id}/personal", headers=host(town))
     assert 'value="Wang Fang"' in page.get_data(as_text=True)
@@ -178,10 +173,10 @@ def test_the_draft_is_kept_between_visits(app, client, town):
 
 
 def test_another_citizens_application_is_not_found(app, client, town):
-    citizen(app, client, town, "owner@example.com")
+    signed_in_citizen(app, client, town, "owner@example.com")
     application_id = fill_in(client, town)
     other = app.test_client()
-    citizen(app, other, town, "other@example.com")
+    signed_in_citizen(app, other, town, "other@example.com")
     for path in ("", "/personal", "/documents", "/review"):
         assert other.get(f"/services/passports/{application_id}{path}",
                          headers=host(town)).status_code == 404
@@ -193,14 +188,13 @@ def test_another_citizens_application_is_not_found(app, client, town):
 
 
 def test_another_citys_application_is_not_found(app, client, town, make_city):
-    citizen(app, client, town, "a@example.com")
+    signed_in_citizen(app, client, town, "a@example.com")
     application_id = fill_in(client, town)
     submit(client, town, application_id)
     elsewhere = make_city("passports-b", locale="en")
     enable_passports(app, elsewhere)
-    member = add_staff(app, elsewhere, "boss@example.com", role="admin")
     staff = app.test_client()
-    sign_in_with_2fa(staff, elsewhere, member)
+    signed_in_staff(app, staff, elsewhere, "boss@example.com", role="admin")
     assert staff.get(f"/admin/passports/{application_id}", headers=host(elsewhere)) \
         .status_code == 404
     assert staff.get(f"/admin/passports/{application_id}/documents/1",
@@ -212,31 +206,29 @@ def test_another_citys_application_is_not_found(app, client, town, make_city):
 
 def test_a_disabled_module_answers_404(app, client, make_city):
     tenant = make_city("no-passports", locale="en")
-    citizen(app, client, tenant, "c@example.com")
+    signed_in_citizen(app, client, tenant, "c@example.com")
     assert client.get("/services/passports/", headers=host(tenant)).status_code == 404
     assert client.post("/services/passports/new", headers=host(tenant)).status_code in (
         400, 404)
-    member = add_staff(app, tenant, "admin@example.com", role="admin")
     staff = app.test_client()
-    sign_in_with_2fa(staff, tenant, member)
+    signed_in_staff(app, staff, tenant, "admin@example.com", role="admin")
     assert staff.get("/admin/passports/", headers=host(tenant)).status_code == 404
     assert "/services/passports/" not in client.get("/", headers=host(tenant)).get_data(
         as_text=True)
 
 
 def test_staff_of_other_modules_are_refused(app, town):
-    member = add_staff(app, town, "parks@example.com", role="clerk", modules=["parking"])
     staff = app.test_client()
-    sign_in_with_2fa(staff, town, member)
+    signed_in_staff(app, staff, town, "parks@example.com", role="clerk", modules=["parking"])
     assert staff.get("/admin/passports/", headers=host(town)).status_code == 403
 
 
 def test_the_queue_puts_overdue_cases_first_and_filters(app, client, town, staff_client):
-    citizen(app, client, town, "q@example.com")
+    signed_in_citizen(app, client, town, "q@example.com")
     first = fill_in(client, town)
     submit(client, town, first)
     second_client = app.test_client()
-    citizen(app, second_client, town, "r@example.com")
+    signed_in_citizen(app, second_client, town, "r@example.com")
     second = fill_in(second_client, town)
     submit(second_client, town, second)
     with tenant_context(town, app):  # the second is older and past its deadline

@@ -2,14 +2,12 @@
 the application in the payment's own transaction; a declined payment leaves the draft."""
 import pytest
 
-from tests.app.passports_support import application, citizen, enable_passports, fill_in, submit
-from tests.app.test_admin import host
-from tests.app.test_payments import _pay_through_the_sandbox
+from tests.app.passports_support import application, enable_passports, fill_in, submit
+from tests.app.payments_support import pay_through_the_sandbox, reference_in
+from tests.support.accounts import signed_in_citizen
+from tests.support.cities import host
 
-
-@pytest.fixture(autouse=True)
-def uploads(app, tmp_path, monkeypatch):
-    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path))
+pytestmark = pytest.mark.usefixtures("uploads")
 
 
 @pytest.fixture()
@@ -20,7 +18,7 @@ def town(app, make_city):
 
 
 def test_paying_the_fee_submits_the_application(app, client, town):
-    citizen(app, client, town, "payer@example.com")
+    signed_in_citizen(app, client, town, "payer@example.com")
     application_id = fill_in(client, town)
     review = client.get(f"/services/passports/{application_id}/review", headers=host(town))
     assert "Pay ¥120.00 and submit" in review.get_data(as_text=True)
@@ -28,11 +26,11 @@ def test_paying_the_fee_submits_the_application(app, client, town):
     assert to_checkout.status_code == 302 and "/payments/" in to_checkout.location
     draft = application(app, town, application_id)
     assert draft.status == "draft" and draft.payment_id is not None
-    reference = to_checkout.location.rstrip("/").rsplit("/", 1)[-1]
+    reference = reference_in(to_checkout.location)
     page = client.get(f"/services/passports/{application_id}", headers=host(town))
     assert f'href="/payments/{reference}">Continue paying the fee' in page.get_data(as_text=True)
 
-    landed = _pay_through_the_sandbox(client, town, reference)
+    landed = pay_through_the_sandbox(client, town, reference)
     assert landed.status_code == 303
     assert landed.location.endswith(f"/services/passports/{application_id}")
     paid = application(app, town, application_id)
@@ -44,11 +42,11 @@ def test_paying_the_fee_submits_the_application(app, client, town):
 
 
 def test_a_declined_payment_leaves_the_draft(app, client, town):
-    citizen(app, client, town, "declined@example.com")
+    signed_in_citizen(app, client, town, "declined@example.com")
     application_id = fill_in(client, town)
     to_checkout = submit(client, town, application_id)
-    reference = to_checkout.location.rstrip("/").rsplit("/", 1)[-1]
-    _pay_through_the_sandbox(client, town, reference, decision="decline")
+    reference = reference_in(to_checkout.location)
+    pay_through_the_sandbox(client, town, reference, decision="decline")
     assert application(app, town, application_id).status == "draft"
     again = submit(client, town, application_id)  # a new payment may be made
     assert again.status_code == 302 and reference not in again.location

@@ -9,23 +9,19 @@ from tests.app.passports_support import (
     PDF,
     REQUIRED,
     application,
-    citizen,
     count,
     enable_passports,
     fill_in,
-    png,
     start,
     submit,
     upload,
 )
-from tests.app.test_admin import add_staff, host, post_form, sign_in_with_2fa
 from tests.conftest import form_token
+from tests.support.accounts import signed_in_citizen, signed_in_staff
+from tests.support.cities import host, post_form
+from tests.support.images import png
 
-
-@pytest.fixture(autouse=True)
-def uploads(app, tmp_path, monkeypatch):
-    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path))
-    return tmp_path
+pytestmark = pytest.mark.usefixtures("uploads")
 
 
 @pytest.fixture()
@@ -41,7 +37,7 @@ def stored_files(uploads, town) -> list:
 
 
 def test_files_are_stored_per_city_with_random_names(app, client, town, uploads):
-    citizen(app, client, town, "files@example.com")
+    signed_in_citizen(app, client, town, "files@example.com")
     application_id = start(client, town)
     assert upload(client, town, application_id, "photo", png(), "me.png").status_code == 302
     assert upload(client, town, application_id, REQUIRED, PDF, "户口本.pdf").status_code == 302
@@ -77,7 +73,7 @@ def test_files_are_stored_per_city_with_random_names(app, client, town, uploads)
 ])
 def test_a_wrong_or_too_big_file_is_refused_and_nothing_is_saved(
         app, client, town, uploads, kind, data, name, status, message):
-    citizen(app, client, town, f"refused-{status}-{len(data)}@example.com")
+    signed_in_citizen(app, client, town, f"refused-{status}-{len(data)}@example.com")
     application_id = start(client, town)
     response = upload(client, town, application_id, kind, data, name)
     assert response.status_code == status
@@ -87,7 +83,7 @@ def test_a_wrong_or_too_big_file_is_refused_and_nothing_is_saved(
 
 
 def test_no_upload_once_submitted(app, client, town, uploads):
-    citizen(app, client, town, "late@example.com")
+    signed_in_citizen(app, client, town, "late@example.com")
     application_id = fill_in(client, town)
     submit(client, town, application_id)
     before = stored_files(uploads, town)
@@ -103,7 +99,7 @@ def test_no_upload_once_submitted(app, client, town, uploads):
 
 def test_files_are_served_to_the_applicant_and_the_citys_staff_only(app, client, town,
                                                                      make_city):
-    citizen(app, client, town, "mine@example.com")
+    signed_in_citizen(app, client, town, "mine@example.com")
     application_id = fill_in(client, town)
     submit(client, town, application_id)
     photo, document = application(app, town, application_id).documents
@@ -119,29 +115,26 @@ def test_files_are_served_to_the_applicant_and_the_citys_staff_only(app, client,
     assert pdf.headers["Content-Disposition"].startswith("attachment")
 
     other = app.test_client()
-    citizen(app, other, town, "nosy@example.com")
+    signed_in_citizen(app, other, town, "nosy@example.com")
     assert other.get(f"/services/passports/{application_id}/documents/{photo.id}",
                      headers=host(town)).status_code == 404
 
-    clerk = add_staff(app, town, "desk@example.com", role="clerk", modules=["passports"])
     staff = app.test_client()
-    sign_in_with_2fa(staff, town, clerk)
+    signed_in_staff(app, staff, town, "desk@example.com", role="clerk", modules=["passports"])
     seen = staff.get(f"/admin/passports/{application_id}/documents/{photo.id}",
                      headers=host(town))
     assert seen.status_code == 200 and seen.data == png()
     assert staff.get(f"/admin/passports/{application_id}/documents/{photo.id + 1000}",
                      headers=host(town)).status_code == 404
 
-    parks = add_staff(app, town, "parks2@example.com", role="clerk", modules=["parking"])
     outsider = app.test_client()
-    sign_in_with_2fa(outsider, town, parks)
+    signed_in_staff(app, outsider, town, "parks2@example.com", role="clerk", modules=["parking"])
     assert outsider.get(f"/admin/passports/{application_id}/documents/{photo.id}",
                         headers=host(town)).status_code == 403
 
     elsewhere = make_city("passport-files-b", locale="en")
     enable_passports(app, elsewhere)
-    boss = add_staff(app, elsewhere, "boss-b@example.com", role="admin")
     foreign = app.test_client()
-    sign_in_with_2fa(foreign, elsewhere, boss)
+    signed_in_staff(app, foreign, elsewhere, "boss-b@example.com", role="admin")
     assert foreign.get(f"/admin/passports/{application_id}/documents/{photo.id}",
                        headers=host(elsewhere)).status_code == 404

@@ -2,28 +2,22 @@
 timeline and "My account"; the staff's queue and case)."""
 import pytest
 
-from app.modules import configure
-from tenants.context import tenant_context
-from tenants.db import db
-from tests.app.passports_support import PDF, STEP_ANSWERS, citizen, png, start, submit, upload
-from tests.app.test_admin import add_staff, host, post_form, sign_in_with_2fa
+from tests.app.passports_support import PDF, STEP_ANSWERS, enable_passports, start, submit, upload
 from tests.app.test_i18n import english_left_on
+from tests.support.accounts import signed_in_citizen, signed_in_staff
+from tests.support.cities import host, post_form
+from tests.support.images import png
 
 OFFICE, DOCUMENT = "花园路市民服务中心", "户口簿本人页"
 
 
-@pytest.fixture(autouse=True)
-def uploads(app, tmp_path, monkeypatch):
-    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path))
+pytestmark = pytest.mark.usefixtures("uploads")
 
 
 def test_chinese_passport_pages_show_no_english(app, client, make_city):
     town = make_city("passports-zh")  # Chinese by default
-    with tenant_context(town, app):
-        configure(enable=["passports"], values={"passports": {
-            "offices": OFFICE, "required_documents": DOCUMENT}})
-        db.session.commit()
-    citizen(app, client, town, "zh@example.com")
+    enable_passports(app, town, offices=OFFICE, required_documents=DOCUMENT)
+    signed_in_citizen(app, client, town, "zh@example.com")
     pages = {"/services/passports/": client.get("/services/passports/", headers=host(town))}
     application_id = start(client, town)
     answers = {**STEP_ANSWERS, "personal": {**STEP_ANSWERS["personal"], "full_name": "王芳"},
@@ -42,8 +36,7 @@ def test_chinese_passport_pages_show_no_english(app, client, make_city):
     pages["/account/"] = client.get("/account/", headers=host(town))
 
     staff = app.test_client()
-    sign_in_with_2fa(staff, town, add_staff(app, town, "zh-staff@example.com", role="clerk",
-                                            modules=["passports"]))
+    signed_in_staff(app, staff, town, "zh-staff@example.com", role="clerk", modules=["passports"])
     pages["queue"] = staff.get("/admin/passports/", headers=host(town))
     pages["case"] = staff.get(f"/admin/passports/{application_id}", headers=host(town))
 

@@ -6,14 +6,16 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from app.city_time import city_today
 from app.modules import ModuleError, configure, discover, settings_of
 from app.modules.passports import overdue_now, submitted_per_day, waiting_now
 from app.modules.passports.models import PassportApplication
-from app.modules.passports.workflow import add_working_days, city_today, sla_deadline
+from app.modules.passports.workflow import add_working_days, sla_deadline
 from tenants.context import tenant_context
 from tenants.db import db
 from tests.app.passports_support import enable_passports
-from tests.app.test_admin import add_citizen, add_staff, host, post_form, sign_in_with_2fa
+from tests.support.accounts import add_citizen, signed_in_staff
+from tests.support.cities import host, post_form
 
 FRIDAY = date(2026, 11, 27)
 
@@ -53,8 +55,7 @@ def test_bad_settings_are_refused_naming_the_field(app, make_city):
 
 def test_the_console_edits_the_lists_in_a_text_area(app, client, make_city):
     tenant = make_city("passport-console", locale="en")
-    member = add_staff(app, tenant, "admin@example.com", role="admin")
-    sign_in_with_2fa(client, tenant, member)
+    signed_in_staff(app, client, tenant, "admin@example.com", role="admin")
     page = client.get("/admin/modules/passports", headers=host(tenant)).get_data(as_text=True)
     assert re.search(r"<textarea[^>]* id=\"offices\"", page)
     response = post_form(client, tenant, "/admin/modules/passports", {

@@ -1,7 +1,6 @@
 """Payments: idempotent creation, one live payment per item (also under concurrency), the
 sandbox flow end to end, and a finished payment that never changes."""
 import threading
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import sqlalchemy as sa
@@ -18,15 +17,18 @@ from tenants.context import tenant_context
 from tenants.db import db
 from tests.app.payments_support import (
     KIND,
+    decide_at_checkout,
     event_count,
     new_payment,
+    open_checkout,
     paid_marks,
+    pay_through_the_sandbox,
     reload,
     remember,
     sandbox_notification,
 )
-from tests.app.test_admin import host
 from tests.conftest import form_token
+from tests.support.cities import host
 
 
 @pytest.fixture()
@@ -87,26 +89,10 @@ def test_the_database_refuses_a_second_live_payment_of_an_item(app, town):
         db.session.flush()
 
 
-def _pay_through_the_sandbox(client, town, reference, decision="approve"):
-    """The citizen's browser: the payment page, Pay, the sandbox checkout, back."""
-    page = client.get(f"/payments/{reference}", headers=host(town))
-    assert page.status_code == 200
-    to_provider = client.post(f"/payments/{reference}/pay", headers=host(town),
-                              data={"csrf_token": form_token(page)})
-    assert to_provider.status_code == 303
-    checkout = client.get(to_provider.location, headers=host(town))
-    assert checkout.status_code == 200 and "Sandbox checkout" in checkout.get_data(as_text=True)
-    fields = dict(parse_qsl(urlsplit(to_provider.location).query))
-    back = client.post("/payments/sandbox/gateway", headers=host(town), data={
-        **fields, "decision": decision, "csrf_token": form_token(checkout)})
-    assert back.status_code == 303 and f"/payments/{reference}/return" in back.location
-    return client.get(back.location, headers=host(town))
-
-
 def test_the_sandbox_flow_pays_and_the_return_settles_by_query(app, client, town):
     payment = new_payment(app, town, ((1, 1234),))
     remember(client, town, payment)
-    landed = _pay_through_the_sandbox(client, town, payment.reference)
+    landed = pay_through_the_sandbox(client, town, payment.reference)
     # Settled by alipay.trade.query (the notification job has not run): sent to return_url.
     assert landed.status_code == 303
     paid = reload(app, town, payment.reference)
@@ -129,7 +115,7 @@ def test_the_sandbox_flow_pays_and_the_return_settles_by_query(app, client, town
 def test_declining_fails_the_payment_and_frees_the_item(app, client, town):
     payment = new_payment(app, town, ((1, 500),))
     remember(client, town, payment)
-    _pay_through_the_sandbox(client, town, payment.reference, decision="decline")
+    pay_through_the_sandbox(client, town, payment.reference, decision="decline")
     assert reload(app, town, payment.reference).status == "failed"
     assert paid_marks(app, town) == []
     assert new_payment(app, town, ((1, 500),)).reference != payment.reference
@@ -154,13 +140,7 @@ def test_the_sandbox_notification_is_delivered_by_a_job(app, client, town):
 
     payment = new_payment(app, town, ((1, 800),))
     remember(client, town, payment)
-    page = client.get(f"/payments/{payment.reference}", headers=host(town))
-    to_provider = client.post(f"/payments/{payment.reference}/pay", headers=host(town),
-                              data={"csrf_token": form_token(page)})
-    checkout = client.get(to_provider.location, headers=host(town))
-    client.post("/payments/sandbox/gateway", headers=host(town), data={
-        **dict(parse_qsl(urlsplit(to_provider.location).query)), "decision": "approve",
-        "csrf_token": form_token(checkout)})
+    decide_at_checkout(client, town, open_checkout(client, town, payment.reference))
     assert reload(app, town, payment.reference).status == STARTED  # the browser never came back
     run_worker(app)
     paid = reload(app, town, payment.reference)
@@ -196,7 +176,7 @@ def test_someone_elses_payment_is_not_found(app, client, town, cities):
 
 
 def test_a_signed_in_citizens_payment_is_theirs_only(app, client, town):
-    from tests.app.test_admin import add_citizen, sign_in
+    from tests.support.accounts import add_citizen, sign_in_to_admin
 
     owner = add_citizen(app, town, "owner@example.com")
     add_citizen(app, town, "other@example.com")
@@ -206,10 +186,10 @@ def test_a_signed_in_citizens_payment_is_theirs_only(app, client, town):
         user = db.session.get(User, owner)
         user.is_authenticated  # noqa: B018
     payment = new_payment(app, town, ((1, 800),), user=user)
-    sign_in(client, town, "other@example.com")
+    sign_in_to_admin(client, town, "other@example.com")
     assert client.get(f"/payments/{payment.reference}", headers=host(town)).status_code == 404
     owners_browser = app.test_client()
-    sign_in(owners_browser, town, "owner@example.com")
+    sign_in_to_admin(owners_browser, town, "owner@example.com")
     assert owners_browser.get(f"/payments/{payment.reference}",
                               headers=host(town)).status_code == 200
 
@@ -242,18 +222,13 @@ def test_the_expiry_job_settles_paid_ones_and_expires_the_rest(app, town):
 def test_cancelling_closes_the_trade_so_it_cannot_be_paid_later(app, client, town):
     payment = new_payment(app, town, ((1, 700),))
     remember(client, town, payment)
-    page = client.get(f"/payments/{payment.reference}", headers=host(town))
-    to_provider = client.post(f"/payments/{payment.reference}/pay", headers=host(town),
-                              data={"csrf_token": form_token(page)})
-    checkout = client.get(to_provider.location, headers=host(town))  # the trade is open
+    checkout = open_checkout(client, town, payment.reference)  # the trade is open
     page = client.get(f"/payments/{payment.reference}", headers=host(town))
     client.post(f"/payments/{payment.reference}/cancel", headers=host(town),
                 data={"csrf_token": form_token(page)})
     assert reload(app, town, payment.reference).status == "cancelled"
     # The cashier page left open in another tab: approving now takes no money.
-    client.post("/payments/sandbox/gateway", headers=host(town), data={
-        **dict(parse_qsl(urlsplit(to_provider.location).query)), "decision": "approve",
-        "csrf_token": form_token(checkout)})
+    decide_at_checkout(client, town, checkout)
     with tenant_context(town, app):
         from app.payments.models import SandboxTrade
 

@@ -14,8 +14,9 @@ from app.payments.service import receive_notification
 from tenants.context import tenant_context
 from tenants.db import db
 from tests.app.payments_support import new_payment, reload, sandbox_notification
-from tests.app.test_admin import add_staff, audit_entries, host, post_form, sign_in_with_2fa
 from tests.conftest import form_token
+from tests.support.accounts import signed_in_staff
+from tests.support.cities import audit_entries, host, post_form
 
 
 @pytest.fixture()
@@ -25,9 +26,7 @@ def town(make_city):
 
 @pytest.fixture()
 def admin(app, client, town):
-    member = add_staff(app, town, "admin@example.com", role="admin")
-    sign_in_with_2fa(client, town, member)
-    return member
+    return signed_in_staff(app, client, town, "admin@example.com", role="admin")
 
 
 def paid_payment(app, town, pairs=((1, 10_000),)):
@@ -115,8 +114,7 @@ def test_the_reconciliation_csv_covers_the_range_in_city_time(app, client, town,
 
 def test_module_staff_see_only_their_modules_payments(app, client, town):
     paid_payment(app, town)  # the tests' payable belongs to no module: admins only
-    clerk = add_staff(app, town, "clerk@example.com", role="clerk", modules=["announcements"])
-    sign_in_with_2fa(client, town, clerk)
+    signed_in_staff(app, client, town, "clerk@example.com", role="clerk", modules=["announcements"])
     assert client.get("/admin/payments/", headers=host(town)).status_code == 403
     assert client.get("/admin/payments/merchant", headers=host(town)).status_code == 403
 

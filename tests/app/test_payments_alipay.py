@@ -15,7 +15,7 @@ from app.payments.service import settle, transition
 from tenants.context import tenant_context
 from tenants.db import db
 from tests.app.payments_support import new_payment, paid_marks, reload
-from tests.app.test_admin import host
+from tests.support.cities import host
 
 MERCHANT_KEY = signing.generate_private_key()
 ALIPAY_KEY = signing.generate_private_key()

@@ -12,7 +12,7 @@ from tests.app.payments_support import (
     resign,
     sandbox_notification,
 )
-from tests.app.test_admin import host
+from tests.support.cities import host
 
 
 @pytest.fixture()

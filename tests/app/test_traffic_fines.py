@@ -1,33 +1,31 @@
 """Traffic fines: citizens find a fine by plate and ticket number (both must match; failed
 look-ups throttled), see what is due with the late fee, pay it through the sandbox once; staff
 filter and export. Loading the police's file is tested in test_csv_import.py."""
-import html
 import re
 from datetime import date, timedelta
 from decimal import Decimal
-from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
 
+from app.city_time import city_today
 from app.modules import ModuleError, configure, discover
-from app.modules.billing import city_today
 from app.modules.traffic_fines.fees import amount_due
 from app.modules.traffic_fines.models import TrafficFine
 from app.payments import Payment
 from tenants.context import tenant_context
 from tenants.db import db
-from tests.app.test_admin import add_citizen, add_staff, host, post_form, sign_in, sign_in_with_2fa
+from tests.app.payments_support import idempotency_key, pay_as_asked
 from tests.app.test_csv_import import GOOD_ROWS, HEADER, load, upload
 from tests.conftest import form_token
+from tests.support.accounts import signed_in_citizen, signed_in_staff
+from tests.support.cities import configure_city, host, post_form
 
 
 @pytest.fixture()
 def town(app, make_city):
     tenant = make_city("fines", locale="en", timezone="Asia/Shanghai")
-    with tenant_context(tenant, app):
-        configure(enable=["traffic_fines"])
-        db.session.commit()
+    configure_city(app, tenant, enable=["traffic_fines"])
     return tenant
 
 
@@ -54,30 +52,17 @@ def fine_row(app, tenant, fine_id) -> TrafficFine:
         return fine
 
 
-def _path(location: str) -> str:
-    parts = urlsplit(location)
-    return parts.path + (f"?{parts.query}" if parts.query else "")
+def pay_form(client, tenant, fine_id) -> dict:
+    """The fine page's pay form as the browser sends it (with its idempotency key)."""
+    detail = client.get(f"/services/traffic-fines/{fine_id}", headers=host(tenant))
+    key = idempotency_key(detail)
+    assert key, "the fine's page offers no pay form"
+    return {"csrf_token": form_token(detail), "idempotency_key": key}
 
 
-def through_checkout(client, tenant, response, decision="approve"):
-    """Follow a module's "Pay" answer through the payments page and the sandbox's checkout,
-    pressing `decision` there; returns the page the citizen lands on."""
-    assert response.status_code == 302, response.get_data(as_text=True)
-    payment_page = response.headers["Location"]
-    checkout = client.post(_path(payment_page) + "/pay", headers=host(tenant),
-                           data={"csrf_token": form_token(client.get(_path(payment_page),
-                                                                     headers=host(tenant)))})
-    gateway = client.get(_path(checkout.headers["Location"]), headers=host(tenant))
-    form = next(block for block in re.findall(r"<form.*?</form>", gateway.get_data(as_text=True),
-                                              re.S) if f'value="{decision}"' in block)
-    fields = {html.unescape(name): html.unescape(value) for name, value in
-              re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form)}
-    returned = client.post("/payments/sandbox/gateway", headers=host(tenant), data=fields)
-    assert returned.status_code == 303, returned.get_data(as_text=True)
-    landed = client.get(_path(returned.headers["Location"]), headers=host(tenant))
-    while landed.status_code in (302, 303):
-        landed = client.get(_path(landed.headers["Location"]), headers=host(tenant))
-    return landed
+def ask_to_pay(client, tenant, fine_id, form=None):
+    return client.post(f"/services/traffic-fines/{fine_id}/pay", headers=host(tenant),
+                       data=form or pay_form(client, tenant, fine_id))
 
 
 # -- the late fee ------------------------------------------------------------------------------
@@ -133,27 +118,21 @@ def test_wrong_plate_and_unknown_ticket_get_the_same_answer(app, client, town):
 
 
 def test_look_ups_are_throttled_per_city_and_client(app, client, town, make_city):
-    with tenant_context(town, app):
-        configure(values={"traffic_fines": {"lookups_per_hour": 3}})
-        db.session.commit()
+    configure_city(app, town, values={"traffic_fines": {"lookups_per_hour": 3}})
     add_fine(app, town)
     for ticket in ("1", "2", "3"):
         assert look_up(client, town, "浙K12345", ticket).status_code == 404
     assert look_up(client, town, "浙K12345", "4").status_code == 429
     assert look_up(client, town, "浙K12345", "3301001").status_code == 429  # even the right one
     other = make_city("fines-other", locale="en")  # another city counts on its own
-    with tenant_context(other, app):
-        configure(enable=["traffic_fines"])
-        db.session.commit()
+    configure_city(app, other, enable=["traffic_fines"])
     assert look_up(client, other, "浙K12345", "1").status_code == 404
 
 
 def test_another_citys_fine_is_not_found(app, client, town, make_city):
     add_fine(app, town)
     other = make_city("fines-b", locale="en")
-    with tenant_context(other, app):
-        configure(enable=["traffic_fines"])
-        db.session.commit()
+    configure_city(app, other, enable=["traffic_fines"])
     assert look_up(client, other, "浙K12345", "3301001").status_code == 404
 
 
@@ -185,14 +164,11 @@ def test_an_overdue_fine_shows_its_late_fee(app, client, town):
 def test_a_fine_is_paid_through_the_sandbox_once_and_shows_its_receipt(app, client, town):
     fine_id = add_fine(app, town, amount_fen=15050)
     look_up(client, town, "浙K12345", "3301001")
-    detail = client.get(f"/services/traffic-fines/{fine_id}", headers=host(town))
-    key = re.search(r'name="idempotency_key"[^>]*value="([^"]+)"',
-                    detail.get_data(as_text=True)).group(1)
-    pay = {"csrf_token": form_token(detail), "idempotency_key": key}
-    first = client.post(f"/services/traffic-fines/{fine_id}/pay", headers=host(town), data=pay)
-    again = client.post(f"/services/traffic-fines/{fine_id}/pay", headers=host(town), data=pay)
+    pay = pay_form(client, town, fine_id)
+    first = ask_to_pay(client, town, fine_id, pay)
+    again = ask_to_pay(client, town, fine_id, pay)
     assert first.headers["Location"] == again.headers["Location"]  # a double click: one payment
-    landed = through_checkout(client, town, first)
+    landed = pay_as_asked(client, town, first)
     text = landed.get_data(as_text=True)
     assert "This fine was paid on" in text and "See the receipt" in text
     fine = fine_row(app, town, fine_id)
@@ -200,8 +176,7 @@ def test_a_fine_is_paid_through_the_sandbox_once_and_shows_its_receipt(app, clie
     receipt = re.search(r'href="([^"]+/receipt)"', text).group(1)
     assert client.get(receipt, headers=host(town)).status_code == 200
     # Paying again: nothing new is asked for.
-    late = client.post(f"/services/traffic-fines/{fine_id}/pay", headers=host(town),
-                       data={**pay, "idempotency_key": "f" * 32})
+    late = ask_to_pay(client, town, fine_id, {**pay, "idempotency_key": "f" * 32})
     assert late.headers["Location"].endswith(f"/services/traffic-fines/{fine_id}")
     with tenant_context(town, app):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Payment)) == 1
@@ -214,15 +189,9 @@ def test_a_fine_is_paid_through_the_sandbox_once_and_shows_its_receipt(app, clie
 
 def test_a_signed_in_citizen_sees_the_fines_they_paid_in_my_account(app, client, town):
     fine_id = add_fine(app, town)
-    add_citizen(app, town, "driver@example.com")
-    sign_in(client, town, "driver@example.com")
+    signed_in_citizen(app, client, town, "driver@example.com")
     look_up(client, town, "浙K12345", "3301001")
-    detail = client.get(f"/services/traffic-fines/{fine_id}", headers=host(town))
-    key = re.search(r'name="idempotency_key"[^>]*value="([^"]+)"',
-                    detail.get_data(as_text=True)).group(1)
-    through_checkout(client, town, client.post(
-        f"/services/traffic-fines/{fine_id}/pay", headers=host(town),
-        data={"csrf_token": form_token(detail), "idempotency_key": key}))
+    pay_as_asked(client, town, ask_to_pay(client, town, fine_id))
     account = client.get("/account/", headers=host(town)).get_data(as_text=True)
     assert "Traffic fines you paid" in account and "Traffic fine 3301001" in account
 
@@ -230,20 +199,15 @@ def test_a_signed_in_citizen_sees_the_fines_they_paid_in_my_account(app, client,
 def test_a_declined_payment_leaves_the_fine_unpaid(app, client, town):
     fine_id = add_fine(app, town)
     look_up(client, town, "浙K12345", "3301001")
-    detail = client.get(f"/services/traffic-fines/{fine_id}", headers=host(town))
-    key = re.search(r'name="idempotency_key"[^>]*value="([^"]+)"',
-                    detail.get_data(as_text=True)).group(1)
-    through_checkout(client, town, client.post(
-        f"/services/traffic-fines/{fine_id}/pay", headers=host(town),
-        data={"csrf_token": form_token(detail), "idempotency_key": key}), decision="decline")
+    pay_as_asked(client, town, ask_to_pay(client, town, fine_id), decision="decline")
     assert fine_row(app, town, fine_id).paid_at is None
 
 
 # -- staff ----------------------------------------------------------------------------------------
 
 def test_staff_filter_by_plate_and_status_and_export(app, client, town):
-    member = add_staff(app, town, "police@example.com", role="clerk", modules=["traffic_fines"])
-    sign_in_with_2fa(client, town, member)
+    signed_in_staff(app, client, town, "police@example.com", role="clerk",
+                    modules=["traffic_fines"])
     load(client, town, upload(client, town, (HEADER + GOOD_ROWS).encode()))
     page = client.get("/admin/traffic-fines/?plate=K543", headers=host(town)).get_data(
         as_text=True)

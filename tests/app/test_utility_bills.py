@@ -1,22 +1,21 @@
 """Utility bills: staff load accounts and bills (the shared CSV import); a signed-in citizen
 links an account with the holder's surname, sees its bills and pays several in one payment;
 nobody else sees or pays them."""
-import re
-
 import pytest
 import sqlalchemy as sa
 
-from app.modules import configure, discover
-from app.modules.billing import city_today
+from app.city_time import city_today
+from app.modules import discover
 from app.modules.utility_bills.models import AccountLink, UtilityBill
 from app.payments import Payment
 from tenants.context import tenant_context
 from tenants.db import db
-from tests.app.test_admin import add_citizen, add_staff, host, post_form, sign_in, sign_in_with_2fa
+from tests.app.payments_support import idempotency_key, pay_as_asked
 from tests.app.test_csv_import import load, upload
 from tests.app.test_i18n import english_left_on
-from tests.app.test_traffic_fines import through_checkout
 from tests.conftest import form_token
+from tests.support.accounts import signed_in_citizen, signed_in_staff
+from tests.support.cities import configure_city, host, post_form
 
 ACCOUNTS = ("户号,类型,户主姓氏,地址\n"
             "W-1001,water,王,莲都区花园路1号\n"
@@ -33,12 +32,10 @@ BILLS = ("bill number,account number,period,amount,due date\n"
 def town(app, client, make_city):
     """A city with the module, its accounts and bills loaded by a clerk (then signed out)."""
     tenant = make_city("bills", locale="en", timezone="Asia/Shanghai")
-    with tenant_context(tenant, app):
-        configure(enable=["utility_bills"])
-        db.session.commit()
-    member = add_staff(app, tenant, "clerk@example.com", role="clerk", modules=["utility_bills"])
+    configure_city(app, tenant, enable=["utility_bills"])
     staff = app.test_client()
-    sign_in_with_2fa(staff, tenant, member)
+    signed_in_staff(app, staff, tenant, "clerk@example.com", role="clerk",
+                    modules=["utility_bills"])
     load(staff, tenant, upload(staff, tenant, ACCOUNTS.encode("gb18030"),
                                "/admin/utility-bills/accounts/import"))
     load(staff, tenant, upload(staff, tenant, BILLS.encode(), "/admin/utility-bills/bills/import"))
@@ -47,9 +44,7 @@ def town(app, client, make_city):
 
 @pytest.fixture()
 def citizen(app, client, town):
-    user_id = add_citizen(app, town, "resident@example.com")
-    sign_in(client, town, "resident@example.com")
-    return user_id
+    return signed_in_citizen(app, client, town, "resident@example.com")
 
 
 def link(client, town, number, surname):
@@ -72,15 +67,14 @@ def bill(app, town, number) -> UtilityBill:
 def pay_bills(client, town, ids, page="/services/utility-bills/"):
     """Post the pay form of `page` (a key of our own where the page shows no form)."""
     form = client.get(page, headers=host(town))
-    shown = re.search(r'name="idempotency_key"[^>]*value="([^"]+)"', form.get_data(as_text=True))
-    key = shown.group(1) if shown else "k" * 32
     return client.post("/services/utility-bills/pay", headers=host(town), data={
-        "csrf_token": form_token(form), "idempotency_key": key, "bills": ids})
+        "csrf_token": form_token(form), "idempotency_key": idempotency_key(form) or "k" * 32,
+        "bills": ids})
 
 
 def test_bills_of_an_account_that_is_not_loaded_are_refused(app, client, town):
-    member = add_staff(app, town, "clerk2@example.com", role="clerk", modules=["utility_bills"])
-    sign_in_with_2fa(client, town, member)
+    signed_in_staff(app, client, town, "clerk2@example.com", role="clerk",
+                    modules=["utility_bills"])
     content = "bill number,account number,period,amount,due date\nB9,X-9,2026-03,10,2099-01-01\n"
     page = upload(client, town, content.encode(), "/admin/utility-bills/bills/import")
     assert "Account X-9 is not loaded" in page.get_data(as_text=True)
@@ -89,8 +83,8 @@ def test_bills_of_an_account_that_is_not_loaded_are_refused(app, client, town):
 
 
 def test_an_account_kind_the_city_does_not_have_is_refused(app, client, town):
-    member = add_staff(app, town, "clerk3@example.com", role="clerk", modules=["utility_bills"])
-    sign_in_with_2fa(client, town, member)
+    signed_in_staff(app, client, town, "clerk3@example.com", role="clerk",
+                    modules=["utility_bills"])
     content = "account number,kind,surname\nH-1,heating,王\nW-2,Water,王\n"
     page = upload(client, town, content.encode(),
                   "/admin/utility-bills/accounts/import").get_data(as_text=True)
@@ -116,9 +110,7 @@ def test_linking_needs_the_right_surname(app, client, town, citizen):
 
 
 def test_linking_attempts_are_throttled(app, client, town, citizen):
-    with tenant_context(town, app):
-        configure(values={"utility_bills": {"link_attempts_per_hour": 2}})
-        db.session.commit()
+    configure_city(app, town, values={"utility_bills": {"link_attempts_per_hour": 2}})
     assert link(client, town, "W-1001", "张").status_code == 404
     assert link(client, town, "W-1001", "赵").status_code == 404
     assert link(client, town, "W-1001", "王").status_code == 429
@@ -133,7 +125,7 @@ def test_several_bills_are_paid_in_one_payment(app, client, town, citizen):
     link(client, town, "W-1001", "王")
     link(client, town, "E-2002", "Wang")
     ids = bill_ids(app, town)
-    landed = through_checkout(client, town, pay_bills(client, town, [ids["B1"], ids["B3"]]))
+    landed = pay_as_asked(client, town, pay_bills(client, town, [ids["B1"], ids["B3"]]))
     assert landed.status_code == 200
     first, third, second = (bill(app, town, number) for number in ("B1", "B3", "B2"))
     assert first.payment_id == third.payment_id is not None and second.paid_at is None
@@ -153,7 +145,7 @@ def test_a_paid_bill_cannot_be_paid_again(app, client, town, citizen):
     link(client, town, "W-1001", "王")
     ids = bill_ids(app, town)
     form = client.get("/services/utility-bills/", headers=host(town))
-    through_checkout(client, town, pay_bills(client, town, [ids["B1"]]))
+    pay_as_asked(client, town, pay_bills(client, town, [ids["B1"]]))
     stale = client.post("/services/utility-bills/pay", headers=host(town), data={
         "csrf_token": form_token(form), "idempotency_key": "a" * 32, "bills": [ids["B1"]]})
     assert stale.status_code == 422  # no longer an open bill to choose
@@ -168,8 +160,7 @@ def test_another_citizens_account_and_bills_are_out_of_reach(app, client, town, 
     assert client.get(f"/services/utility-bills/accounts/{account_id}",
                       headers=host(town)).status_code == 200
     other = app.test_client()
-    add_citizen(app, town, "neighbour@example.com")
-    sign_in(other, town, "neighbour@example.com")
+    signed_in_citizen(app, other, town, "neighbour@example.com")
     assert other.get(f"/services/utility-bills/accounts/{account_id}",
                      headers=host(town)).status_code == 404
     assert pay_bills(other, town, [bill_ids(app, town)["B1"]]).status_code == 422
@@ -177,8 +168,8 @@ def test_another_citizens_account_and_bills_are_out_of_reach(app, client, town, 
 
 
 def test_staff_see_accounts_and_bills_and_export_them(app, client, town):
-    member = add_staff(app, town, "reader@example.com", role="clerk", modules=["utility_bills"])
-    sign_in_with_2fa(client, town, member)
+    signed_in_staff(app, client, town, "reader@example.com", role="clerk",
+                    modules=["utility_bills"])
     accounts = client.get("/admin/utility-bills/accounts?kind=water", headers=host(town))
     assert "W-1001" in accounts.get_data(as_text=True)
     assert "E-2002" not in accounts.get_data(as_text=True)
@@ -203,12 +194,9 @@ def test_the_pages_of_both_modules_speak_chinese_in_a_chinese_city(app, client, 
     from tests.app.test_csv_import import HEADER as FINES_HEADER
 
     tenant = make_city("zhbills", timezone="Asia/Shanghai")  # the default language: zh
-    with tenant_context(tenant, app):
-        configure(enable=["utility_bills", "traffic_fines"])
-        db.session.commit()
-    member = add_staff(app, tenant, "zhclerk@example.com", role="clerk",
-                       modules=["utility_bills", "traffic_fines"])
-    sign_in_with_2fa(client, tenant, member)
+    configure_city(app, tenant, enable=["utility_bills", "traffic_fines"])
+    signed_in_staff(app, client, tenant, "zhclerk@example.com", role="clerk",
+                    modules=["utility_bills", "traffic_fines"])
     pages = [upload(client, tenant, ACCOUNTS.encode(), "/admin/utility-bills/accounts/import")]
     load(client, tenant, pages[0])
     pages.append(upload(client, tenant, (FINES_HEADER + FINES + "x,y\n").encode()))
@@ -218,9 +206,8 @@ def test_the_pages_of_both_modules_speak_chinese_in_a_chinese_city(app, client, 
     for path in ("/admin/traffic-fines/", "/admin/traffic-fines/import", "/admin/utility-bills/",
                  "/admin/utility-bills/accounts"):
         pages.append(client.get(path, headers=host(tenant)))
-    add_citizen(app, tenant, "zh@example.com")
     resident = app.test_client()
-    sign_in(resident, tenant, "zh@example.com")
+    signed_in_citizen(app, resident, tenant, "zh@example.com")
     link(resident, tenant, "W-1001", "王")
     pages.append(link(resident, tenant, "W-1001", "李"))
     with tenant_context(tenant, app):

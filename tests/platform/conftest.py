@@ -2,14 +2,13 @@
 in with password and TOTP through the console's own pages."""
 import itertools
 
-import pyotp
 import pytest
 
 from app.accounts import hash_password
 from app.platform.auth import platform_second_factor
 from tenants.db import db
 from tenants.models import PLATFORM_ADMIN, PlatformStaff
-from tests.conftest import form_token
+from tests.support.consoles import enrol, post_page_form, sign_in_with_totp
 
 PASSWORD = "vendor staff passphrase"
 PLATFORM = {"Host": "platform.test", "Accept-Language": "en"}
@@ -25,9 +24,7 @@ def make_vendor(app):
             staff = PlatformStaff(email=email, role=role, password_hash=hash_password(PASSWORD))
             db.session.add(staff)
             db.session.flush()
-            secret, codes = pyotp.random_base32(), []
-            if enrolled:
-                codes = platform_second_factor.confirm(staff, secret, step=0)
+            secret, codes = enrol(platform_second_factor, staff, enrolled)
             db.session.commit()
             return {"id": staff.id, "email": email, "secret": secret, "codes": codes}
 
@@ -35,8 +32,7 @@ def make_vendor(app):
 
 
 def post_platform(client, path, data, page=None):
-    token = form_token(client.get(page or path, headers=PLATFORM))
-    return client.post(path, data={"csrf_token": token, **data}, headers=PLATFORM)
+    return post_page_form(client, PLATFORM, path, data, page)
 
 
 def sign_in_vendor(client, vendor, password=PASSWORD):
@@ -45,11 +41,8 @@ def sign_in_vendor(client, vendor, password=PASSWORD):
 
 
 def sign_in_vendor_with_2fa(client, vendor):
-    assert sign_in_vendor(client, vendor).status_code == 302
-    response = post_platform(client, "/console/2fa",
-                             {"code": pyotp.TOTP(vendor["secret"]).now()})
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return response
+    return sign_in_with_totp(client, PLATFORM, "/console",
+                             {"email": vendor["email"], "password": PASSWORD}, vendor["secret"])
 
 
 @pytest.fixture()

@@ -12,9 +12,8 @@ from tests.platform.conftest import PLATFORM, sign_in_vendor_with_2fa
 
 
 @pytest.fixture()
-def export_dir(app, tmp_path, monkeypatch):
+def export_dir(app, tmp_path, monkeypatch, uploads):
     monkeypatch.setitem(app.config, "EXPORT_DIR", str(tmp_path / "exports"))
-    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path / "uploads"))
     return tmp_path / "exports"
 
 

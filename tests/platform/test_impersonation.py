@@ -11,7 +11,6 @@ from itsdangerous.timed import TimestampSigner
 
 from tenants.db import db
 from tenants.provisioning import set_status
-from tests.app.test_admin import add_staff, audit_entries, sign_in, sign_in_with_2fa
 from tests.conftest import form_token
 from tests.platform.conftest import (
     PASSWORD,
@@ -20,6 +19,8 @@ from tests.platform.conftest import (
     sign_in_vendor,
     sign_in_vendor_with_2fa,
 )
+from tests.support.accounts import add_staff, sign_in_to_admin, signed_in_staff
+from tests.support.cities import audit_entries
 
 
 def _link(client, city, member, reason="Ticket 42"):
@@ -124,16 +125,15 @@ def test_vendor_staff_reach_a_city_console_only_by_impersonation(app, client, ma
     # the platform session is worthless on the city's host
     assert client.get("/admin/", headers=city_host).location.startswith("/admin/login")
     # and the vendor account is not a city account
-    assert sign_in(client, city, vendor_admin["email"], PASSWORD).status_code == 401
+    assert sign_in_to_admin(client, city, vendor_admin["email"], PASSWORD).status_code == 401
     # the console's pages are not served on a city's host at all
     assert client.get("/console/", headers=city_host).status_code == 404
 
 
 def test_city_staff_never_reach_the_platform_console(app, make_city):
     city = make_city("citystaff", locale="en")
-    member = add_staff(app, city, "cityadmin@example.com")
     staff_client = app.test_client()
-    sign_in_with_2fa(staff_client, city, member)
+    signed_in_staff(app, staff_client, city, "cityadmin@example.com")
     assert staff_client.get("/console/", headers=PLATFORM).location.startswith("/console/login")
     response = sign_in_vendor(staff_client, {"email": "cityadmin@example.com"},
                               password="correct horse battery")

@@ -3,9 +3,9 @@ the platform audit log; suspension and maintenance reach the city's sites at onc
 import sqlalchemy as sa
 
 from tenants.db import db
-from tests.app.test_admin import add_staff, sign_in_with_2fa
 from tests.conftest import form_token
 from tests.platform.conftest import PLATFORM, post_platform
+from tests.support.accounts import add_staff, sign_in_with_2fa
 
 
 def _actions(app, slug) -> list[str]:

@@ -10,8 +10,9 @@ from tenants.context import tenant_context
 from tenants.db import db
 from tenants.models import Plan
 from tenants.provisioning import set_plan
-from tests.app.test_admin import add_staff, host, post_form, sign_in_with_2fa
 from tests.platform.conftest import PLATFORM, post_platform
+from tests.support.accounts import signed_in_staff
+from tests.support.cities import host, post_form
 
 ALLOWED = "announcements"
 
@@ -82,8 +83,7 @@ def test_the_module_framework_enables_only_what_the_plan_allows(app, planned_cit
 
 def test_the_city_admin_sees_and_enables_only_plan_modules(app, client, planned_city,
                                                            other_module):
-    member = add_staff(app, planned_city, "boss@example.com")
-    sign_in_with_2fa(client, planned_city, member)
+    signed_in_staff(app, client, planned_city, "boss@example.com")
     page = client.get("/admin/modules", headers=host(planned_city)).get_data(as_text=True)
     assert f"/admin/modules/{ALLOWED}" in page and f"/admin/modules/{other_module}" not in page
     assert client.get(f"/admin/modules/{other_module}",
@@ -103,8 +103,7 @@ def test_the_cli_lists_and_enables_only_plan_modules(cli, planned_city, other_mo
 
 
 def test_staff_seats_limit_invitations(app, client, cli, planned_city):
-    member = add_staff(app, planned_city, "chief@example.com")
-    sign_in_with_2fa(client, planned_city, member)
+    signed_in_staff(app, client, planned_city, "chief@example.com")
     first = post_form(client, planned_city, "/admin/staff/invite",
                       {"email": "second@example.com", "role": "viewer"})
     assert first.status_code == 302

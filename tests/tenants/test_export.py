@@ -36,12 +36,6 @@ LOGO = (b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10">'
 
 
 @pytest.fixture()
-def uploads(app, tmp_path, monkeypatch):
-    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(tmp_path / "uploads"))
-    return tmp_path / "uploads"
-
-
-@pytest.fixture()
 def town(app, make_city, uploads):
     """A city with citizens, a logo, a published announcement and audit rows."""
     tenant = make_city("exported", name_zh="出口城", locale="en")

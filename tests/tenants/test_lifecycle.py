@@ -30,17 +30,14 @@ KEPT = {"schema": 1, "role": 1, "tenant rows": 1, "domain rows": 1}
 
 
 @pytest.fixture()
-def uploads(app, tmp_path, monkeypatch):
-    """Uploaded files go to a folder of the test's own: uploads(slug) -> a city's folder, with
-    a logo in it."""
-    root = tmp_path / "uploads"
-    monkeypatch.setitem(app.config, "UPLOAD_DIR", str(root))
-
+def uploads(uploads):
+    """The test's own uploads folder (tests/conftest.py) as uploads(slug) -> a city's folder,
+    with a logo in it."""
     def make(slug):
-        folder = root / slug / "branding"
+        folder = uploads / slug / "branding"
         folder.mkdir(parents=True)
         (folder / "logo-0123456789abcdef.svg").write_text("<svg/>")
-        return root / slug
+        return uploads / slug
 
     return make
 

@@ -1,0 +1,61 @@
+"""Accounts in a city: staff (with a confirmed TOTP secret unless told otherwise) and citizens,
+made in the database, and signed in through the city's pages as a browser does."""
+from app.accounts import hash_password
+from app.admin import second_factor
+from app.models import StaffMember, User
+from tenants.context import tenant_context
+from tenants.db import db
+from tests.support.cities import PASSWORD, host, post_form
+from tests.support.consoles import enrol, sign_in_with_totp
+
+
+def add_staff(app, tenant, email, role="admin", modules=(), enrolled=True, active=True):
+    """An account on the staff; enrolled: with a confirmed TOTP secret. Returns a dict with
+    user_id, staff_id, secret and recovery codes."""
+    with tenant_context(tenant, app):
+        user = User(email=email, password_hash=hash_password(PASSWORD))
+        db.session.add(user)
+        db.session.flush()
+        staff = StaffMember(user_id=user.id, role=role, modules=list(modules), active=active)
+        db.session.add(staff)
+        db.session.flush()
+        secret, codes = enrol(second_factor, staff, enrolled)
+        db.session.commit()
+        return {"user_id": user.id, "staff_id": staff.id, "secret": secret, "codes": codes,
+                "email": email}
+
+
+def add_citizen(app, tenant, email) -> int:
+    with tenant_context(tenant, app):
+        user = User(email=email, password_hash=hash_password(PASSWORD))
+        db.session.add(user)
+        db.session.commit()
+        return user.id
+
+
+def signed_in_citizen(app, client, tenant, email) -> int:
+    """A new citizen (add_citizen) signed in on the city's own sign-in page; returns the id."""
+    user_id = add_citizen(app, tenant, email)
+    response = post_form(client, tenant, "/account/login",
+                         {"identifier": email, "password": PASSWORD})
+    assert response.status_code == 302
+    return user_id
+
+
+def sign_in_to_admin(client, tenant, email, password=PASSWORD, next_path=None):
+    path = "/admin/login" + (f"?next={next_path}" if next_path else "")
+    return post_form(client, tenant, path, {"identifier": email, "password": password},
+                     page="/admin/login")
+
+
+def sign_in_with_2fa(client, tenant, member, code=None):
+    return sign_in_with_totp(client, host(tenant), "/admin",
+                             {"identifier": member["email"], "password": PASSWORD},
+                             member["secret"], code)
+
+
+def signed_in_staff(app, client, tenant, email="boss@example.com", role="admin", modules=()):
+    """A new staff member (add_staff) signed in with `client`; returns the member."""
+    member = add_staff(app, tenant, email, role=role, modules=modules)
+    sign_in_with_2fa(client, tenant, member)
+    return member
