@@ -38,6 +38,17 @@ def _signed_in_user_locale() -> str | None:
         return None
 
 
+class TranslatedError(Exception):
+    """An error that says what went wrong in the page's language: `message`, the class's own
+    (lazy_gettext) or the one given."""
+    message = None
+
+    def __init__(self, message=None):
+        if message is not None:
+            self.message = message
+        super().__init__(str(self.message))
+
+
 def select_locale() -> str:
     offered = _offered()
     candidates = []

@@ -7,6 +7,7 @@ platform task runs with no city bound, so touching city data raises TenantNotBou
 Tasks are declared once, by name, with `city_task` or `platform_task` (optionally periodic:
 `cron=`); `init_app` binds every declared task to the procrastinate App of a Flask app, so each
 Flask app (and each test app) has tasks of its own. Defer by name: `defer_for_city(name, …)`.
+A periodic sweep over the cities is a platform task that calls `ask_active_cities`.
 """
 import asyncio
 import logging
@@ -17,7 +18,8 @@ from dataclasses import dataclass, field
 import procrastinate
 from flask import Flask, current_app
 
-from tenants.context import CityRetired, current_tenant, tenant_context
+from tenants.context import CityRetired, current_tenant, directory, tenant_context
+from tenants.models import ACTIVE
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +113,20 @@ def defer(name: str, **kwargs) -> int:
 def defer_for_city(name: str, **kwargs) -> int:
     """Queue the city task `name` for the bound city (there must be one)."""
     return defer(name, city=current_tenant().slug, **kwargs)
+
+
+def ask_active_cities(due: Callable[[], bool], ask: Callable[[], object]) -> int:
+    """A periodic platform task's sweep: in every active city (bound in turn), `ask()` (defer
+    the city's task) where `due()`; returns how many cities were asked."""
+    asked = 0
+    for tenant in directory().all():
+        if tenant.status != ACTIVE:
+            continue
+        with tenant_context(tenant):
+            if due():
+                ask()
+                asked += 1
+    return asked
 
 
 async def _recover_stalled(app: procrastinate.App, seconds_since_heartbeat: float) -> int:

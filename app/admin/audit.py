@@ -1,20 +1,18 @@
 """The city's audit log as the console writes and reads it. `record` adds the entry to the
 current transaction, so it is committed with the change it describes or not at all. Nothing in
 the app edits or deletes entries."""
-import csv
-import io
 import json
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
+from app.city_time import city_midnight
 from app.models import AuditEntry
-from tenants.context import current_tenant
 from tenants.db import db
 
 PAGE_SIZE = 50
 CSV_LIMIT = 100_000
+CSV_HEADER = ("id", "occurred_at", "actor", "action", "target", "before", "after")
 
 
 def actor_of(user) -> str:
@@ -36,10 +34,6 @@ def record(actor: str, action: str, target: str = "", before=None, after=None) -
     return entry
 
 
-def _city_midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(current_tenant().timezone))
-
-
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -59,27 +53,18 @@ def search(actor: str | None = None, action: str | None = None, date_from: date 
             AuditEntry.action.like(f"{_escape_like(action)}%", escape="\\"),
             AuditEntry.target == action))
     if date_from:
-        query = query.where(AuditEntry.occurred_at >= _city_midnight(date_from))
+        query = query.where(AuditEntry.occurred_at >= city_midnight(date_from))
     if date_to:
-        query = query.where(AuditEntry.occurred_at < _city_midnight(date_to + timedelta(days=1)))
+        query = query.where(AuditEntry.occurred_at < city_midnight(date_to + timedelta(days=1)))
     return query.order_by(AuditEntry.occurred_at.desc(), AuditEntry.id.desc())
 
 
-def _cell(value) -> str:
-    """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+def _as_json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True) if value is not None else ""
 
 
-def as_csv(entries) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["id", "occurred_at", "actor", "action", "target", "before", "after"])
+def csv_rows(entries):
+    """The rows of the CSV export, under CSV_HEADER (app.csv_export.csv_download)."""
     for entry in entries:
-        writer.writerow([entry.id, entry.occurred_at.isoformat(), _cell(entry.actor),
-                         _cell(entry.action), _cell(entry.target),
-                         _cell(json.dumps(entry.before, ensure_ascii=False, sort_keys=True)
-                               if entry.before is not None else ""),
-                         _cell(json.dumps(entry.after, ensure_ascii=False, sort_keys=True)
-                               if entry.after is not None else "")])
-    return out.getvalue()
+        yield [entry.id, entry.occurred_at.isoformat(), entry.actor, entry.action, entry.target,
+               _as_json(entry.before), _as_json(entry.after)]

@@ -9,8 +9,7 @@ year of data. The page refreshes itself: app/static/js/admin.js fetches the figu
 the same figures and a link to refresh.
 """
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import render_template
@@ -20,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.admin import bp
 from app.admin.permissions import VIEW, can, current_staff, staff_required
+from app.city_time import city_midnight, city_today, day_in
 from app.i18n import format_fen
 from app.models import User
 from app.models.staff import StaffMember
@@ -33,15 +33,6 @@ REFRESH_SECONDS = 10
 
 
 # -- figures of the city itself --------------------------------------------------------------
-
-def day_in(column, timezone: str):
-    """SQL: the calendar day of a timestamptz column in the city's time zone."""
-    return sa.cast(sa.func.timezone(timezone, column), sa.Date)
-
-
-def city_midnight(day: date, timezone: str) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(timezone))
-
 
 def new_citizen_accounts(first_day: date, timezone: str) -> dict[date, int]:
     """Accounts created per day that are not on the staff (users.created_at is indexed)."""
@@ -136,7 +127,7 @@ class FigureGroup:
 def figure_groups() -> list[FigureGroup]:
     """The city's figures, then each enabled module's that the signed-in staff may view."""
     tenant = current_tenant()
-    today = datetime.now(UTC).astimezone(ZoneInfo(tenant.timezone)).date()
+    today = city_today()
     staff = current_staff()
     sources = [(_("Citizens"), CITY_FIGURES)]
     sources += [(str(module.name), module.figures) for module in enabled_modules()

@@ -14,10 +14,12 @@ and to the staff of that module.
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import abort, g, redirect, request, session, url_for
+from flask import abort, g, redirect, session, url_for
 from flask_login import current_user
 
+from app.citizen.views import current_path
 from app.models.staff import ADMIN, CLERK, MODULE_MANAGER, VIEWER, StaffMember
+from app.second_factor import ask_for_second_factor
 from tenants.db import db
 
 MANAGE_STAFF, CONFIGURE_MODULE, WORK_MODULE, VIEW = (
@@ -71,28 +73,18 @@ def second_factor_passed() -> bool:
             and session.get(SECOND_FACTOR_KEY) == current_user.get_id())
 
 
-def _here() -> str:
-    return request.full_path if request.query_string else request.path
-
-
 def gate(stage: str = "verified"):
     """None when the request may go on to `stage`, else the answer to give instead.
     Stages: "staff" (signed-in active staff), "enrolled" (also has a confirmed TOTP),
     "verified" (also passed the second factor in this session)."""
     if not current_user.is_authenticated:
-        return redirect(url_for("admin.login", next=_here()))
+        return redirect(url_for("admin.login", next=current_path()))
     staff = current_staff()
     if staff is None:
         abort(403)
     if stage == "staff":
         return None
-    if staff.totp_confirmed_at is None:
-        return redirect(url_for("admin.setup_second_factor"))
-    if stage == "enrolled":
-        return None
-    if not second_factor_passed():
-        return redirect(url_for("admin.second_factor", next=_here()))
-    return None
+    return ask_for_second_factor(staff, stage, second_factor_passed(), "admin")
 
 
 def staff_required(action: str = VIEW, module: str | None = None):

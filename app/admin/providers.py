@@ -48,13 +48,6 @@ class EditProviderForm(ProviderForm):
         render_kw={"autocomplete": "off"})
 
 
-def _provider_or_404(provider_id: int) -> OidcProvider:
-    provider = db.session.get(OidcProvider, provider_id)
-    if provider is None:
-        abort(404)
-    return provider
-
-
 def _save(form: ProviderForm, provider: OidcProvider | None):
     """The provider saved (committed with its audit entry) and whether it changed, or None with
     the problems put on the form's fields."""
@@ -103,7 +96,7 @@ def provider_new():
 @bp.route("/providers/<int:provider_id>", methods=["GET", "POST"])
 @staff_required(MANAGE_STAFF)
 def provider_edit(provider_id):
-    provider = _provider_or_404(provider_id)
+    provider = db.get_or_404(OidcProvider, provider_id)
     form = EditProviderForm(data={"name": provider.display_name, "issuer": provider.issuer,
                                   "client_id": provider.client_id, "scopes": provider.scopes})
     if form.validate_on_submit():
@@ -115,13 +108,13 @@ def provider_edit(provider_id):
             else:
                 flash(_("%(name)s: nothing was changed.", name=provider.display_name), "info")
             return redirect(url_for("admin.provider_edit", provider_id=provider.id))
-        provider = _provider_or_404(provider_id)  # as stored, after the rollback
+        provider = db.get_or_404(OidcProvider, provider_id)  # as stored, after the rollback
     return render_template("admin/providers/edit.html", form=form, provider=provider), (
         INVALID_FORM if form.is_submitted() else 200)
 
 
 def _set_enabled(provider_id: int, enabled: bool):
-    provider = _provider_or_404(provider_id)
+    provider = db.get_or_404(OidcProvider, provider_id)
     form = FlaskForm()
     if not form.validate_on_submit():
         abort(400)

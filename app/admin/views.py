@@ -1,9 +1,9 @@
 """The console's pages: sign-in, second factor, home, staff, invitations, audit log."""
 from datetime import UTC, datetime
+from functools import partial
 
 import sqlalchemy as sa
 from flask import (
-    Response,
     abort,
     current_app,
     flash,
@@ -39,6 +39,7 @@ from app.admin.permissions import (
 )
 from app.citizen.forms import LoginForm
 from app.citizen.views import safe_next
+from app.csv_export import csv_download
 from app.entitlements import NoStaffSeatLeft, check_staff_seat
 from app.extensions import limiter
 from app.models import User
@@ -80,6 +81,11 @@ def _me() -> str:
     return audit.actor_of(current_user)
 
 
+def _record_about(staff: StaffMember, action: str, **detail) -> None:
+    """The audit entry of the signed-in account's second-factor step (app/second_factor.py)."""
+    audit.record(_me(), action, f"staff:{staff.id}", None, detail)
+
+
 # -- signing in ----------------------------------------------------------------------------------
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -112,20 +118,8 @@ def second_factor_page():
     if not form.validate_on_submit():
         return render_template("admin/second_factor.html", form=form), _status(form)
     staff = current_staff()
-    used = second_factor.verify(staff, form.code.data)
-    if used == second_factor.TOTP:
-        db.session.commit()
-    elif used == second_factor.RECOVERY_CODE:
-        left = second_factor.recovery_codes_left(staff)
-        audit.record(_me(), "staff.recovery_code_used", f"staff:{staff.id}", None,
-                     {"recovery_codes_left": left})
-        db.session.commit()
-        flash(_("You used a recovery code; %(count)d are left. Each works once.", count=left),
-              "warning" if left > 2 else "error")
-    else:
-        db.session.rollback()
-        form.code.errors.append(_("That code is not right, or was used already. Enter the code "
-                                  "your app shows now, or an unused recovery code."))
+    if not second_factor.check_sign_in_code(second_factor.staff_second_factor, staff, form,
+                                            partial(_record_about, staff)):
         return render_template("admin/second_factor.html", form=form), 401
     _pass_second_factor()
     return redirect(_next())
@@ -144,17 +138,12 @@ def setup_second_factor():
     form = CodeForm()
     status = _status(form)
     if form.validate_on_submit():
-        step = second_factor.matching_step(secret, form.code.data, None)
-        if step is not None:
-            codes = second_factor.confirm(staff, secret, step)
-            audit.record(_me(), "staff.second_factor_enrolled", f"staff:{staff.id}", None,
-                         {"totp": True, "recovery_codes": len(codes)})
-            db.session.commit()
+        codes = second_factor.confirm_enrolment(second_factor.staff_second_factor, staff, secret,
+                                                form, partial(_record_about, staff, totp=True))
+        if codes is not None:
             session.pop(PENDING_SECRET_KEY, None)
             _pass_second_factor()
             return render_template("admin/recovery_codes.html", codes=codes)
-        form.code.errors.append(_("That code is not right. Check that the app shows the "
-                                  "account you just added, and enter the code it shows now."))
         status = 401
     tenant = current_tenant()
     issuer = _("%(city)s administration", city=tenant.display_name(tenant.locale))
@@ -393,6 +382,5 @@ def audit_csv():
         abort(400)
     rows = db.session.scalars(query.limit(audit.CSV_LIMIT))
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    return Response("\ufeff" + audit.as_csv(rows), mimetype="text/csv", headers={
-        "Content-Disposition":
-            f'attachment; filename="audit-{current_tenant().slug}-{stamp}.csv"'})
+    return csv_download(f"audit-{current_tenant().slug}-{stamp}.csv", audit.CSV_HEADER,
+                        audit.csv_rows(rows))

@@ -1,25 +1,21 @@
 """What the modules that charge for records loaded by staff (traffic fines, utility bills) share:
 the columns recording a payment, marking records paid when their payment succeeds, the
-dashboard figures of what was paid, and the CSV export of a staff list."""
-import csv
-import io
-from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
+dashboard figures of what was paid, the throttle of citizens' failed look-ups."""
+from datetime import date, datetime
+from functools import partial
 
 import sqlalchemy as sa
-from flask import Response
+from flask import g
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from wtforms import SelectChoice
 
-from app.admin.audit import _cell as spreadsheet_safe
-from tenants.context import current_tenant
+from app.city_time import city_midnight, day_in
+from app.extensions import limiter
+from app.modules import Figure, settings_of
+from app.payments import Payable, register_payable
 from tenants.db import db
-
-
-def city_today() -> date:
-    return datetime.now(ZoneInfo(current_tenant().timezone)).date()
 
 
 class PaidMixin:
@@ -78,6 +74,23 @@ def mark_paid(model, payment, item_ids: list[int]) -> None:
             record.paid_fen, record.paid_by = amounts[record.id], payment.user_id
 
 
+def register_paid_records(model, kind: str, module: str, return_url) -> None:
+    """Let app.payments charge for records of `model` as the payable `kind` of `module`: a
+    successful payment marks them paid (mark_paid)."""
+    register_payable(Payable(kind=kind, module=module, on_paid=partial(mark_paid, model),
+                             return_url=return_url))
+
+
+def limit_failed_attempts(module: str, setting: str, failed_status: int):
+    """A view's throttle of failed attempts (answers with `failed_status`) per hour and client,
+    as many as the module's `setting` allows (10 where no city is bound)."""
+    def per_hour() -> str:
+        return f"{settings_of(module)[setting] if g.get('tenant') else 10} per hour"
+
+    return limiter.limit(per_hour, methods=["POST"],
+                         deduct_when=lambda response: response.status_code == failed_status)
+
+
 def receipt_link(kind: str, item_id: int) -> str | None:
     """The receipt of a paid record, where this browser may open it (the payer's account or
     browser session: app.payments decides); else None."""
@@ -91,21 +104,16 @@ def receipt_link(kind: str, item_id: int) -> str | None:
 def paid_per_day(model, value, first_day: date, timezone: str) -> dict[date, int]:
     """A Figure's per_day: `value` (an aggregate such as count or sum of paid_fen) of the
     records paid on each day since `first_day`, in the city's time zone."""
-    day = sa.func.date(sa.func.timezone(timezone, model.paid_at))
-    start = datetime.combine(first_day, time.min, tzinfo=ZoneInfo(timezone))
-    rows = db.session.execute(sa.select(day, value).where(model.paid_at >= start)
+    day = day_in(model.paid_at, timezone)
+    rows = db.session.execute(sa.select(day, value)
+                              .where(model.paid_at >= city_midnight(first_day, timezone))
                               .group_by(day))
     return {paid_on: int(total or 0) for paid_on, total in rows}
 
 
-def csv_download(filename: str, header: list[str], rows) -> Response:
-    """A staff export: UTF-8 with a BOM (so spreadsheet programs read Chinese right), cells that
-    a spreadsheet never runs as formulas."""
-    out = io.StringIO()
-    out.write("\ufeff")
-    writer = csv.writer(out)
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([spreadsheet_safe(cell) for cell in row])
-    return Response(out.getvalue(), mimetype="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="{filename}"'})
+def paid_figures(model, paid: tuple[str, str], collected: tuple[str, str]) -> tuple[Figure, ...]:
+    """The dashboard's figures of `model`: records paid, and fen collected, per day; each given
+    as (key, label)."""
+    return (Figure(*paid, per_day=partial(paid_per_day, model, sa.func.count())),
+            Figure(*collected, unit="fen",
+                   per_day=partial(paid_per_day, model, sa.func.sum(model.paid_fen))))

@@ -25,7 +25,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
@@ -37,6 +36,7 @@ from flask_wtf.file import FileField, FileRequired, FileSize
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.admin.audit import actor_of, record
+from app.city_time import city_zone
 from tenants.context import current_tenant
 from tenants.db import db
 
@@ -113,7 +113,7 @@ def a_city_time(value: str) -> datetime:
             local = datetime.strptime(cleaned.strip(), pattern)
         except ValueError:
             continue
-        return local.replace(tzinfo=ZoneInfo(current_tenant().timezone))
+        return local.replace(tzinfo=city_zone())
     raise CellError(_("Not a time such as 2026-03-01 14:30."))
 
 

@@ -15,6 +15,11 @@ from tenants.db import db
 REQUEST_DELIVERY_SQL = sa.text("SELECT platform_api.request_delivery(:city)")
 
 
+def request_delivery() -> None:
+    """Queue the bound city's delivery job (if none is waiting) when the transaction commits."""
+    db.session.execute(REQUEST_DELIVERY_SQL, {"city": current_tenant().slug})
+
+
 def _render(event: str, locale: str, context: dict) -> tuple[str, str]:
     with force_locale(locale):
         subject = render_template(f"notifications/{event}.subject.txt", **context).strip()
@@ -35,7 +40,7 @@ def notify(user: User, event: str, **context) -> list[Notification]:
     notification = Notification(user_id=user.id, event=event, channel=channel,
                                 recipient=recipient, locale=locale, subject=subject, body=body)
     db.session.add(notification)
-    db.session.execute(REQUEST_DELIVERY_SQL, {"city": tenant.slug})
+    request_delivery()
     return [notification]
 
 

@@ -2,11 +2,9 @@
 import sqlalchemy as sa
 
 from app.notifications.models import PENDING, Notification
-from app.notifications.service import REQUEST_DELIVERY_SQL, deliver_pending
-from tenants.context import directory, tenant_context
+from app.notifications.service import deliver_pending, request_delivery
 from tenants.db import db
-from tenants.jobs import city_task, platform_task
-from tenants.models import ACTIVE
+from tenants.jobs import ask_active_cities, city_task, platform_task
 
 DELIVER = "notifications.deliver"
 
@@ -21,19 +19,17 @@ def deliver() -> dict:
 def retry_due() -> int:
     """Ask for delivery in every city that has notifications due (retries, and any whose job
     was lost). Returns how many cities were asked."""
-    asked = 0
-    for tenant in directory().all():
-        if tenant.status != ACTIVE:
-            continue
-        with tenant_context(tenant):
-            due = db.session.scalar(sa.select(sa.exists().where(
-                Notification.status == PENDING,
-                Notification.next_attempt_at <= sa.func.now())))
-            if due:
-                db.session.execute(REQUEST_DELIVERY_SQL, {"city": tenant.slug})
-                db.session.commit()
-                asked += 1
-    return asked
+    return ask_active_cities(_notifications_due, _request_delivery_now)
+
+
+def _notifications_due() -> bool:
+    return db.session.scalar(sa.select(sa.exists().where(
+        Notification.status == PENDING, Notification.next_attempt_at <= sa.func.now())))
+
+
+def _request_delivery_now() -> None:
+    request_delivery()
+    db.session.commit()
 
 
 __all__ = ["DELIVER", "deliver", "retry_due"]

@@ -4,14 +4,12 @@ payment's history, refund, export a reconciliation CSV, and set the city's merch
 Who sees what: a payment is for a payable kind of some module; staff see the payments of the
 modules they may view (admins and viewers: all), refund those of the modules they configure,
 and only city administrators see payments of no module or change the merchant account."""
-import csv
-import io
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -25,8 +23,11 @@ from app.admin.permissions import (
     current_staff,
     staff_required,
 )
+from app.city_time import city_midnight, city_zone
+from app.csv_export import csv_download
 from app.i18n import format_fen
 from app.models.staff import ADMIN
+from app.pagination import page_of
 from app.payments import merchant, service
 from app.payments.errors import PaymentError, RefundRefused
 from app.payments.forms import ExportForm, MerchantForm, RefundForm, SearchForm
@@ -39,7 +40,6 @@ bp = Blueprint("payments_admin", __name__, url_prefix="/admin/payments",
 bp.context_processor(_admin_context)
 bp.after_request(_no_store)
 
-PAGE_SIZE = 50
 CSV_LIMIT = 100_000
 
 
@@ -59,15 +59,11 @@ def can_see_payments() -> bool:
     return bool(visible_kinds(current_staff()))
 
 
-def _city_midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(current_tenant().timezone))
-
-
 def _in_range(query, date_from: date | None, date_to: date | None):
     if date_from:
-        query = query.where(Payment.created_at >= _city_midnight(date_from))
+        query = query.where(Payment.created_at >= city_midnight(date_from))
     if date_to:
-        query = query.where(Payment.created_at < _city_midnight(date_to + timedelta(days=1)))
+        query = query.where(Payment.created_at < city_midnight(date_to + timedelta(days=1)))
     return query
 
 
@@ -97,7 +93,7 @@ def index():
     form = SearchForm(request.args)
     query = _visible(sa.select(Payment))
     valid = form.validate()
-    payments, more, page = [], False, max(request.args.get("page", 1, type=int), 1)
+    payments, page, more = [], 1, False
     if valid:
         if form.q.data:
             text = form.q.data.strip()
@@ -108,9 +104,7 @@ def index():
         if form.status.data:
             query = query.where(Payment.status == form.status.data)
         query = _in_range(query, form.date_from.data, form.date_to.data)
-        rows = db.session.scalars(query.order_by(Payment.id.desc())
-                                  .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()
-        payments, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
+        payments, page, more = page_of(query.order_by(Payment.id.desc()))
     filters = {key: value for key, value in request.args.items()
                if key in ("q", "status", "date_from", "date_to") and value}
     return render_template("payments/admin/index.html", form=form, payments=payments,
@@ -188,10 +182,8 @@ def export():
                                may_configure=can(current_staff(), MANAGE_STAFF)), 422
     query = _in_range(_visible(sa.select(Payment)), form.date_from.data, form.date_to.data)
     rows = db.session.scalars(query.order_by(Payment.created_at, Payment.id).limit(CSV_LIMIT))
-    body = reconciliation_csv(rows, ZoneInfo(current_tenant().timezone))
     name = f"payments-{current_tenant().slug}-{form.date_from.data}-{form.date_to.data}.csv"
-    return Response("\ufeff" + body, mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return csv_download(name, CSV_COLUMNS, reconciliation_rows(rows, city_zone()))
 
 
 CSV_COLUMNS = ("reference", "receipt_number", "kind", "description", "status", "provider",
@@ -199,27 +191,23 @@ CSV_COLUMNS = ("reference", "receipt_number", "kind", "description", "status", "
                "items")
 
 
-def reconciliation_csv(payments, zone: ZoneInfo) -> str:
-    from app.admin.audit import _cell
+def reconciliation_rows(payments, zone: ZoneInfo):
+    """The export's rows, under CSV_COLUMNS, times in the city's time zone."""
     from app.payments.providers import yuan
 
     def local(moment):
         return moment.astimezone(zone).isoformat(timespec="seconds") if moment else ""
 
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
     for payment in payments:
         paid = payment.status == service.SUCCESS
-        writer.writerow([
-            payment.reference, payment.receipt_number or "", payment.kind,
-            _cell(payment.description), payment.status, payment.provider, payment.trade_no or "",
+        yield [
+            payment.reference, payment.receipt_number, payment.kind, payment.description,
+            payment.status, payment.provider, payment.trade_no,
             yuan(payment.amount_fen), yuan(payment.refunded_fen),
             yuan(payment.amount_fen - payment.refunded_fen) if paid else "0.00",
             local(payment.created_at), local(payment.paid_at),
-            _cell("; ".join(f"{item.item_id} {item.label} {yuan(item.amount_fen)}"
-                            for item in payment.items))])
-    return out.getvalue()
+            "; ".join(f"{item.item_id} {item.label} {yuan(item.amount_fen)}"
+                      for item in payment.items)]
 
 
 @bp.route("/merchant", methods=["GET", "POST"])

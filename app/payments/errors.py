@@ -1,15 +1,15 @@
 """What can go wrong when asking for a payment; each says what in the city's language."""
 from flask_babel import lazy_gettext as _l
 
+from app.i18n import TranslatedError
 
-class PaymentError(Exception):
+
+class PaymentError(TranslatedError):
     message = _l("The payment could not be made.")
 
     def __init__(self, message=None, payment=None):
-        if message is not None:
-            self.message = message
+        super().__init__(message)
         self.payment = payment
-        super().__init__(str(self.message))
 
 
 class AlreadyPaid(PaymentError):

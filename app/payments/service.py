@@ -10,11 +10,11 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import has_request_context, session
 
+from app.city_time import city_zone
 from app.payments import merchant
 from app.payments.errors import (
     AlreadyPaid,
@@ -40,7 +40,6 @@ from app.payments.models import (
     PaymentItem,
     Refund,
 )
-from tenants.context import current_tenant
 from tenants.db import db
 
 log = logging.getLogger(__name__)
@@ -217,7 +216,7 @@ def _next_receipt_number(paid_at: datetime) -> str:
         .values(last_receipt_number=MerchantAccount.last_receipt_number + 1)
         .returning(MerchantAccount.last_receipt_number),
         execution_options={"synchronize_session": False}).scalar_one()
-    year = paid_at.astimezone(ZoneInfo(current_tenant().timezone)).year
+    year = paid_at.astimezone(city_zone()).year
     return f"{year}-{number:08d}"
 
 

@@ -4,10 +4,8 @@ import sqlalchemy as sa
 
 from app.payments import merchant, service
 from app.payments.models import SANDBOX, UNFINISHED, Payment
-from tenants.context import directory, tenant_context
 from tenants.db import db
-from tenants.jobs import city_task, defer, platform_task
-from tenants.models import ACTIVE
+from tenants.jobs import ask_active_cities, city_task, defer, defer_for_city, platform_task
 from tenants.signals import tenant_created
 
 SANDBOX_NOTIFY = "payments.sandbox_notify"
@@ -39,17 +37,14 @@ def expire() -> int:
 def expire_due() -> int:
     """Ask every active city with unfinished payments past their time to settle or expire
     them; returns how many cities were asked."""
-    asked = 0
-    for tenant in directory().all():
-        if tenant.status != ACTIVE:
-            continue
-        with tenant_context(tenant):
-            due = db.session.scalar(sa.select(sa.exists().where(
-                Payment.status.in_(UNFINISHED), Payment.expires_at <= service.now())))
-        if due:  # a repeat is harmless: the city job skips payments another one holds
-            defer(EXPIRE, city=tenant.slug)
-            asked += 1
-    return asked
+    # A repeat is harmless: the city job skips payments another one holds.
+    return ask_active_cities(_past_their_time, lambda: defer_for_city(EXPIRE))
+
+
+def _past_their_time() -> bool:
+    """Whether the bound city has unfinished payments past their time."""
+    return db.session.scalar(sa.select(sa.exists().where(
+        Payment.status.in_(UNFINISHED), Payment.expires_at <= service.now())))
 
 
 @tenant_created.connect

@@ -36,17 +36,17 @@ def platform_role_label(role: str) -> str:
 def _console_context() -> dict:
     from flask import current_app, request
 
+    from app.citizen.views import current_path
     from app.i18n import language_links
     from app.platform.auth import current_platform_staff, second_factor_passed
 
     staff = current_platform_staff()
     verified = staff is not None and second_factor_passed()
-    path = request.full_path if request.query_string else request.path
     nav = [(endpoint, label, _is_current(request.endpoint, current))
            for endpoint, label, current in CONSOLE_NAV
            if endpoint in current_app.view_functions]
     return {"platform_staff": staff, "platform_nav": verified, "console_nav": nav,
-            "console_languages": language_links(path),
+            "console_languages": language_links(current_path()),
             "platform_role_label": platform_role_label}
 
 

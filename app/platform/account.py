@@ -2,6 +2,7 @@
 factor (app/second_factor.py, shared with the city consoles), required of every vendor staff
 member; setting a password from the link `flask platform create-staff` prints; signing out."""
 from datetime import UTC, datetime
+from functools import partial
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -55,6 +56,12 @@ def _staff_key() -> str:
 
 def _next() -> str:
     return safe_next(request.args.get("next"), url_for("platform.fleet"))
+
+
+def _record_by(staff: PlatformStaff, action: str, **detail) -> None:
+    """The platform audit entry of the staff member's own second-factor step
+    (app/second_factor.py)."""
+    audit.record(audit.actor_of(staff), action, None, **detail)
 
 
 # -- password ------------------------------------------------------------------------------------
@@ -138,19 +145,9 @@ def second_factor_page():
     if not form.validate_on_submit():
         return render_template("platform/console/second_factor.html", form=form), _status(form)
     staff = current_platform_staff()
-    used = platform_second_factor.verify(staff, form.code.data)
-    if used is None:
-        db.session.rollback()
-        form.code.errors.append(_("That code is not right, or was used already. Enter the code "
-                                  "your app shows now, or an unused recovery code."))
+    if not second_factor.check_sign_in_code(platform_second_factor, staff, form,
+                                            partial(_record_by, staff)):
         return render_template("platform/console/second_factor.html", form=form), 401
-    if used == second_factor.RECOVERY_CODE:
-        left = platform_second_factor.recovery_codes_left(staff)
-        audit.record(audit.actor_of(staff), "staff.recovery_code_used", None,
-                     recovery_codes_left=left)
-        flash(_("You used a recovery code; %(count)d are left. Each works once.", count=left),
-              "warning" if left > 2 else "error")
-    db.session.commit()
     pass_second_factor()
     return redirect(_next())
 
@@ -168,17 +165,12 @@ def setup_second_factor():
     form = CodeForm()
     status = _status(form)
     if form.validate_on_submit():
-        step = second_factor.matching_step(secret, form.code.data, None)
-        if step is not None:
-            codes = platform_second_factor.confirm(staff, secret, step)
-            audit.record(audit.actor_of(staff), "staff.second_factor_enrolled", None,
-                         recovery_codes=len(codes))
-            db.session.commit()
+        codes = second_factor.confirm_enrolment(platform_second_factor, staff, secret, form,
+                                                partial(_record_by, staff))
+        if codes is not None:
             session.pop(PENDING_SECRET_KEY, None)
             pass_second_factor()
             return render_template("platform/console/recovery_codes.html", codes=codes)
-        form.code.errors.append(_("That code is not right. Check that the app shows the "
-                                  "account you just added, and enter the code it shows now."))
         status = 401
     return render_template("platform/console/setup.html", form=form, **second_factor.enrolment(
         secret, staff.email, _("CivicCloud platform console"))), status

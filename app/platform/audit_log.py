@@ -11,8 +11,9 @@ from flask_babel import lazy_gettext as _l
 from wtforms import StringField
 from wtforms.validators import Length, Optional
 
-from app.admin.audit import _cell, _escape_like
+from app.admin.audit import _escape_like
 from app.admin.forms import AuditFilterForm
+from app.csv_export import spreadsheet_safe
 from app.platform import bp
 from app.platform.auth import platform_staff_required
 from tenants.db import db
@@ -63,9 +64,9 @@ def as_csv(entries) -> str:
     writer = csv.writer(out)
     writer.writerow(["id", "occurred_at", "actor", "action", "city", "detail"])
     for entry in entries:
-        writer.writerow([entry.id, entry.occurred_at.isoformat(), _cell(entry.actor),
-                         _cell(entry.action), _cell(entry.tenant_slug),
-                         _cell(json.dumps(entry.detail, ensure_ascii=False, sort_keys=True))])
+        writer.writerow([entry.id, entry.occurred_at.isoformat(), *map(spreadsheet_safe, (
+            entry.actor, entry.action, entry.tenant_slug,
+            json.dumps(entry.detail, ensure_ascii=False, sort_keys=True)))])
     return out.getvalue()
 
 

@@ -13,9 +13,10 @@ Roles: admin does everything; support reads everything and may impersonate city 
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import abort, g, redirect, request, session, url_for
+from flask import abort, g, redirect, session, url_for
 
-from app.second_factor import SecondFactor
+from app.citizen.views import current_path
+from app.second_factor import SecondFactor, ask_for_second_factor
 from tenants.db import db
 from tenants.models import (
     PLATFORM_ADMIN,
@@ -79,10 +80,6 @@ def actor_of(staff: PlatformStaff) -> str:
     return f"platform:{staff.id}:{staff.email}"
 
 
-def _here() -> str:
-    return request.full_path if request.query_string else request.path
-
-
 def gate(stage: str = "verified"):
     """None when the request may go on to `stage`, else the answer to give instead. Stages:
     "signed_in", "enrolled" (also has a confirmed TOTP), "verified" (also passed the second
@@ -91,16 +88,10 @@ def gate(stage: str = "verified"):
         abort(404)
     staff = current_platform_staff()
     if staff is None:
-        return redirect(url_for("platform.login", next=_here()))
+        return redirect(url_for("platform.login", next=current_path()))
     if stage == "signed_in":
         return None
-    if staff.totp_confirmed_at is None:
-        return redirect(url_for("platform.setup_second_factor"))
-    if stage == "enrolled":
-        return None
-    if not second_factor_passed():
-        return redirect(url_for("platform.second_factor", next=_here()))
-    return None
+    return ask_for_second_factor(staff, stage, second_factor_passed(), "platform")
 
 
 def platform_staff_required(role: str | None = None):

@@ -98,17 +98,10 @@ def export_start():
     return redirect(url_for("platform.export_detail", export_id=row.id))
 
 
-def _export_or_404(export_id: int) -> CityExport:
-    row = db.session.get(CityExport, export_id)
-    if row is None:
-        abort(404)
-    return row
-
-
 @bp.get("/console/exports/<int:export_id>")
 @platform_staff_required()
 def export_detail(export_id):
-    row = _export_or_404(export_id)
+    row = db.get_or_404(CityExport, export_id)
     return render_template(
         "platform/console/export.html", export=row,
         running=row.status in (EXPORT_QUEUED, EXPORT_RUNNING), refresh=REFRESH_SECONDS,
@@ -118,7 +111,7 @@ def export_detail(export_id):
 @bp.get("/console/exports/<int:export_id>/download")
 @platform_staff_required(PLATFORM_ADMIN)
 def export_download(export_id):
-    row = _export_or_404(export_id)
+    row = db.get_or_404(CityExport, export_id)
     path = exports_dir() / (row.file_name or "")
     if row.status != EXPORT_DONE or not path.is_file():
         abort(404)

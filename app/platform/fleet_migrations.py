@@ -145,13 +145,6 @@ def fleet_migration_start():
     return redirect(url_for("platform.fleet_migration_detail", run_id=run.id))
 
 
-def _run_or_404(run_id: int) -> FleetMigrationRun:
-    run = db.session.get(FleetMigrationRun, run_id)
-    if run is None:
-        abort(404)
-    return run
-
-
 def _running(run: FleetMigrationRun) -> bool:
     return any(result.status in (RESULT_QUEUED, RESULT_RUNNING) for result in run.results)
 
@@ -159,7 +152,7 @@ def _running(run: FleetMigrationRun) -> bool:
 @bp.get("/console/fleet-migrations/<int:run_id>")
 @platform_staff_required()
 def fleet_migration_detail(run_id):
-    run = _run_or_404(run_id)
+    run = db.get_or_404(FleetMigrationRun, run_id)
     running = _running(run)
     return render_template("platform/console/fleet_migration.html", run=run, running=running,
                            counts=_counts(run), refresh=REFRESH_SECONDS,
@@ -169,7 +162,7 @@ def fleet_migration_detail(run_id):
 @bp.post("/console/fleet-migrations/<int:run_id>/retry")
 @platform_staff_required(PLATFORM_ADMIN)
 def fleet_migration_retry(run_id):
-    run = _run_or_404(run_id)
+    run = db.get_or_404(FleetMigrationRun, run_id)
     form = FlaskForm()
     if not form.validate_on_submit():
         abort(400)

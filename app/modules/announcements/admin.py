@@ -2,7 +2,6 @@
 Staff who work the module (app.admin.permissions) may do it; every change is audited in the
 same transaction."""
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
@@ -11,9 +10,9 @@ from flask_login import current_user
 
 from app.admin.audit import actor_of, record
 from app.admin.permissions import staff_required
+from app.city_time import city_zone
 from app.modules.announcements.forms import AnnouncementForm
 from app.modules.announcements.models import Announcement
-from tenants.context import current_tenant
 from tenants.db import db
 
 bp = Blueprint("announcements_admin", __name__, template_folder="templates")
@@ -35,7 +34,7 @@ def _load(announcement_id: int) -> Announcement:
 
 def _city_time(local: datetime | None) -> datetime | None:
     """A time typed in the city's time zone, as an aware datetime."""
-    return local.replace(tzinfo=ZoneInfo(current_tenant().timezone)) if local else None
+    return local.replace(tzinfo=city_zone()) if local else None
 
 
 def _save(announcement: Announcement, action: str, before: dict | None):
@@ -65,8 +64,8 @@ def edit(announcement_id=None):
     announcement = _load(announcement_id) if announcement_id else None
     form = AnnouncementForm(obj=announcement)
     if announcement and not form.is_submitted() and announcement.published_at:
-        form.publish_at.data = announcement.published_at.astimezone(
-            ZoneInfo(current_tenant().timezone)).replace(tzinfo=None)
+        form.publish_at.data = announcement.published_at.astimezone(city_zone()).replace(
+            tzinfo=None)
     if not form.validate_on_submit():
         return render_template("announcements/admin/edit.html", form=form,
                                announcement=announcement), 422 if form.is_submitted() else 200

@@ -13,6 +13,7 @@ from flask_login import current_user
 
 from app.admin.audit import actor_of, record
 from app.admin.permissions import staff_required
+from app.city_time import city_day, city_today, city_zone
 from app.modules.appointments import booking
 from app.modules.appointments.booking import KEY, AppointmentError
 from app.modules.appointments.forms import (
@@ -33,7 +34,7 @@ from app.modules.appointments.models import (
     Hospital,
     Schedule,
 )
-from app.modules.appointments.slots import city_today, city_zone, day_bounds
+from app.modules.appointments.slots import day_bounds
 from tenants.db import db
 
 bp = Blueprint("appointments_admin", __name__, template_folder="templates")
@@ -80,7 +81,7 @@ def _day_page(form: CheckInForm | None = None, status: int = 200):
         day = date.fromisoformat(request.args.get("day") or "")
     except ValueError:
         day = city_today()
-    start, end = day_bounds(day, day, city_zone())
+    start, end = day_bounds(day, day)
     rows = db.session.scalars(sa.select(Appointment).where(
         Appointment.department_id == department_id, Appointment.starts_at >= start,
         Appointment.starts_at < end).order_by(Appointment.starts_at, Appointment.id)).all()
@@ -99,7 +100,7 @@ def index():
 
 def _back_to_day(appointment: Appointment):
     return redirect(url_for(".index", department=appointment.department_id,
-                            day=appointment.starts_at.astimezone(city_zone()).date()
+                            day=city_day(appointment.starts_at)
                             .isoformat()), 303)
 
 

@@ -22,6 +22,8 @@ from sqlalchemy.dialects.postgresql import insert
 
 from app import crypto
 from app.admin.audit import record
+from app.city_time import city_day, city_today, city_zone
+from app.i18n import TranslatedError
 from app.models import User
 from app.modules import settings_of
 from app.modules.appointments.models import (
@@ -42,8 +44,6 @@ from app.modules.appointments.models import (
 from app.modules.appointments.slots import (
     OpenSlot,
     bookable_slots,
-    city_today,
-    city_zone,
     day_bounds,
     horizon,
     schedule_slots,
@@ -59,15 +59,10 @@ QR_PREFIX = "CIVIC-APPT"
 HOLDS_A_PLACE = (BOOKED, CHECKED_IN, NO_SHOW)
 
 
-class AppointmentError(Exception):
+class AppointmentError(TranslatedError):
     """A change that is refused; `message` says why, in the page's language."""
     message = _l("This can't be done.")
     status = 409
-
-    def __init__(self, message=None):
-        if message is not None:
-            self.message = message
-        super().__init__(str(self.message))
 
 
 class SlotUnavailable(AppointmentError):
@@ -153,8 +148,8 @@ def _check_limits(user_id: int, department_id: int, starts_at: datetime,
     if db.session.scalar(mine) >= settings["max_active_per_citizen"]:
         raise TooManyBookings()
     if settings["one_per_department_per_day"]:
-        local_day = starts_at.astimezone(city_zone()).date()
-        start, end = day_bounds(local_day, local_day, city_zone())
+        local_day = city_day(starts_at)
+        start, end = day_bounds(local_day, local_day)
         same_day = sa.select(sa.func.count()).select_from(Appointment).where(
             Appointment.user_id == user_id, Appointment.department_id == department_id,
             Appointment.status.in_((BOOKED, CHECKED_IN)),
@@ -171,7 +166,7 @@ def _claim(department: Department, doctor_id: int | None, starts_at: datetime
     None): the slot and its counter's id. SlotUnavailable or SlotFull otherwise."""
     candidates = [slot for slot in bookable_slots(
         department, settings_of(KEY)["horizon_days"], doctor_id,
-        starts_at.astimezone(city_zone()).date()) if slot.starts_at == starts_at]
+        city_day(starts_at)) if slot.starts_at == starts_at]
     if not candidates:
         raise SlotUnavailable()
     for slot in candidates:
@@ -302,7 +297,7 @@ def check_in(appointment: Appointment, actor: str) -> Appointment:
     appointment = _locked(appointment)
     if appointment.status != BOOKED:
         raise WrongState()
-    if appointment.starts_at.astimezone(city_zone()).date() != city_today():
+    if city_day(appointment.starts_at) != city_today():
         raise WrongState(_l("This appointment is not for today."))
     before = _snapshot(appointment)
     appointment.status, appointment.checked_in_at = CHECKED_IN, _now()
@@ -345,7 +340,7 @@ def _seal(schedules: list[Schedule], first_day: date, last_day: date,
                 booked=0, blocked=True,
             ).on_conflict_do_update(constraint="uq_appointment_slots_start",
                                     set_={"blocked": True}).returning(Slot.id)))
-    start, end = day_bounds(first_day, last_day, zone)
+    start, end = day_bounds(first_day, last_day)
     existing = sa.update(Slot).where(Slot.schedule_id.in_([s.id for s in schedules]),
                                      Slot.starts_at >= start, Slot.starts_at < end)
     if starts_at is not None:

@@ -3,13 +3,13 @@ city's horizon (setting `horizon_days`, from today), in the city's time zone, an
 started. Counts of places taken come from the slot counters (models.Slot)."""
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from app.city_time import city_midnight, city_today, city_zone
 from app.modules.appointments.models import Closure, Department, Schedule, Slot, SlotBlock
-from tenants.context import current_tenant
 from tenants.db import db
 
 
@@ -30,18 +30,9 @@ class OpenSlot:
         return 0 if self.blocked else max(self.capacity - self.booked, 0)
 
 
-def city_zone() -> ZoneInfo:
-    return ZoneInfo(current_tenant().timezone)
-
-
-def city_today() -> date:
-    return datetime.now(city_zone()).date()
-
-
-def day_bounds(first_day: date, last_day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
-    """From the first day's midnight to the midnight after the last day, in `zone`."""
-    return (datetime.combine(first_day, time.min, tzinfo=zone),
-            datetime.combine(last_day + timedelta(days=1), time.min, tzinfo=zone))
+def day_bounds(first_day: date, last_day: date) -> tuple[datetime, datetime]:
+    """From the first day's midnight to the midnight after the last day, in the city."""
+    return city_midnight(first_day), city_midnight(last_day + timedelta(days=1))
 
 
 def horizon(horizon_days: int) -> tuple[date, date]:
@@ -112,7 +103,7 @@ def bookable_slots(department: Department, horizon_days: int, doctor_id: int | N
     blocks = db.session.scalars(sa.select(SlotBlock).where(
         SlotBlock.department_id == department.id,
         SlotBlock.day.between(first_day, last_day))).all()
-    start, end = day_bounds(first_day, last_day, zone)
+    start, end = day_bounds(first_day, last_day)
     counters = {(row.schedule_id, row.starts_at): row for row in db.session.scalars(
         sa.select(Slot).where(Slot.schedule_id.in_([s.id for s in schedules]),
                               Slot.starts_at >= start, Slot.starts_at < end))}

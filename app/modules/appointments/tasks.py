@@ -2,10 +2,8 @@
 appointments to queue its due reminders (booking.queue_reminders)."""
 from app.modules import is_enabled
 from app.modules.appointments.booking import KEY, queue_reminders
-from tenants.context import directory, tenant_context
 from tenants.db import db
-from tenants.jobs import city_task, defer_for_city, platform_task
-from tenants.models import ACTIVE
+from tenants.jobs import ask_active_cities, city_task, defer_for_city, platform_task
 
 REMIND = "appointments.remind"
 
@@ -22,12 +20,4 @@ def remind() -> int:
 def remind_all() -> int:
     """Defer `appointments.remind` for every active city with the module enabled; returns
     how many cities were asked."""
-    asked = 0
-    for tenant in directory().all():
-        if tenant.status != ACTIVE:
-            continue
-        with tenant_context(tenant):
-            if is_enabled(KEY):
-                defer_for_city(REMIND)
-                asked += 1
-    return asked
+    return ask_active_cities(lambda: is_enabled(KEY), lambda: defer_for_city(REMIND))

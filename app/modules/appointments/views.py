@@ -13,6 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app.admin.audit import actor_of
+from app.city_time import city_zone
 from app.modules import settings_of
 from app.modules.appointments import booking
 from app.modules.appointments.booking import KEY, AppointmentError, Patient
@@ -28,7 +29,7 @@ from app.modules.appointments.models import (
     Doctor,
     Hospital,
 )
-from app.modules.appointments.slots import bookable_slots, city_zone
+from app.modules.appointments.slots import bookable_slots
 from tenants.db import db
 
 bp = Blueprint("appointments", __name__, template_folder="templates")

@@ -2,28 +2,27 @@
 collection, photo and documents), pays the city's fee if it charges one, and follows the
 application; the city's staff work the queue against an SLA in working days. Citizens at
 /services/passports/, staff at /admin/passports/; docs/modules/passports.md."""
-from datetime import UTC, date, datetime, time
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
+from app.city_time import city_midnight, city_today, day_in
 from app.modules import Figure, Module
 from app.modules.passports import models  # noqa: F401  (the city schema's tables)
 from app.modules.passports.admin import bp as admin_bp
 from app.modules.passports.models import WITH_THE_CITY, PassportApplication
 from app.modules.passports.settings import PassportSettings
 from app.modules.passports.views import bp
-from app.modules.passports.workflow import city_today
 from tenants.db import db
 
 
 def submitted_per_day(first_day: date, timezone: str) -> dict:
     """Applications submitted (the first time) each day (ix_passport_applications_submitted_at)."""
-    day = sa.func.date(sa.func.timezone(timezone, PassportApplication.submitted_at))
-    start = datetime.combine(first_day, time.min, tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+    day = day_in(PassportApplication.submitted_at, timezone)
     return dict(db.session.execute(
-        sa.select(day, sa.func.count()).where(PassportApplication.submitted_at >= start)
+        sa.select(day, sa.func.count())
+        .where(PassportApplication.submitted_at >= city_midnight(first_day, timezone))
         .group_by(day)).all())
 
 

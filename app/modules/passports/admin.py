@@ -2,8 +2,7 @@
 (the SLA deadline in working days); a case's details, files and timeline; and the moves staff
 make — claim, ask for information, approve, reject, ready for collection, collected — each
 through workflow.transition, audited in the same transaction."""
-from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -13,6 +12,7 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from app.admin.permissions import VIEW, WORK_MODULE, can, current_staff, staff_required
+from app.city_time import city_midnight, city_today
 from app.modules.passports.documents import send_document
 from app.modules.passports.forms import StaffActionForm
 from app.modules.passports.models import (
@@ -33,18 +33,16 @@ from app.modules.passports.workflow import (
     STATUS_LABELS,
     Refused,
     allowed,
-    city_today,
     is_overdue,
     load_for_update,
     transition,
 )
-from tenants.context import current_tenant
+from app.pagination import page_of
 from tenants.db import db
 
 bp = Blueprint("passports_admin", __name__, template_folder="templates")
 WORK = staff_required(WORK_MODULE, module="passports")
 READ = staff_required(VIEW, module="passports")
-PAGE_SIZE = 50
 OPEN = "open"  # the queue's default filter: every case not finished
 FINISHED = (COLLECTED, REJECTED)
 AGES = (0, 3, 7, 14, 30)  # "submitted at least N days ago"
@@ -79,9 +77,8 @@ def _queue_query(status: str, age: int) -> sa.Select:
     elif status in STATUSES:
         query = query.where(PassportApplication.status == status)
     if age:
-        midnight = datetime.combine(today - timedelta(days=age), time.min,
-                                    tzinfo=ZoneInfo(current_tenant().timezone))
-        query = query.where(PassportApplication.submitted_at < midnight.astimezone(UTC))
+        query = query.where(
+            PassportApplication.submitted_at < city_midnight(today - timedelta(days=age)))
     return query.order_by(overdue.desc(), PassportApplication.sla_due.asc().nulls_last(),
                           PassportApplication.submitted_at, PassportApplication.id)
 
@@ -94,12 +91,10 @@ def index():
         status = OPEN
     age = request.args.get("age", 0, type=int)
     age = age if age in AGES else 0
-    page = max(request.args.get("page", 1, type=int), 1)
-    rows = db.session.scalars(_queue_query(status, age).limit(PAGE_SIZE + 1)
-                              .offset((page - 1) * PAGE_SIZE)).all()
+    applications, page, has_next = page_of(_queue_query(status, age))
     return render_template(
-        "passports/admin/index.html", applications=rows[:PAGE_SIZE], status=status, age=age,
-        page=page, has_next=len(rows) > PAGE_SIZE, ages=AGES, today=city_today(),
+        "passports/admin/index.html", applications=applications, status=status, age=age,
+        page=page, has_next=has_next, ages=AGES, today=city_today(),
         is_overdue=is_overdue, labels=STATUS_LABELS,
         statuses=[s for s in STATUSES if s != DRAFT])
 

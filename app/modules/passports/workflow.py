@@ -2,13 +2,14 @@
 transitions, timestamps the step (an event: the citizen's timeline), audits what staff did and
 notifies the citizen, all in the caller's transaction. Also the SLA deadline in working days."""
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.admin.audit import actor_of, record
+from app.city_time import city_day
+from app.i18n import TranslatedError
 from app.models import User
 from app.modules.passports.models import (
     APPROVED,
@@ -28,7 +29,6 @@ from app.modules.passports.models import (
 )
 from app.modules.passports.settings import holidays, lines
 from app.notifications import notify
-from tenants.context import current_tenant
 from tenants.db import db
 
 CITIZEN, STAFF = "citizen", "staff"
@@ -67,13 +67,9 @@ REASONS = {
 COLLECTION_METHODS = {OFFICE: _l("Pick it up at an office"), DELIVERY: _l("Deliver it to me")}
 
 
-class Refused(Exception):
+class Refused(TranslatedError):
     """What the citizen or the staff asked can't be done in the application's state (HTTP
     409); the message says why."""
-
-    def __init__(self, message: str):
-        self.message = message
-        super().__init__(message)
 
 
 class TransitionRefused(Refused):
@@ -159,14 +155,6 @@ def missing_parts(application: PassportApplication, settings: dict) -> list[tupl
 
 
 # -- the SLA in working days ---------------------------------------------------------------
-
-def city_day(moment: datetime) -> date:
-    return moment.astimezone(ZoneInfo(current_tenant().timezone)).date()
-
-
-def city_today() -> date:
-    return city_day(datetime.now(UTC))
-
 
 def add_working_days(start: date, days: int, closed: frozenset[date] = frozenset()) -> date:
     """The day that is `days` working days after `start` (Saturdays, Sundays and `closed`

@@ -1,14 +1,15 @@
 """Staff pages of traffic fines: load the police's CSV export, search and filter the fines,
 see which are paid, export the list."""
-from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 
 from app.admin.permissions import staff_required
-from app.modules.billing import city_today, csv_download, where_state
+from app.city_time import city_midnight, city_today
+from app.csv_export import csv_download
+from app.modules.billing import where_state
 from app.modules.csv_import import (
     Column,
     ImportSpec,
@@ -22,12 +23,11 @@ from app.modules.csv_import import (
 )
 from app.modules.traffic_fines.forms import FineFilterForm
 from app.modules.traffic_fines.models import TrafficFine
-from tenants.context import current_tenant
+from app.pagination import page_of
 from tenants.db import db
 
 bp = Blueprint("traffic_fines_admin", __name__, template_folder="templates")
 WORK = staff_required("work_module", module="traffic_fines")
-PAGE_SIZE = 50
 
 FINES_IMPORT = ImportSpec(
     kind="traffic_fines", title=_l("Load traffic fines"), model=TrafficFine, key="ticket_number",
@@ -49,10 +49,6 @@ FINES_IMPORT = ImportSpec(
     ))
 
 
-def _city_midnight(day) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=ZoneInfo(current_tenant().timezone))
-
-
 def filtered(form: FineFilterForm) -> sa.Select:
     """The fines the staff's filter selects, newest offence first."""
     query = sa.select(TrafficFine)
@@ -63,10 +59,10 @@ def filtered(form: FineFilterForm) -> sa.Select:
         query = query.where(TrafficFine.ticket_number == form.ticket.data.strip().upper())
     query = where_state(query, TrafficFine, form.status.data, city_today())
     if form.date_from.data:
-        query = query.where(TrafficFine.occurred_at >= _city_midnight(form.date_from.data))
+        query = query.where(TrafficFine.occurred_at >= city_midnight(form.date_from.data))
     if form.date_to.data:
         query = query.where(TrafficFine.occurred_at <
-                            _city_midnight(form.date_to.data + timedelta(days=1)))
+                            city_midnight(form.date_to.data + timedelta(days=1)))
     return query.order_by(TrafficFine.occurred_at.desc(), TrafficFine.id.desc())
 
 
@@ -77,11 +73,9 @@ def index():
     if not form.validate():
         return render_template("traffic_fines/admin/index.html", form=form, fines=[], page=1,
                                has_next=False, today=city_today()), 422
-    page = max(request.args.get("page", 1, type=int), 1)
-    rows = db.session.scalars(filtered(form).limit(PAGE_SIZE + 1)
-                              .offset((page - 1) * PAGE_SIZE)).all()
-    return render_template("traffic_fines/admin/index.html", form=form, fines=rows[:PAGE_SIZE],
-                           page=page, has_next=len(rows) > PAGE_SIZE, today=city_today())
+    fines, page, has_next = page_of(filtered(form))
+    return render_template("traffic_fines/admin/index.html", form=form, fines=fines, page=page,
+                           has_next=has_next, today=city_today())
 
 
 @bp.get("/export.csv")

@@ -4,8 +4,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 
+from app.city_time import city_today
 from app.modules import settings_of
-from app.modules.billing import city_today
 
 
 @dataclass(frozen=True)

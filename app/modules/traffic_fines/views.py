@@ -8,13 +8,11 @@ session), which is how the citizen comes back to it from the checkout."""
 import uuid
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, g, redirect, render_template, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.extensions import limiter
-from app.modules import settings_of
-from app.modules.billing import receipt_link
+from app.modules.billing import limit_failed_attempts, receipt_link
 from app.modules.traffic_fines.fees import due_today
 from app.modules.traffic_fines.forms import LookupForm, PayForm
 from app.modules.traffic_fines.models import TrafficFine
@@ -35,17 +33,8 @@ SEEN_LIMIT = 20
 NOT_FOUND = 404
 
 
-def _lookup_limit() -> str:
-    per_hour = settings_of("traffic_fines")["lookups_per_hour"] if g.get("tenant") else 10
-    return f"{per_hour} per hour"
-
-
-def _failed_lookup(response) -> bool:
-    return response.status_code == NOT_FOUND
-
-
 @bp.route("/", methods=["GET", "POST"])
-@limiter.limit(_lookup_limit, methods=["POST"], deduct_when=_failed_lookup)
+@limit_failed_attempts("traffic_fines", "lookups_per_hour", NOT_FOUND)
 def index():
     form = LookupForm()
     if not form.validate_on_submit():

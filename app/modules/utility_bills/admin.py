@@ -8,8 +8,10 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.admin.permissions import staff_required
+from app.city_time import city_today
+from app.csv_export import csv_download
 from app.modules import settings_of
-from app.modules.billing import city_today, csv_download, where_state
+from app.modules.billing import where_state
 from app.modules.csv_import import (
     CellError,
     Column,
@@ -23,11 +25,11 @@ from app.modules.csv_import import (
 from app.modules.utility_bills.forms import AccountFilterForm, BillFilterForm
 from app.modules.utility_bills.models import UtilityAccount, UtilityBill, normalize_surname
 from app.modules.utility_bills.settings import kinds_of
+from app.pagination import page_of
 from tenants.db import db
 
 bp = Blueprint("utility_bills_admin", __name__, template_folder="templates")
 WORK = staff_required("work_module", module="utility_bills")
-PAGE_SIZE = 50
 
 
 def _surname(value: str) -> str:
@@ -110,12 +112,6 @@ def _accounts(form: AccountFilterForm) -> sa.Select:
     return query.order_by(UtilityAccount.account_number)
 
 
-def _page(query: sa.Select) -> tuple[list, int, bool]:
-    page = max(request.args.get("page", 1, type=int), 1)
-    rows = db.session.scalars(query.limit(PAGE_SIZE + 1).offset((page - 1) * PAGE_SIZE)).all()
-    return rows[:PAGE_SIZE], page, len(rows) > PAGE_SIZE
-
-
 @bp.get("/")
 @WORK
 def index():
@@ -123,7 +119,7 @@ def index():
     if not form.validate():
         return render_template("utility_bills/admin/bills.html", form=form, bills=[], page=1,
                                has_next=False, today=city_today()), 422
-    bills, page, has_next = _page(_bills(form))
+    bills, page, has_next = page_of(_bills(form))
     return render_template("utility_bills/admin/bills.html", form=form, bills=bills, page=page,
                            has_next=has_next, today=city_today())
 
@@ -135,7 +131,7 @@ def accounts():
     if not form.validate():
         return render_template("utility_bills/admin/accounts.html", form=form, accounts=[],
                                page=1, has_next=False), 422
-    rows, page, has_next = _page(_accounts(form))
+    rows, page, has_next = page_of(_accounts(form))
     return render_template("utility_bills/admin/accounts.html", form=form, accounts=rows,
                            page=page, has_next=has_next)
 

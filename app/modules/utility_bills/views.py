@@ -5,7 +5,7 @@ import hmac
 import uuid
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -13,9 +13,7 @@ from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from app.admin.audit import actor_of, record
-from app.extensions import limiter
-from app.modules import settings_of
-from app.modules.billing import receipt_link
+from app.modules.billing import limit_failed_attempts, receipt_link
 from app.modules.utility_bills.forms import LinkForm, PayBillsForm
 from app.modules.utility_bills.models import (
     AccountLink,
@@ -42,15 +40,6 @@ KIND_NAMES = {"water": _l("Water"), "electricity": _l("Electricity"), "gas": _l(
 @bp.app_template_filter("utility_kind")
 def kind_name(kind: str) -> str:
     return str(KIND_NAMES.get(kind, kind))
-
-
-def _link_limit() -> str:
-    per_hour = settings_of("utility_bills")["link_attempts_per_hour"] if g.get("tenant") else 10
-    return f"{per_hour} per hour"
-
-
-def _failed_link(response) -> bool:
-    return response.status_code == NOT_LINKED
 
 
 def linked_accounts(user) -> list[UtilityAccount]:
@@ -96,7 +85,7 @@ def index():
 
 @bp.route("/link", methods=["GET", "POST"])
 @login_required
-@limiter.limit(_link_limit, methods=["POST"], deduct_when=_failed_link)
+@limit_failed_attempts("utility_bills", "link_attempts_per_hour", NOT_LINKED)
 def link():
     form = LinkForm()
     if not form.validate_on_submit():
