@@ -1,7 +1,6 @@
 """`flask demo`: the demo cities, each with its own names, domains, colours, logo, hero pattern
 and contact details, so that they look clearly different. Idempotent: a city that exists is
 kept as it is."""
-import os
 from datetime import UTC, date, datetime, timedelta
 
 import click
@@ -161,7 +160,7 @@ def demo_fines_and_bills(slug: str) -> list:
 @with_appcontext
 def demo_command():
     """Provision the demo cities that don't exist yet (lishui, beijing, shenzhen)."""
-    port = os.environ.get("PORT", "5000")
+    port = f":{current_app.config['PUBLIC_PORT']}" if current_app.config["PUBLIC_PORT"] else ""
     for city in DEMO_CITIES:
         if directory().get(city["slug"]) is not None:
             click.echo(f"{city['slug']}: exists, kept")
@@ -179,7 +178,7 @@ def demo_command():
             add_demo_hospitals(tenant.slug)
             payment_settings(provider=SANDBOX)  # the built-in sandbox: no money moves
             db.session.commit()
-        click.echo(f"{tenant.slug}: created at http://{tenant.domains[0]}:{port}/")
+        click.echo(f"{tenant.slug}: created at http://{tenant.domains[0]}{port}/")
     # No vendor staff account is made here: it would need a password in the code.
-    click.echo(f"Platform console: http://{current_app.config['PLATFORM_HOST']}:{port}/console/"
+    click.echo(f"Platform console: http://{current_app.config['PLATFORM_HOST']}{port}/console/"
                " — make your account with: flask platform create-staff YOU@EXAMPLE.COM")

@@ -7,6 +7,7 @@
 | SECRET_KEY | signs cookies and tokens | a fixed development key (required in production) |
 | DATA_ENCRYPTION_KEY | key for secrets stored encrypted (app/crypto.py) | required in production |
 | PLATFORM_HOST | host name of the vendor platform site | localhost |
+| PUBLIC_PORT | port in links made outside a request (CLI); empty: 80/443 | dev: PORT or 5000 |
 | DB_POOL_SIZE | connections per process, shared by all cities | 10 |
 | TENANT_DIRECTORY_REFRESH_SECONDS | how often each process checks for city changes | 2 |
 | TENANT_MIGRATION_LOCK_TIMEOUT | lock timeout of one city's migration or purge | 5s |
@@ -70,6 +71,9 @@ def from_environment(environ=os.environ) -> dict:
         "DATABASE_URL": environ.get("DATABASE_URL"),
         "DATA_ENCRYPTION_KEY": environ.get("DATA_ENCRYPTION_KEY"),
         "PLATFORM_HOST": environ.get("PLATFORM_HOST", "localhost"),
+        # `make run` serves on PORT (5000) in development; behind a proxy links have no port.
+        "PUBLIC_PORT": environ.get(
+            "PUBLIC_PORT", environ.get("PORT", "5000") if env == "development" else ""),
         "DB_POOL_SIZE": int(environ.get("DB_POOL_SIZE", "10")),
         "TENANT_DIRECTORY_REFRESH_SECONDS": float(
             environ.get("TENANT_DIRECTORY_REFRESH_SECONDS", "2")

@@ -60,6 +60,7 @@ def app(database_url, outbox_dir):
         "TESTING": True,
         "DATABASE_URL": database_url,
         "PLATFORM_HOST": "platform.test",
+        "PUBLIC_PORT": "",
         "TENANT_DIRECTORY_REFRESH_SECONDS": 0.5,
         "SECRET_KEY": "test-secret",
         # Made on first use: hundreds of test cities would each queue RSA key generation.

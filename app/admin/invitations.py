@@ -74,11 +74,11 @@ def invite_from_outside(tenant, email: str, role: str, modules: list[str], actor
     """`invite` for code that runs outside the city's site (the CLI, the platform console):
     bound to the city, links made for its first domain; `prepare()`, if given, runs first in
     the same transaction. Commits; returns the link."""
+    from app.links import outside_request
     from tenants.context import tenant_context
 
-    scheme = current_app.config.get("PREFERRED_URL_SCHEME") or "http"
     with tenant_context(tenant):
-        with current_app.test_request_context("/", base_url=f"{scheme}://{tenant.domains[0]}"):
+        with outside_request(tenant.domains[0]):
             if prepare is not None:
                 prepare()
             _, link = invite(email, role, modules, actor)

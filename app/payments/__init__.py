@@ -3,7 +3,7 @@
 A module registers what it charges for once, at import time, and asks for a payment in a view:
 
     register_payable(Payable(kind="traffic_fine", module="traffic_fines",
-                             on_paid=mark_fines_paid, return_url=fine_return_url))
+                             on_paid=mark_paid, return_url=fine_return_url))
     payment = request_payment(kind="traffic_fine", items=[PaymentItemRequest(...)],
                               description=..., user=..., idempotency_key=form.key.data)
     return redirect(checkout_url(payment))

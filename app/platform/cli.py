@@ -70,9 +70,8 @@ def reset_staff_command(email, second_factor):
 
 
 def _set_password_link(staff: PlatformStaff) -> str:
+    from app.links import outside_request
     from app.platform.account import set_password_token
 
-    scheme = current_app.config.get("PREFERRED_URL_SCHEME") or "http"
-    with current_app.test_request_context(
-            "/", base_url=f"{scheme}://{current_app.config['PLATFORM_HOST']}"):
+    with outside_request(current_app.config["PLATFORM_HOST"]):
         return url_for("platform.set_password", token=set_password_token(staff), _external=True)

@@ -474,3 +474,11 @@ def test_invite_admin_from_the_command_line(app, cli, town, outbox):
     clerk = cli.invoke(args=["tenants", "invite-admin", town.slug, "c@example.com",
                              "--role", "clerk"])
     assert clerk.exit_code != 0 and "--module" in clerk.output
+
+
+def test_links_made_from_the_command_line_carry_the_public_port(app, cli, town, monkeypatch):
+    monkeypatch.setitem(app.config, "PUBLIC_PORT", "5000")
+    result = cli.invoke(args=["tenants", "invite-admin", town.slug, "porter@example.com"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1].startswith(
+        f"http://{town.domains[0]}:5000/admin/invitation/")
