@@ -10,7 +10,12 @@ from app.city_time import city_today
 from app.modules import ModuleError, configure, discover, settings_of
 from app.modules.passports import overdue_now, submitted_per_day, waiting_now
 from app.modules.passports.models import PassportApplication
-from app.modules.passports.workflow import add_working_days, sla_deadline
+from app.modules.passports.workflow import (
+    add_working_days,
+    deadline_after_pause,
+    sla_deadline,
+    working_days_between,
+)
 from tenants.context import tenant_context
 from tenants.db import db
 from tests.app.passports_support import enable_passports
@@ -36,6 +41,27 @@ def test_the_citys_holidays_move_the_deadline(app, make_city):
     enable_passports(app, tenant, sla_working_days=2, public_holidays="2026-11-30\n")
     with tenant_context(tenant, app):
         assert sla_deadline(FRIDAY) == date(2026, 12, 2)
+
+
+@pytest.mark.parametrize(("paused_on", "resumed_on", "waited"), [
+    (FRIDAY, FRIDAY, 0),  # answered the same day
+    (FRIDAY, date(2026, 11, 29), 0),  # answered over the weekend
+    (FRIDAY, date(2026, 12, 2), 3),  # Monday, Tuesday, Wednesday
+    (date(2026, 12, 2), FRIDAY, 0),
+])
+def test_the_working_days_a_case_waited(paused_on, resumed_on, waited):
+    assert working_days_between(paused_on, resumed_on) == waited
+
+
+def test_waiting_for_the_citizen_moves_the_deadline_by_working_days(app, make_city):
+    tenant = make_city("passport-pause", locale="en")
+    enable_passports(app, tenant, public_holidays="2026-11-30\n")
+    with tenant_context(tenant, app):
+        # Asked on Friday, answered on Wednesday: Monday is a holiday, so two days waited,
+        # and the deadline (a Friday) moves past the weekend to Tuesday.
+        assert deadline_after_pause(date(2026, 12, 4), FRIDAY, date(2026, 12, 2)) \
+            == date(2026, 12, 8)
+        assert deadline_after_pause(date(2026, 12, 4), FRIDAY, FRIDAY) == date(2026, 12, 4)
 
 
 def test_bad_settings_are_refused_naming_the_field(app, make_city):

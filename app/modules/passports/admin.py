@@ -1,7 +1,8 @@
 """The staff's queue of passport applications: filtered by state and age, overdue cases first
 (the SLA deadline in working days); a case's details, files and timeline; and the moves staff
 make — claim, ask for information, approve, reject, ready for collection, collected — each
-through workflow.transition, audited in the same transaction."""
+through workflow.transition, audited in the same transaction. A claimed case is moved only by
+its claimant or a city administrator; others may take it over (audited)."""
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -33,8 +34,11 @@ from app.modules.passports.workflow import (
     STATUS_LABELS,
     Refused,
     allowed,
+    claimed_by_another,
+    claimed_message,
     is_overdue,
     load_for_update,
+    take_over,
     transition,
 )
 from app.pagination import page_of
@@ -46,6 +50,7 @@ READ = staff_required(VIEW, module="passports")
 OPEN = "open"  # the queue's default filter: every case not finished
 FINISHED = (COLLECTED, REJECTED)
 AGES = (0, 3, 7, 14, 30)  # "submitted at least N days ago"
+CLAIMED = (IN_REVIEW, APPROVED, READY_FOR_COLLECTION)  # states where the claimant works the case
 
 # The staff's moves: URL name → (target state, button text, whether a message is required).
 ACTIONS = {
@@ -107,14 +112,24 @@ def _case(application_id: int) -> PassportApplication:
     return application
 
 
+def _may_take_over(application) -> bool:
+    return application.status in CLAIMED and application.assigned_user_id not in (
+        None, current_user.id)
+
+
 def _detail_page(application, form=None, failed_action=None, status=200):
-    may_work = can(current_staff(), WORK_MODULE, module="passports")
+    staff = current_staff()
+    may_work = can(staff, WORK_MODULE, module="passports")
+    kept_off = claimed_by_another(application, staff)
     actions = [(name, label, needs_message) for name, (target, label, needs_message)
-               in ACTIONS.items() if may_work and allowed(application, target, STAFF)]
+               in ACTIONS.items()
+               if may_work and not kept_off and allowed(application, target, STAFF)]
     return render_template(
         "passports/admin/detail.html", application=application, actions=actions,
         form=form or StaffActionForm(), failed_action=failed_action, labels=STATUS_LABELS,
-        overdue=is_overdue(application, city_today())), status
+        overdue=is_overdue(application, city_today()),
+        refusal=kept_off and claimed_message(application),
+        may_take_over=may_work and _may_take_over(application)), status
 
 
 @bp.get("/<int:application_id>")
@@ -140,6 +155,9 @@ def act(application_id, action):
     application = load_for_update(application_id)
     if application is None or application.status == DRAFT:
         abort(404)
+    if claimed_by_another(application, current_staff()):  # the page says who has it
+        db.session.rollback()
+        return _detail_page(application, status=403)
     form = StaffActionForm()
     valid = form.validate_on_submit()
     message = (form.message.data or "").strip()
@@ -154,4 +172,21 @@ def act(application_id, action):
     db.session.commit()
     flash(_("Application %(reference)s is now “%(status)s”.", reference=application.reference,
             status=STATUS_LABELS[target]), "success")
+    return redirect(url_for(".detail", application_id=application.id))
+
+
+@bp.post("/<int:application_id>/take-over")
+@WORK
+def take_over_case(application_id):
+    """Claim a case someone else claimed (they may be away): audited, and said on the page."""
+    application = load_for_update(application_id)
+    if application is None or application.status == DRAFT:
+        abort(404)
+    if not _may_take_over(application):
+        raise Refused(_("Application %(reference)s can't be taken over now.",
+                        reference=application.reference))
+    take_over(application, current_user)
+    db.session.commit()
+    flash(_("You have taken over application %(reference)s.",
+            reference=application.reference), "success")
     return redirect(url_for(".detail", application_id=application.id))

@@ -11,6 +11,7 @@ from app.admin.audit import actor_of, record
 from app.city_time import city_day
 from app.i18n import TranslatedError
 from app.models import User
+from app.models.staff import ADMIN, StaffMember
 from app.modules.passports.models import (
     APPROVED,
     COLLECTED,
@@ -95,11 +96,14 @@ def transition(application: PassportApplication, target: str, actor: User, *, by
         raise TransitionRefused(application, target)
     before = {"status": application.status, "assigned_user_id": application.assigned_user_id}
     now = datetime.now(UTC)
-    application.status, application.status_changed_at = target, now
     if target == SUBMITTED and application.submitted_at is None:
         application.submitted_at = now
         application.sla_due = sla_deadline(city_day(now))
-    elif target == IN_REVIEW:
+    elif target == SUBMITTED:  # the citizen answered: the clock stood still while they did
+        application.sla_due = deadline_after_pause(
+            application.sla_due, city_day(application.status_changed_at), city_day(now))
+    application.status, application.status_changed_at = target, now
+    if target == IN_REVIEW:
         application.assigned_user_id = actor.id
     elif target == NEEDS_INFORMATION:
         application.information_request = message
@@ -117,6 +121,29 @@ def transition(application: PassportApplication, target: str, actor: User, *, by
     notify(application.applicant, "passport_status", application=application,
            status_label=STATUS_LABELS[target], message=message)
     return event
+
+
+def claimed_message(application: PassportApplication) -> str:
+    """What staff kept off a case someone else claimed read on its page."""
+    return _("%(name)s has claimed application %(reference)s: only they or an administrator "
+             "can act on it. Take it over first if you must.",
+             name=application.assignee.name, reference=application.reference)
+
+
+def claimed_by_another(application: PassportApplication, staff: StaffMember) -> bool:
+    """Whether `staff` must keep off the case: someone else claimed it and `staff` is not a
+    city administrator. (A resubmitted case is open to a new claim.)"""
+    return (application.status != SUBMITTED and application.assigned_user_id is not None
+            and application.assigned_user_id != staff.user_id and staff.role != ADMIN)
+
+
+def take_over(application: PassportApplication, actor: User) -> None:
+    """`actor` becomes the case's claimant in place of whoever claimed it, audited (in the
+    caller's transaction); the citizen sees no change."""
+    before = {"assigned_user_id": application.assigned_user_id}
+    application.assigned_user_id = actor.id
+    record(actor_of(actor), "passports.take_over", application.reference, before,
+           {"assigned_user_id": actor.id})
 
 
 def load_for_update(application_id: int, user_id: int | None = None) -> PassportApplication | None:
@@ -156,23 +183,46 @@ def missing_parts(application: PassportApplication, settings: dict) -> list[tupl
 
 # -- the SLA in working days ---------------------------------------------------------------
 
+def is_working_day(day: date, closed: frozenset[date] = frozenset()) -> bool:
+    """Saturdays, Sundays and the `closed` days don't count."""
+    return day.weekday() < 5 and day not in closed
+
+
 def add_working_days(start: date, days: int, closed: frozenset[date] = frozenset()) -> date:
-    """The day that is `days` working days after `start` (Saturdays, Sundays and `closed`
-    days don't count; `start` itself doesn't either)."""
+    """The day that is `days` working days after `start` (`start` itself doesn't count)."""
     day, counted = start, 0
     while counted < days:
         day += timedelta(days=1)
-        if day.weekday() < 5 and day not in closed:
+        if is_working_day(day, closed):
             counted += 1
     return day
 
 
-def sla_deadline(submitted_on: date) -> date:
+def working_days_between(start: date, end: date, closed: frozenset[date] = frozenset()) -> int:
+    """The working days after `start`, up to and including `end` (0 when `end` <= `start`)."""
+    return sum(is_working_day(start + timedelta(days=n), closed)
+               for n in range(1, (end - start).days + 1))
+
+
+def _closed_days() -> frozenset[date]:
+    return holidays(_settings()["public_holidays"])
+
+
+def _settings() -> dict:
     from app.modules import settings_of
 
-    settings = settings_of("passports")
-    return add_working_days(submitted_on, settings["sla_working_days"],
-                            holidays(settings["public_holidays"]))
+    return settings_of("passports")
+
+
+def sla_deadline(submitted_on: date) -> date:
+    return add_working_days(submitted_on, _settings()["sla_working_days"], _closed_days())
+
+
+def deadline_after_pause(due: date, paused_on: date, resumed_on: date) -> date:
+    """`due` moved later by the working days the case waited for the citizen: asked on
+    `paused_on`, answered on `resumed_on` (an answer the same day moves nothing)."""
+    closed = _closed_days()
+    return add_working_days(due, working_days_between(paused_on, resumed_on, closed), closed)
 
 
 def is_overdue(application: PassportApplication, today: date) -> bool:
