@@ -21,6 +21,7 @@ from app.modules.appointments.models import (
     Hospital,
     Schedule,
     Slot,
+    SlotBlock,
 )
 from app.modules.appointments.slots import OpenSlot, bookable_slots, schedule_slots
 from app.modules.appointments.tasks import remind_all
@@ -28,7 +29,7 @@ from app.notifications.models import Notification
 from tenants.context import tenant_context
 from tenants.db import db
 from tests.conftest import run_worker
-from tests.support.cities import configure_city
+from tests.support.cities import audit_entries, configure_city
 
 ZONE = ZoneInfo("Asia/Shanghai")
 ID_NUMBER = "11010519491231002X"  # a valid sample number
@@ -365,6 +366,76 @@ def test_a_blocked_day_cancels_its_bookings_and_notifies_in_one_transaction(app,
         body = db.session.scalars(sa.select(Notification.body).where(
             Notification.event == "appointment_cancelled_by_hospital")).one()
         assert "Doctor ill" in body and blocked in body
+
+
+def test_blocking_a_time_that_starts_no_slot_is_refused(app, town, place):
+    day = tomorrow()
+    with tenant_context(town, app):
+        department = db.session.get(Department, place.department)
+        for doctor, starts_at in ((place.doctor, local(day, 9, 10)),  # inside a slot
+                                  (place.doctor, local(day, 14))):  # the department's hours
+            with pytest.raises(booking.NoSuchSlot):
+                booking.block(department, doctor, day, starts_at, "Broken machine", "staff")
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(SlotBlock)) == 0
+        booking.block(department, None, day, local(day, 14), "Broken machine", "staff")
+        db.session.rollback()
+
+
+def test_unblocking_reopens_the_time_but_not_the_cancelled_bookings(app, town, place):
+    day = tomorrow()
+    cancelled = book(app, town, new_citizen(app, town), place.department, local(day, 9),
+                     place.doctor)
+    with tenant_context(town, app):
+        department = db.session.get(Department, place.department)
+        booking.block(department, place.doctor, day, local(day, 9), "Broken machine", "staff")
+        booking.block(department, None, day, None, "Flooding", "staff")
+        db.session.commit()
+        slot_block, day_block = db.session.scalars(
+            sa.select(SlotBlock).order_by(SlotBlock.id)).all()
+        booking.unblock(day_block, "staff")
+        db.session.commit()
+        starts = {s.starts_at for s in bookable_slots(department, 7, day=day)}
+        assert local(day, 9) not in starts  # the slot's own block holds
+        assert {local(day, 8), local(day, 9, 30), local(day, 14)} <= starts
+    with pytest.raises(booking.SlotUnavailable):
+        book(app, town, new_citizen(app, town), place.department, local(day, 9), place.doctor)
+    with tenant_context(town, app):
+        booking.unblock(db.session.get(SlotBlock, slot_block.id), "staff")
+        db.session.commit()
+    again = book(app, town, new_citizen(app, town), place.department, local(day, 9),
+                 place.doctor)
+    assert appointment(app, town, again).status == "booked"
+    assert appointment(app, town, cancelled).status == "cancelled"
+    assert booked_places(app, town, place.doctor_schedule, local(day, 9)) == 1
+    unblocks = audit_entries(app, town, "appointments.unblock")
+    assert [(e.before["reason"], e.after) for e in unblocks] == [("Flooding", None),
+                                                                 ("Broken machine", None)]
+
+
+def test_deleting_a_closure_reopens_its_days_except_where_another_covers_them(app, town,
+                                                                                place):
+    day = tomorrow()
+    cancelled = book(app, town, new_citizen(app, town), place.department, local(day, 14))
+    with tenant_context(town, app):
+        holiday = Closure(hospital_id=place.hospital, first_day=day,
+                          last_day=day + timedelta(days=1), reason="Holiday")
+        booking.close(holiday, "staff")
+        booking.close(Closure(hospital_id=place.hospital, department_id=place.department,
+                              doctor_id=place.doctor, first_day=day, last_day=day,
+                              reason="Training"), "staff")
+        db.session.commit()
+        booking.delete_closure(holiday, "staff")
+        db.session.commit()
+        department = db.session.get(Department, place.department)
+        assert [s.starts_at.hour for s in bookable_slots(department, 7, day=day)] == [14]
+        assert db.session.scalar(sa.select(Slot.blocked).where(
+            Slot.schedule_id == place.doctor_schedule, Slot.starts_at == local(day, 8)))
+    assert appointment(app, town, cancelled).status == "cancelled"
+    assert book(app, town, new_citizen(app, town), place.department, local(day, 14))
+    with pytest.raises(booking.SlotUnavailable):
+        book(app, town, new_citizen(app, town), place.department, local(day, 8), place.doctor)
+    [entry] = audit_entries(app, town, "appointments.closure_delete")
+    assert entry.before["reason"] == "Holiday" and entry.after is None
 
 
 def test_a_closure_cancels_the_bookings_it_covers(app, town, place):

@@ -2,14 +2,17 @@
 threads with sessions of their own against the real PostgreSQL."""
 import threading
 from datetime import timedelta
+from functools import partial
 
 import sqlalchemy as sa
 
 from app.modules.appointments import booking
-from app.modules.appointments.models import Appointment, Slot
+from app.modules.appointments.models import Appointment, Department, Slot
+from app.notifications.models import Notification
 from tenants.context import tenant_context
 from tenants.db import db
 from tests.app.test_appointments import (
+    appointment,
     book,
     enable,
     local,
@@ -19,26 +22,31 @@ from tests.app.test_appointments import (
 )
 
 
-def at_once(app, tenant, attempts) -> list:
-    """Run each attempt (user_id, department_id, starts_at, doctor_id) in a thread of its own,
-    released together; the outcome of each: a reference or the refusal."""
-    barrier = threading.Barrier(len(attempts))
-    outcomes = [None] * len(attempts)
+def together(calls) -> list:
+    """Run each call in a thread of its own, released together; the outcome of each: what it
+    returned or the refusal it raised."""
+    barrier = threading.Barrier(len(calls))
+    outcomes = [None] * len(calls)
 
-    def attempt(index, args):
+    def run(index, call):
         barrier.wait()
         try:
-            outcomes[index] = book(app, tenant, *args)
+            outcomes[index] = call()
         except booking.AppointmentError as refusal:
             outcomes[index] = refusal
 
-    threads = [threading.Thread(target=attempt, args=(i, args))
-               for i, args in enumerate(attempts)]
+    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(60)
     return outcomes
+
+
+def at_once(app, tenant, attempts) -> list:
+    """Each attempt (user_id, department_id, starts_at, doctor_id) booked in a thread of its
+    own, released together; the outcome of each: a reference or the refusal."""
+    return together([partial(book, app, tenant, *args) for args in attempts])
 
 
 def test_twenty_citizens_at_a_slot_of_three_exactly_three_get_it(app, make_city):
@@ -84,3 +92,42 @@ def test_one_per_department_and_day_holds_at_once(app, make_city):
                                     place.doctor) for hour in (8, 9, 10, 11)])
     assert sum(isinstance(o, str) for o in outcomes) == 1
     assert sum(isinstance(o, booking.SameDepartmentDay) for o in outcomes) == 3
+
+
+def test_a_block_racing_bookings_of_its_slot_leaves_none_of_them_active(app, make_city):
+    town = make_city("blockrace", locale="en", timezone="Asia/Shanghai")
+    enable(app, town)
+    place = set_up_hospital(app, town, capacity=10)
+    day = tomorrow()
+    starts_at = local(day, 9)
+    early = book(app, town, new_citizen(app, town), place.department, starts_at, place.doctor)
+    citizens = [new_citizen(app, town) for _ in range(8)]
+
+    def block_the_slot():
+        with tenant_context(town, app):
+            cancelled = booking.block(db.session.get(Department, place.department),
+                                      place.doctor, day, starts_at, "Broken scanner", "staff")
+            db.session.commit()
+            return {a.reference for a in cancelled}
+
+    outcomes = together([block_the_slot, *(
+        partial(book, app, town, citizen, place.department, starts_at, place.doctor)
+        for citizen in citizens)])
+    cancelled_by_block, booking_outcomes = outcomes[0], outcomes[1:]
+    succeeded = {early} | {o for o in booking_outcomes if isinstance(o, str)}
+    assert all(isinstance(o, str | booking.SlotFull | booking.SlotUnavailable)
+               for o in booking_outcomes)
+    assert cancelled_by_block == succeeded
+    for reference in succeeded:
+        row = appointment(app, town, reference)
+        assert (row.status, row.cancelled_by) == ("cancelled", "hospital")
+        with tenant_context(town, app):
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification).where(
+                Notification.user_id == row.user_id,
+                Notification.event == "appointment_cancelled_by_hospital")) == 1
+    with tenant_context(town, app):
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment).where(
+            Appointment.starts_at == starts_at, Appointment.status == "booked")) == 0
+        counter = db.session.scalars(sa.select(Slot).where(
+            Slot.schedule_id == place.doctor_schedule, Slot.starts_at == starts_at)).one()
+        assert (counter.booked, counter.blocked) == (0, True)

@@ -9,7 +9,14 @@ import sqlalchemy as sa
 
 from app.models import AuditEntry
 from app.modules.appointments.demo import add_demo_hospitals
-from app.modules.appointments.models import Appointment, Department, Hospital, Schedule
+from app.modules.appointments.models import (
+    Appointment,
+    Closure,
+    Department,
+    Hospital,
+    Schedule,
+    SlotBlock,
+)
 from app.modules.appointments.slots import bookable_slots
 from app.notifications.models import Notification
 from tenants.context import tenant_context
@@ -233,6 +240,62 @@ def test_no_show_and_block_a_day(app, client, town, place, clerk):
             Notification.user_id == citizen).order_by(Notification.id.desc()).limit(1)
         ) == "appointment_cancelled_by_hospital"
     assert page(client, town, "/admin/appointments/setup", 403)
+
+
+def test_a_clerk_blocks_a_slot_and_unblocks_it(app, client, town, place, clerk):
+    citizen = new_citizen(app, town)
+    cancelled = book(app, town, citizen, place.department, local(tomorrow(), 9), place.doctor)
+    slot = {"department_id": place.department, "doctor_id": str(place.doctor),
+            "day": tomorrow().isoformat(), "time": "09:10", "reason": "Broken scanner"}
+    response = post_form(client, town, "/admin/appointments/block", slot)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422 and "No slot starts at this time" in body
+    assert 'value="09:10"' in body
+    with tenant_context(town, app):
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(SlotBlock)) == 0
+    assert appointment(app, town, cancelled).status == "booked"
+    response = post_form(client, town, "/admin/appointments/block", {**slot, "time": "09:00"})
+    assert response.status_code == 303
+    assert appointment(app, town, cancelled).status == "cancelled"
+    listed = page(client, town, "/admin/appointments/block")
+    assert "Broken scanner" in listed and "Unblock" in listed
+    with tenant_context(town, app):
+        block_id = db.session.scalar(sa.select(SlotBlock.id))
+    unblock = f"/admin/appointments/block/{block_id}/unblock"
+    assert client.post(unblock, headers=host(town)).status_code == 400  # no CSRF token
+    response = post_form(client, town, unblock, {}, page="/admin/appointments/block")
+    assert response.status_code == 303
+    assert "No blocks coming up." in page(client, town, "/admin/appointments/block")
+    assert appointment(app, town, cancelled).status == "cancelled"
+    assert book(app, town, new_citizen(app, town), place.department, local(tomorrow(), 9),
+                place.doctor)
+    with tenant_context(town, app):
+        assert db.session.scalar(sa.select(AuditEntry.actor).where(
+            AuditEntry.action == "appointments.unblock")).endswith(":desk@example.com")
+    response = post_form(client, town, unblock, {}, page="/admin/appointments/block")
+    assert response.status_code == 404
+
+
+def test_only_managers_delete_a_closure(app, client, town, place):
+    with tenant_context(town, app):
+        closure = Closure(hospital_id=place.hospital, first_day=tomorrow(),
+                          last_day=tomorrow(), reason="Holiday")
+        db.session.add(closure)
+        db.session.commit()
+        delete = f"/admin/appointments/closures/{closure.id}/delete"
+    signed_in_staff(app, client, town, "desk@example.com", role="clerk",
+                    modules=["appointments"])
+    response = post_form(client, town, delete, {}, page="/admin/appointments/")
+    assert response.status_code == 403
+    manager = app.test_client()
+    signed_in_staff(app, manager, town, "boss@example.com", role="module_manager",
+                    modules=["appointments"])
+    assert "Delete the closure" in page(manager, town, "/admin/appointments/setup")
+    response = post_form(manager, town, delete, {}, page="/admin/appointments/setup")
+    assert response.status_code == 303
+    assert "No closures coming up." in page(manager, town, "/admin/appointments/setup")
+    assert book(app, town, new_citizen(app, town), place.department, local(tomorrow(), 9),
+                place.doctor)
 
 
 def test_a_manager_sets_up_hospitals_and_schedules(app, client, town):

@@ -10,6 +10,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from flask_wtf import FlaskForm
 
 from app.admin.audit import actor_of, record
 from app.admin.permissions import staff_required
@@ -33,6 +34,7 @@ from app.modules.appointments.models import (
     Doctor,
     Hospital,
     Schedule,
+    SlotBlock,
 )
 from app.modules.appointments.slots import day_bounds
 from tenants.db import db
@@ -144,24 +146,48 @@ def no_show(appointment_id):
     return _back_to_day(appointment)
 
 
+def _block_page(form: BlockForm, status: int):
+    blocks = db.session.scalars(sa.select(SlotBlock).where(SlotBlock.day >= city_today())
+                                .order_by(SlotBlock.day, SlotBlock.starts_at, SlotBlock.id)).all()
+    return render_template("appointments/admin/block.html", form=form, blocks=blocks), status
+
+
 @bp.route("/block", methods=["GET", "POST"])
 @WORK
 def block():
     form = BlockForm()
     form.fill()
     if not form.validate_on_submit():
-        return render_template("appointments/admin/block.html", form=form), (
-            INVALID_FORM if form.is_submitted() else 200)
+        return _block_page(form, INVALID_FORM if form.is_submitted() else 200)
     department = db.session.get(Department, form.department_id.data)
     starts_at = (datetime.combine(form.day.data, form.time.data, tzinfo=city_zone())
                  if form.time.data else None)
-    cancelled = booking.block(department, form.doctor_id.data, form.day.data, starts_at,
-                              form.reason.data.strip(), _actor())
+    try:
+        cancelled = booking.block(department, form.doctor_id.data, form.day.data, starts_at,
+                                  form.reason.data.strip(), _actor())
+    except booking.NoSuchSlot as error:
+        db.session.rollback()
+        form.time.errors.append(str(error.message))
+        return _block_page(form, error.status)
     db.session.commit()
     flash(_("Blocked. Appointments cancelled and their citizens told: %(count)d.",
             count=len(cancelled)), "success")
     return redirect(url_for(".index", department=department.id,
                             day=form.day.data.isoformat()), 303)
+
+
+@bp.post("/block/<int:block_id>/unblock")
+@WORK
+def unblock(block_id):
+    """Make the time bookable again; the appointments the block cancelled stay cancelled."""
+    entry = db.session.get(SlotBlock, block_id) or abort(404)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    booking.unblock(entry, _actor())
+    db.session.commit()
+    flash(_("Unblocked: the time can be booked again. Appointments the block cancelled stay "
+            "cancelled."), "success")
+    return redirect(url_for(".block"), 303)
 
 
 # -- set-up ---------------------------------------------------------------------------------------
@@ -229,4 +255,18 @@ def add_closure():
     db.session.commit()
     flash(_("The closure is saved. Appointments cancelled and their citizens told: "
             "%(count)d.", count=len(cancelled)), "success")
+    return redirect(url_for(".setup"), 303)
+
+
+@bp.post("/closures/<int:closure_id>/delete")
+@CONFIGURE
+def delete_closure(closure_id):
+    """Reopen the closed days; the appointments the closure cancelled stay cancelled."""
+    closure = db.session.get(Closure, closure_id) or abort(404)
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    booking.delete_closure(closure, _actor())
+    db.session.commit()
+    flash(_("The closure is deleted: its days can be booked again. Appointments it "
+            "cancelled stay cancelled."), "success")
     return redirect(url_for(".setup"), 303)

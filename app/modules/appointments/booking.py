@@ -91,6 +91,12 @@ class WrongState(AppointmentError):
     message = _l("This appointment can't be changed in its current state.")
 
 
+class NoSuchSlot(AppointmentError):
+    message = _l("No slot starts at this time on this day. Enter the start of a slot, or "
+                 "leave the time empty to block the whole day.")
+    status = 422
+
+
 @dataclass(frozen=True)
 class Patient:
     name: str
@@ -373,16 +379,18 @@ def block(department: Department, doctor_id: int | None, day: date,
           starts_at: datetime | None, reason: str, actor: str) -> list[Appointment]:
     """Take a slot (or the whole day) out of the department's (or the doctor's) schedule;
     the booked appointments on it are cancelled and their citizens told. Returns them."""
+    schedules = schedules_of(department.id, doctor_id)
+    if starts_at is not None and not any(
+            slot.starts_at == starts_at
+            for slot in schedule_slots(schedules, day, day, city_zone())):
+        raise NoSuchSlot()
     entry = SlotBlock(department_id=department.id, doctor_id=doctor_id, day=day,
                       starts_at=starts_at, reason=reason, created_by=actor)
     db.session.add(entry)
     db.session.flush()
-    cancelled = _cancel_for_hospital(
-        _seal(schedules_of(department.id, doctor_id), day, day, starts_at), reason, actor)
+    cancelled = _cancel_for_hospital(_seal(schedules, day, day, starts_at), reason, actor)
     record(actor, "appointments.block", str(entry.id), None, {
-        "department_id": department.id, "doctor_id": doctor_id, "day": day.isoformat(),
-        "starts_at": starts_at.isoformat() if starts_at else None, "reason": reason,
-        "cancelled": [a.reference for a in cancelled]})
+        **_block_snapshot(entry), "cancelled": [a.reference for a in cancelled]})
     return cancelled
 
 
@@ -391,21 +399,78 @@ def close(closure: Closure, actor: str) -> list[Appointment]:
     told. Returns them."""
     db.session.add(closure)
     db.session.flush()
+    cancelled = _cancel_for_hospital(
+        _seal(_closure_schedules(closure), closure.first_day, closure.last_day),
+        closure.reason, actor)
+    record(actor, "appointments.closure", str(closure.id), None, {
+        **_closure_snapshot(closure), "cancelled": [a.reference for a in cancelled]})
+    return cancelled
+
+
+def _closure_schedules(closure: Closure) -> list[Schedule]:
     query = sa.select(Schedule).join(Department).where(
         Department.hospital_id == closure.hospital_id)
     if closure.department_id is not None:
         query = query.where(Schedule.department_id == closure.department_id)
     if closure.doctor_id is not None:
         query = query.where(Schedule.doctor_id == closure.doctor_id)
-    schedules = db.session.scalars(query).all()
-    cancelled = _cancel_for_hospital(
-        _seal(schedules, closure.first_day, closure.last_day), closure.reason, actor)
-    record(actor, "appointments.closure", str(closure.id), None, {
-        "hospital_id": closure.hospital_id, "department_id": closure.department_id,
-        "doctor_id": closure.doctor_id, "first_day": closure.first_day.isoformat(),
-        "last_day": closure.last_day.isoformat(), "reason": closure.reason,
-        "cancelled": [a.reference for a in cancelled]})
-    return cancelled
+    return db.session.scalars(query).all()
+
+
+def _reopen(schedules: list[Schedule], first_day: date, last_day: date,
+            hospital_id: int) -> None:
+    """After a block or closure is removed: the counters it covered are bookable again,
+    except where another block or closure of the hospital still covers them. Cancelled
+    appointments stay cancelled."""
+    if not schedules:
+        return
+    start, end = day_bounds(first_day, last_day)
+    db.session.execute(sa.update(Slot).where(
+        Slot.schedule_id.in_([s.id for s in schedules]), Slot.starts_at >= start,
+        Slot.starts_at < end).values(blocked=False))
+    for closure in db.session.scalars(sa.select(Closure).where(
+            Closure.hospital_id == hospital_id, Closure.first_day <= last_day,
+            Closure.last_day >= first_day)):
+        _seal(_closure_schedules(closure), max(closure.first_day, first_day),
+              min(closure.last_day, last_day))
+    for entry in db.session.scalars(sa.select(SlotBlock).join(
+            Department, SlotBlock.department_id == Department.id).where(
+            Department.hospital_id == hospital_id, SlotBlock.day.between(first_day, last_day))):
+        _seal(schedules_of(entry.department_id, entry.doctor_id), entry.day, entry.day,
+              entry.starts_at)
+
+
+def _block_snapshot(entry: SlotBlock) -> dict:
+    return {"department_id": entry.department_id, "doctor_id": entry.doctor_id,
+            "day": entry.day.isoformat(),
+            "starts_at": entry.starts_at.isoformat() if entry.starts_at else None,
+            "reason": entry.reason}
+
+
+def _closure_snapshot(closure: Closure) -> dict:
+    return {"hospital_id": closure.hospital_id, "department_id": closure.department_id,
+            "doctor_id": closure.doctor_id, "first_day": closure.first_day.isoformat(),
+            "last_day": closure.last_day.isoformat(), "reason": closure.reason}
+
+
+def unblock(entry: SlotBlock, actor: str) -> None:
+    """Remove a block: its time can be booked again (unless closed or blocked otherwise)."""
+    before = _block_snapshot(entry)
+    db.session.delete(entry)
+    db.session.flush()
+    _reopen(schedules_of(entry.department_id, entry.doctor_id), entry.day, entry.day,
+            db.session.get(Department, entry.department_id).hospital_id)
+    record(actor, "appointments.unblock", str(entry.id), before, None)
+
+
+def delete_closure(closure: Closure, actor: str) -> None:
+    """Remove a closure: its days can be booked again (unless closed or blocked otherwise)."""
+    before = _closure_snapshot(closure)
+    schedules = _closure_schedules(closure)
+    db.session.delete(closure)
+    db.session.flush()
+    _reopen(schedules, closure.first_day, closure.last_day, closure.hospital_id)
+    record(actor, "appointments.closure_delete", str(closure.id), before, None)
 
 
 def schedule_changed(schedule: Schedule) -> None:

@@ -153,6 +153,9 @@ class SlotBlock(db.Model):
     created_at: Mapped[datetime] = mapped_column(
         sa.DateTime(timezone=True), server_default=sa.func.now())
 
+    department: Mapped[Department] = relationship()
+    doctor: Mapped[Doctor | None] = relationship()
+
 
 class Slot(db.Model):
     """The counter of one slot of one schedule, made on its first booking or block. `booked`
