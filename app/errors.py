@@ -25,6 +25,8 @@ def _messages(error: HTTPException) -> tuple[str, str]:
         403: (_("Forbidden"), _("You do not have permission to open this page.")),
         404: (_("Page not found"), _("There is no page at this address. Check the address.")),
         405: (_("Method not allowed"), _("This page does not accept that kind of request.")),
+        410: (_("No longer available"), _("What was here has been deleted for good, as "
+                                          "planned, and cannot be fetched any more.")),
         413: (_("Too large"), _("What you sent is too large. Send smaller files, one at a "
                                  "time.")),
         429: (_("Too many attempts"), _("Too many attempts in a short time. Wait a few minutes, "

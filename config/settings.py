@@ -13,6 +13,7 @@
 | TENANT_MIGRATION_LOCK_TIMEOUT | lock timeout of one city's migration or purge | 5s |
 | TENANT_ROLE_LOGIN | create city database roles with LOGIN (needed on Citus) | off |
 | TENANT_RETENTION_DAYS | days a retired city's data is kept before it may be purged | 90 |
+| EXPORT_RETENTION_DAYS | days a city export archive is kept before a daily job deletes it | 7 |
 | MAIL_BACKEND | outbox (files under MAIL_OUTBOX_DIR and the log) or smtp | outbox |
 | MAIL_OUTBOX_DIR | where the outbox sink writes, a folder per city | instance/outbox |
 | MAIL_SENDER, MAIL_SMTP_HOST, MAIL_SMTP_PORT | the sender address and the SMTP server | |
@@ -81,6 +82,7 @@ def from_environment(environ=os.environ) -> dict:
         "TENANT_MIGRATION_LOCK_TIMEOUT": environ.get("TENANT_MIGRATION_LOCK_TIMEOUT", "5s"),
         "TENANT_ROLE_LOGIN": _flag(environ.get("TENANT_ROLE_LOGIN")),
         "TENANT_RETENTION_DAYS": int(environ.get("TENANT_RETENTION_DAYS", "90")),
+        "EXPORT_RETENTION_DAYS": int(environ.get("EXPORT_RETENTION_DAYS", "7")),
         "DB_PREPARED_STATEMENTS": _flag(environ.get("DB_PREPARED_STATEMENTS", "on")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

@@ -17,7 +17,8 @@ makes them: tenants.provisioning.new_city_sql and city_privileges_sql), the dump
 statement by statement (COPY blocks streamed), the schema renamed on the way when the slug is
 a new one, and, for an archive of an older schema version, the migrations up to head. Any
 failure rolls all of it back, role included; the uploaded files, written before the commit,
-are removed again. Nothing is left behind.
+are removed again. Nothing is left behind. Once it has committed, `tenant_created` is sent as
+for a provisioned city (tenants/signals.py).
 """
 import hashlib
 import io
@@ -58,6 +59,7 @@ from tenants.provisioning import (
     _preflight,
     _tenant_info,
     _validated,
+    announce_created,
     append_only_sql,
     city_privileges_sql,
     new_city_sql,
@@ -483,11 +485,13 @@ def import_city(archive_path: Path, slug: str | None = None, domains: list[str] 
     _changed()
     with engine.connect() as connection:
         tenant = _tenant_info(connection, slug)
+    imported = Imported(tenant, version, head)
     if upgrade is None:  # migrations that read the database: online, after the commit
         (result,) = migrate_tenants([tenant], lock_timeout=current_app.config[
             "TENANT_MIGRATION_LOCK_TIMEOUT"], script_location=script_location)
-        return Imported(tenant, version, result.after, result.error)
-    return Imported(tenant, version, head)
+        imported = Imported(tenant, version, result.after, result.error)
+    announce_created(tenant)  # as a provisioned city: its receivers (payment keys) run too
+    return imported
 
 
 __all__ = ["ExportError", "Exported", "Imported", "export_city", "find_pg_dump", "import_city"]

@@ -197,12 +197,14 @@ class Impersonation(db.Model):
 # -- exports and fleet migrations (app/platform/exports.py, app/platform/fleet_migrations.py) ---
 
 EXPORT_QUEUED, EXPORT_RUNNING, EXPORT_DONE, EXPORT_FAILED = "queued", "running", "done", "failed"
-EXPORT_STATUSES = (EXPORT_QUEUED, EXPORT_RUNNING, EXPORT_DONE, EXPORT_FAILED)
+EXPORT_EXPIRED = "expired"  # its archive was deleted after EXPORT_RETENTION_DAYS
+EXPORT_STATUSES = (EXPORT_QUEUED, EXPORT_RUNNING, EXPORT_DONE, EXPORT_FAILED, EXPORT_EXPIRED)
 
 
 class CityExport(db.Model):
     """An export of a city asked for in the console, made by a job (tenants/export.py) into
-    instance/exports/; platform administrators download it from there."""
+    instance/exports/; platform administrators download it from there until the archive is
+    deleted, EXPORT_RETENTION_DAYS after it was made (status "expired")."""
 
     __tablename__ = "city_exports"
     __table_args__ = (sa.CheckConstraint(f"status IN {EXPORT_STATUSES}", name="status"),

@@ -267,9 +267,14 @@ def create_tenant(slug: str, name: str, domains: list[str], name_zh: str | None 
             f"the database refused to provision {slug!r}: {error.orig}"
         ) from None
     _changed()
+    announce_created(tenant)
+    return tenant
+
+
+def announce_created(tenant: TenantInfo) -> None:
+    """Send tenant_created for a city whose creation (provisioning or import) has committed."""
     if has_app_context():
         send_robustly(tenant_created, current_app._get_current_object(), tenant=tenant)
-    return tenant
 
 
 def set_status(slug: str, status: str, by: str | None = None) -> TenantInfo:
@@ -545,6 +550,6 @@ def purge_retired(now: datetime | None = None, by: str | None = None) -> PurgeRe
     return report
 
 
-__all__ = ["InvalidName", "ProvisioningError", "PurgeReport", "add_domain", "create_tenant",
-           "delete_tenant", "due_for_purge", "purge_retired", "remove_domain", "restore_tenant",
-           "retire_tenant", "set_maintenance", "set_plan", "set_status"]
+__all__ = ["InvalidName", "ProvisioningError", "PurgeReport", "add_domain", "announce_created",
+           "create_tenant", "delete_tenant", "due_for_purge", "purge_retired", "remove_domain",
+           "restore_tenant", "retire_tenant", "set_maintenance", "set_plan", "set_status"]

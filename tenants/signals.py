@@ -5,8 +5,9 @@ purge of a retired city), in the application context that deleted it:
 
     tenant_deleted.send(app, tenant=<TenantInfo>, action="tenant.delete" | "tenant.purge")
 
-`tenant_created` is sent once a new city's provisioning has committed, in the application
-context that made it: `tenant_created.send(app, tenant=<TenantInfo>)`. Receivers must be quick
+`tenant_created` is sent once a new city has committed (provisioned, or imported from an
+archive by `flask tenants import`), in the application context that made it:
+`tenant_created.send(app, tenant=<TenantInfo>)`. Receivers must be quick
 (defer a job for anything slow: app.payments makes the city's sandbox keys that way).
 
 Receivers of tenant_deleted clean up what lives outside the database (app.branding removes

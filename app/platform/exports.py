@@ -2,11 +2,16 @@
 (`tenants.export_city`) writes the archive with tenants/export.py into instance/exports/, and
 the export's page (refreshing itself while it runs) then offers the download, to platform
 administrators only. Asking, finishing and downloading are recorded in the platform audit log.
+
+Archives hold personal data: a daily job (`tenants.expire_exports`) deletes those older than
+EXPORT_RETENTION_DAYS, marks their exports "expired" (a download then answers 410) and records
+each deletion in the platform audit log.
 """
 import logging
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -18,13 +23,22 @@ from app.platform import audit, bp
 from app.platform.auth import PLATFORM_ADMIN, current_platform_staff, platform_staff_required
 from tenants.context import directory
 from tenants.db import db
-from tenants.export import export_city, exports_dir
+from tenants.export import ARCHIVE_SUFFIX, export_city, exports_dir
 from tenants.jobs import defer, platform_task
-from tenants.models import EXPORT_DONE, EXPORT_FAILED, EXPORT_QUEUED, EXPORT_RUNNING, CityExport
+from tenants.models import (
+    EXPORT_DONE,
+    EXPORT_EXPIRED,
+    EXPORT_FAILED,
+    EXPORT_QUEUED,
+    EXPORT_RUNNING,
+    CityExport,
+)
 
 log = logging.getLogger(__name__)
 
 EXPORT_TASK = "tenants.export_city"
+EXPIRE_TASK = "tenants.expire_exports"
+EXPIRE_ACTOR = f"job:{EXPIRE_TASK}"  # who the audit log says deleted an archive
 # While an export or a migration runs, its page reloads itself after this many seconds.
 REFRESH_SECONDS = 5
 
@@ -63,6 +77,38 @@ def run_export(export_id: int) -> str | None:
     row.finished_at = sa.func.now()
     db.session.commit()
     return row.file_name
+
+
+@platform_task(EXPIRE_TASK, cron="17 3 * * *")
+def expire_exports() -> int:
+    """Daily: delete the archives older than EXPORT_RETENTION_DAYS, each export's row marked
+    "expired" and the deletion audited in one transaction; archives in the exports folder that
+    no export row names (`flask tenants export` writes there too) go by their file's age.
+    Returns how many archives were deleted."""
+    cutoff = datetime.now(UTC) - timedelta(days=current_app.config["EXPORT_RETENTION_DAYS"])
+    folder, deleted = exports_dir(), 0
+    due = sa.select(CityExport.id).where(CityExport.status == EXPORT_DONE,
+                                         CityExport.finished_at < cutoff)
+    for export_id in db.session.scalars(due).all():
+        row = db.session.get(CityExport, export_id, with_for_update=True)
+        if row.status != EXPORT_DONE:  # another run expired it meanwhile
+            db.session.rollback()
+            continue
+        (folder / row.file_name).unlink(missing_ok=True)
+        row.status = EXPORT_EXPIRED
+        audit.record(EXPIRE_ACTOR, "tenant.export_expired", row.tenant_slug, export_id=row.id,
+                     file=row.file_name, sha256=row.sha256)
+        db.session.commit()
+        deleted += 1
+    for path in sorted(folder.glob(f"*{ARCHIVE_SUFFIX}")) if folder.is_dir() else ():
+        if datetime.fromtimestamp(path.stat().st_mtime, UTC) < cutoff:
+            path.unlink(missing_ok=True)
+            audit.record(EXPIRE_ACTOR, "tenant.export_expired", None, file=path.name)
+            db.session.commit()
+            deleted += 1
+    if deleted:
+        log.info("deleted %s export archive(s) older than %s", deleted, cutoff)
+    return deleted
 
 
 @bp.get("/console/exports")
@@ -112,6 +158,8 @@ def export_detail(export_id):
 @platform_staff_required(PLATFORM_ADMIN)
 def export_download(export_id):
     row = db.get_or_404(CityExport, export_id)
+    if row.status == EXPORT_EXPIRED:
+        abort(410)
     path = exports_dir() / (row.file_name or "")
     if row.status != EXPORT_DONE or not path.is_file():
         abort(404)

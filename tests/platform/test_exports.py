@@ -1,12 +1,19 @@
 """Exports from the console: an administrator asks, a real worker writes the archive, the page
 offers the download to administrators only; everything lands in the platform audit log."""
+import os
 import re
+import shutil
 import tarfile
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from app.platform.exports import EXPIRE_ACTOR, EXPIRE_TASK, expire_exports
 from tenants.db import db
+from tenants.export import export_city
+from tenants.jobs import DECLARED
+from tenants.models import EXPORT_DONE, EXPORT_EXPIRED, CityExport, PlatformAuditEntry
 from tests.conftest import form_token, run_worker
 from tests.platform.conftest import PLATFORM, sign_in_vendor_with_2fa
 
@@ -91,3 +98,49 @@ def test_the_console_is_not_served_on_a_city_host(client, cities):
     assert client.get("/console/exports", headers={"Host": "alpha.test"}).status_code == 404
     assert client.get("/console/fleet-migrations",
                       headers={"Host": "alpha.test"}).status_code == 404
+
+
+def test_archives_past_the_retention_are_deleted_and_their_exports_expire(
+        app, client, vendor_admin, make_city, export_dir):
+    town = make_city("expiring-export")
+    now = datetime.now(UTC)
+    with app.app_context():
+        days = app.config["EXPORT_RETENTION_DAYS"]
+        old = export_city(town.slug).path  # into the exports folder, as the console's job
+        fresh = export_city(town.slug, export_dir / f"{town.slug}-fresh.tar.gz").path
+        stray = export_dir / f"{town.slug}-by-the-cli.tar.gz"  # no export row names it
+        shutil.copy(old, stray)
+        aged = (now - timedelta(days=days + 1)).timestamp()
+        os.utime(stray, (aged, aged))
+        rows = [CityExport(tenant_slug=town.slug, requested_by="test", status=EXPORT_DONE,
+                           file_name=path.name, finished_at=now - timedelta(days=age))
+                for path, age in ((old, days + 1), (fresh, days - 1))]
+        db.session.add_all(rows)
+        db.session.commit()
+        expired_id, fresh_id = (row.id for row in rows)
+
+        assert expire_exports() == 2
+        assert expire_exports() == 0  # nothing left to do
+        assert db.session.get(CityExport, expired_id).status == EXPORT_EXPIRED
+        assert db.session.get(CityExport, fresh_id).status == EXPORT_DONE
+        entries = db.session.execute(sa.select(PlatformAuditEntry.actor,
+                                               PlatformAuditEntry.tenant_slug,
+                                               PlatformAuditEntry.detail["file"].astext)
+                                     .where(PlatformAuditEntry.action == "tenant.export_expired",
+                                            PlatformAuditEntry.detail["file"].astext.in_(
+                                                [old.name, stray.name, fresh.name]))
+                                     .order_by(PlatformAuditEntry.id)).all()
+        assert entries == [(EXPIRE_ACTOR, town.slug, old.name), (EXPIRE_ACTOR, None, stray.name)]
+    assert not old.exists() and not stray.exists() and fresh.is_file()
+
+    page = client.get(f"/console/exports/{expired_id}", headers=PLATFORM).get_data(as_text=True)
+    assert "Expired" in page and "Download the archive" not in page
+    assert f"kept for {days} days only" in page
+    gone = client.get(f"/console/exports/{expired_id}/download", headers=PLATFORM)
+    assert gone.status_code == 410 and "No longer available" in gone.get_data(as_text=True)
+    assert client.get(f"/console/exports/{fresh_id}/download", headers=PLATFORM).status_code == 200
+
+
+def test_the_retention_job_is_a_daily_platform_task():
+    definition = DECLARED[EXPIRE_TASK]
+    assert not definition.for_city and definition.cron == "17 3 * * *"

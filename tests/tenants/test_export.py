@@ -28,6 +28,7 @@ from tenants.export import (
 )
 from tenants.migrations import tenant_head
 from tenants.provisioning import ProvisioningError, delete_tenant
+from tenants.signals import tenant_created
 from tests.tenants.test_migrations import tree_with
 from tests.tenants.test_provisioning import NOTHING, footprint
 
@@ -294,13 +295,21 @@ def test_the_cli_exports_and_imports(cli, town, tmp_path, new_slug):
     assert result.exit_code == 0, result.output
     assert str(target) in result.output and target.is_file()
     slug = new_slug("cli-import")
-    result = cli.invoke(args=["tenants", "import", str(target), "--slug", slug,
-                              "--domain", f"{slug}.test"])
-    assert result.exit_code == 0, result.output
-    assert f"imported city {slug}" in result.output and f"{slug}.test" in result.output
-    refused = cli.invoke(args=["tenants", "import", str(target), "--slug", slug,
-                               "--domain", f"other-{slug}.test"])
-    assert refused.exit_code == 1 and "already exists" in refused.output
+    created = []  # tenant_created, as provisioning sends it (the payment keys job listens)
+
+    def receiver(sender, tenant):
+        created.append((sender, tenant.slug, tenant.status, tenant.domains))
+
+    with tenant_created.connected_to(receiver):
+        result = cli.invoke(args=["tenants", "import", str(target), "--slug", slug,
+                                  "--domain", f"{slug}.test"])
+        assert result.exit_code == 0, result.output
+        assert f"imported city {slug}" in result.output and f"{slug}.test" in result.output
+        assert created == [(cli.app, slug, "active", (f"{slug}.test",))]
+        refused = cli.invoke(args=["tenants", "import", str(target), "--slug", slug,
+                                   "--domain", f"other-{slug}.test"])
+        assert refused.exit_code == 1 and "already exists" in refused.output
+        assert len(created) == 1  # nothing committed, nothing announced
     missing = cli.invoke(args=["tenants", "export", "no-such-city"])
     assert missing.exit_code == 1 and "no city with the slug" in missing.output
     cli.invoke(args=["tenants", "delete", slug, "--yes"])
