@@ -8,6 +8,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app.branding import BrandingChange, apply_branding, read_image
+from app.links import base_url
 from app.modules import configure
 from app.modules.announcements.models import Announcement
 from app.modules.appointments.demo import add_demo_hospitals
@@ -160,7 +161,6 @@ def demo_fines_and_bills(slug: str) -> list:
 @with_appcontext
 def demo_command():
     """Provision the demo cities that don't exist yet (lishui, beijing, shenzhen)."""
-    port = f":{current_app.config['PUBLIC_PORT']}" if current_app.config["PUBLIC_PORT"] else ""
     for city in DEMO_CITIES:
         if directory().get(city["slug"]) is not None:
             click.echo(f"{city['slug']}: exists, kept")
@@ -169,7 +169,7 @@ def demo_command():
                                name_zh=city["name_zh"], locale=city.get("locale", "zh_Hans"))
         apply_branding(tenant, demo_branding(city), actor="demo")
         with tenant_context(tenant):
-            configure(enable=[key for key in DEMO_MODULES.get(tenant.slug, ())],
+            configure(enable=list(DEMO_MODULES.get(tenant.slug, ())),
                       values=DEMO_SETTINGS.get(tenant.slug))
             db.session.add_all(Announcement(published_at=datetime.now(UTC) - timedelta(hours=i),
                                             **texts)
@@ -178,7 +178,7 @@ def demo_command():
             add_demo_hospitals(tenant.slug)
             payment_settings(provider=SANDBOX)  # the built-in sandbox: no money moves
             db.session.commit()
-        click.echo(f"{tenant.slug}: created at http://{tenant.domains[0]}{port}/")
+        click.echo(f"{tenant.slug}: created at {base_url(tenant.domains[0])}/")
     # No vendor staff account is made here: it would need a password in the code.
-    click.echo(f"Platform console: http://{current_app.config['PLATFORM_HOST']}{port}/console/"
+    click.echo(f"Platform console: {base_url(current_app.config['PLATFORM_HOST'])}/console/"
                " — make your account with: flask platform create-staff YOU@EXAMPLE.COM")

@@ -4,7 +4,7 @@ same transaction."""
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -23,13 +23,6 @@ FIELDS = ("title", "title_zh", "body", "body_zh", "published_at", "pinned")
 def _snapshot(announcement: Announcement) -> dict:
     return {name: (value.isoformat() if isinstance(value, datetime) else value)
             for name in FIELDS for value in [getattr(announcement, name)]}
-
-
-def _load(announcement_id: int) -> Announcement:
-    announcement = db.session.get(Announcement, announcement_id)
-    if announcement is None:
-        abort(404)
-    return announcement
 
 
 def _city_time(local: datetime | None) -> datetime | None:
@@ -61,7 +54,7 @@ def index():
 @bp.route("/<int:announcement_id>", methods=["GET", "POST"])
 @WORK
 def edit(announcement_id=None):
-    announcement = _load(announcement_id) if announcement_id else None
+    announcement = db.get_or_404(Announcement, announcement_id) if announcement_id else None
     form = AnnouncementForm(obj=announcement)
     if announcement and not form.is_submitted() and announcement.published_at:
         form.publish_at.data = announcement.published_at.astimezone(city_zone()).replace(
@@ -83,7 +76,7 @@ def edit(announcement_id=None):
 
 
 def _set_published(announcement_id: int, published: bool):
-    announcement = _load(announcement_id)
+    announcement = db.get_or_404(Announcement, announcement_id)
     before = _snapshot(announcement)
     if published:
         announcement.published_at = datetime.now(UTC)
