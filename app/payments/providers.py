@@ -41,7 +41,7 @@ def fen_of(amount: str | None) -> int | None:
         value = Decimal(amount or "") * 100
     except InvalidOperation:
         return None
-    return int(value) if value == value.to_integral_value() else None
+    return int(value) if value.is_finite() and value == value.to_integral_value() else None
 
 
 def alipay_time(moment: datetime) -> str:

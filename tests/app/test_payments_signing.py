@@ -77,3 +77,4 @@ def test_amounts_in_yuan():
     assert yuan(1234) == "12.34" and yuan(5) == "0.05" and yuan(100) == "1.00"
     assert fen_of("12.34") == 1234 and fen_of("12.3") == 1230
     assert fen_of("1.234") is None and fen_of("abc") is None and fen_of(None) is None
+    assert fen_of("Infinity") is None and fen_of("NaN") is None
