@@ -162,6 +162,8 @@ def test_a_csrf_token_is_required(app, client, town):
 def test_the_page_is_in_the_city_language(app, client, make_city):
     town = make_city("admmod-zh")  # Chinese by default
     signed_in_staff(app, client, town)
+    chinese = client.get(PAGE, headers=host(town)).get_data(as_text=True)
+    assert "每页公告数" in chinese and "Announcements per page" not in chinese
     client.get("/lang/en", headers=host(town))
     assert "Announcements per page" in client.get(PAGE, headers=host(town)).get_data(
         as_text=True)

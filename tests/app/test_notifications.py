@@ -109,9 +109,16 @@ def test_back_off_grows_between_attempts(app, town, monkeypatch):
         db.session.commit()
         deliver_pending()
         assert deliver_pending() == {"sent": 0, "retry": 0, "failed": 0}  # not due yet
-        delay = db.session.scalar(sa.select(
-            Notification.next_attempt_at - sa.func.now()).where(Notification.id == sms.id))
-        assert 50 < delay.total_seconds() <= 60
+        def delay() -> float:
+            return db.session.scalar(sa.select(Notification.next_attempt_at - sa.func.now())
+                                     .where(Notification.id == sms.id)).total_seconds()
+
+        assert 50 < delay() <= 60
+        db.session.execute(sa.update(Notification).where(Notification.id == sms.id)
+                           .values(next_attempt_at=sa.func.now()))  # due now
+        db.session.commit()
+        assert deliver_pending()["retry"] == 1
+        assert 110 < delay() <= 120  # twice the first wait
 
 
 def test_the_sweep_asks_for_delivery_where_notifications_are_due(app, town):

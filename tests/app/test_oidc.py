@@ -401,8 +401,10 @@ def test_an_issuer_that_discovery_contradicts_is_not_used(client, cli, cities, p
 
 def test_an_unreachable_provider_gets_a_clear_page(client, cli, cities, provider):
     key = _add(cli, "alpha", provider, issuer=f"http://127.0.0.1:{_free_port()}")
+    _in_english(client)
     response = client.get(f"/account/login/oidc/{key}", headers={"Host": "alpha.test"})
     assert response.status_code == 502
+    assert "Gov ID cannot be reached at the moment" in response.get_data(as_text=True)
 
 
 def test_a_wrong_client_secret_fails_at_the_token_endpoint(client, cli, cities, provider):

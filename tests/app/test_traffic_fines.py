@@ -15,7 +15,7 @@ from app.modules.traffic_fines.models import TrafficFine
 from app.payments import Payment
 from tenants.context import tenant_context
 from tenants.db import db
-from tests.app.payments_support import idempotency_key, pay_as_asked
+from tests.app.payments_support import idempotency_key, pay_as_asked, reference_in
 from tests.app.test_csv_import import GOOD_ROWS, HEADER, load, upload
 from tests.conftest import form_token
 from tests.support.accounts import signed_in_citizen, signed_in_staff
@@ -133,6 +133,7 @@ def test_another_citys_fine_is_not_found(app, client, town, make_city):
     add_fine(app, town)
     other = make_city("fines-b", locale="en")
     configure_city(app, other, enable=["traffic_fines"])
+    assert look_up(client, town, "浙K12345", "3301001").status_code == 302  # found at home
     assert look_up(client, other, "浙K12345", "3301001").status_code == 404
 
 
@@ -199,8 +200,13 @@ def test_a_signed_in_citizen_sees_the_fines_they_paid_in_my_account(app, client,
 def test_a_declined_payment_leaves_the_fine_unpaid(app, client, town):
     fine_id = add_fine(app, town)
     look_up(client, town, "浙K12345", "3301001")
-    pay_as_asked(client, town, ask_to_pay(client, town, fine_id), decision="decline")
+    declined = ask_to_pay(client, town, fine_id)
+    pay_as_asked(client, town, declined, decision="decline")
     assert fine_row(app, town, fine_id).paid_at is None
+    # …and payable again: a new payment, the declined one no longer holds it.
+    again = ask_to_pay(client, town, fine_id)
+    assert again.status_code == 302
+    assert reference_in(again.location) != reference_in(declined.location)
 
 
 # -- staff ----------------------------------------------------------------------------------------

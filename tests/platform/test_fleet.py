@@ -64,7 +64,7 @@ def test_the_number_of_queries_does_not_grow_with_the_cities(app, client, make_c
     with QueryCounter(engine) as many:
         body = client.get("/console/?q=qc-", headers=PLATFORM).get_data(as_text=True)
     assert body.count("/console/cities/qc-") >= 9
-    assert many.count == few.count <= 6
+    assert 0 < many.count == few.count <= 6  # 0 would mean the counter saw nothing
 
 
 def test_filters_by_status_and_behind_head(app, client, make_city, vendor_admin):

@@ -104,6 +104,9 @@ def test_a_link_for_one_city_is_worthless_on_another(app, client, make_city, ven
     member = add_staff(app, city, "boss@example.com")
     path = _link(client, city, member)
     assert _enter(app.test_client(), other, path).status_code == 400
+    assert _platform_actions(app, other.slug) == []
+    # …and was not used up there: it still opens its own city.
+    assert _enter(app.test_client(), city, path).status_code == 302
 
 
 def test_refused_on_a_suspended_city(app, client, make_city, vendor_admin):
