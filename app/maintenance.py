@@ -3,7 +3,7 @@ its site is read-only for citizens — pages open, but anything that would chang
 (a POST, PUT, PATCH or DELETE outside /admin) answers 503 with a page that says why — and every
 page, the administration's too, carries a banner. The flag reaches each process through the
 tenant directory (TenantInfo.maintenance), so checking it costs no query."""
-from flask import g, request
+from flask import current_app, g, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import ServiceUnavailable
 
@@ -44,8 +44,6 @@ def refuse_changes_during_maintenance() -> None:
 
 
 def _view_name() -> str | None:
-    from flask import current_app
-
     view = current_app.view_functions.get(request.endpoint or "")
     return view and f"{view.__module__}.{view.__name__}"
 

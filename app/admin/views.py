@@ -17,9 +17,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 
-from app import accounts
+from app import accounts, second_factor
 from app.accounts import InvalidLink
-from app.admin import audit, bp, invitations, second_factor
+from app.admin import audit, bp, invitations
 from app.admin.forms import (
     AuditFilterForm,
     CodeForm,
@@ -37,6 +37,7 @@ from app.admin.permissions import (
     second_factor_passed,
     staff_required,
 )
+from app.admin.second_factor import staff_second_factor
 from app.citizen.forms import LoginForm
 from app.citizen.views import safe_next
 from app.csv_export import csv_download
@@ -118,7 +119,7 @@ def second_factor_page():
     if not form.validate_on_submit():
         return render_template("admin/second_factor.html", form=form), _status(form)
     staff = current_staff()
-    if not second_factor.check_sign_in_code(second_factor.staff_second_factor, staff, form,
+    if not second_factor.check_sign_in_code(staff_second_factor, staff, form,
                                             partial(_record_about, staff)):
         return render_template("admin/second_factor.html", form=form), 401
     _pass_second_factor()
@@ -138,7 +139,7 @@ def setup_second_factor():
     form = CodeForm()
     status = _status(form)
     if form.validate_on_submit():
-        codes = second_factor.confirm_enrolment(second_factor.staff_second_factor, staff, secret,
+        codes = second_factor.confirm_enrolment(staff_second_factor, staff, secret,
                                                 form, partial(_record_about, staff, totp=True))
         if codes is not None:
             session.pop(PENDING_SECRET_KEY, None)
@@ -175,7 +176,7 @@ def home():
               if m.admin is not None and f"{m.admin.name}.index" in current_app.view_functions
               else None) for m in modules]
     return render_template("admin/home.html", modules=links,
-                           recovery_left=second_factor.recovery_codes_left(staff))
+                           recovery_left=staff_second_factor.recovery_codes_left(staff))
 
 
 # -- staff ---------------------------------------------------------------------------------------

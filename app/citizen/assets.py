@@ -14,6 +14,7 @@ from flask import Response, abort, current_app, redirect, send_file, url_for
 from app.branding import (
     HERO_MAX_BYTES,
     LOGO_MAX_BYTES,
+    TEXT_LIMITS,
     BrandingChange,
     BrandingError,
     apply_branding,
@@ -166,10 +167,6 @@ def favicon():
 
 # -- flask tenants brand -------------------------------------------------------------------
 
-TEXT_OPTIONS = ("tagline", "tagline_zh", "contact_address", "contact_address_zh",
-                "contact_phone", "contact_email", "opening_hours", "opening_hours_zh")
-
-
 def _read(path: Path | None, what: str, limit: int):
     if path is None:
         return None
@@ -184,7 +181,7 @@ def _show(branding, tenant) -> None:
     click.echo(f"{'city':<20}{tenant.slug} ({tenant.name} / {tenant.name_zh})")
     click.echo(f"{'default language':<20}{tenant.locale}")
     click.echo(f"{'languages':<20}{','.join(branding.languages)}")
-    for name in ("primary_color", "accent_color", "hero_pattern", *TEXT_OPTIONS):
+    for name in ("primary_color", "accent_color", "hero_pattern", *TEXT_LIMITS):
         click.echo(f"{name.replace('_', ' '):<20}{getattr(branding, name) or '-'}")
     for kind in ("logo", "hero"):
         file_name = getattr(branding, f"{kind}_file")

@@ -14,7 +14,8 @@ from wtforms import SelectChoice
 from app.city_time import city_midnight, day_in
 from app.extensions import limiter
 from app.modules import Figure, settings_of
-from app.payments import Payable, register_payable
+from app.payments import Payable, payment_for, receipt_url, register_payable
+from app.payments.service import may_see
 from tenants.db import db
 
 
@@ -94,9 +95,6 @@ def limit_failed_attempts(module: str, setting: str, failed_status: int):
 def receipt_link(kind: str, item_id: int) -> str | None:
     """The receipt of a paid record, where this browser may open it (the payer's account or
     browser session: app.payments decides); else None."""
-    from app.payments import payment_for, receipt_url
-    from app.payments.service import may_see
-
     payment = payment_for(kind, item_id)
     return receipt_url(payment) if payment and may_see(payment, current_user) else None
 

@@ -125,8 +125,14 @@ def plate(value: str) -> str:
     return normalized
 
 
+def without_separators(value: str) -> str:
+    """A value as typed, NFKC (full-width letters read as ASCII) without spaces, dots or
+    hyphens: the base of how plates and surnames are stored and compared."""
+    return re.sub(r"[\s·•.\-]", "", unicodedata.normalize("NFKC", value))
+
+
 def normalize_plate(value: str) -> str:
-    return re.sub(r"[\s·•.\-]", "", unicodedata.normalize("NFKC", value)).upper()
+    return without_separators(value).upper()
 
 
 def code(value: str) -> str:

@@ -5,7 +5,6 @@ Who sees what: a payment is for a payable kind of some module; staff see the pay
 modules they may view (admins and viewers: all), refund those of the modules they configure,
 and only city administrators see payments of no module or change the merchant account."""
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -32,6 +31,7 @@ from app.payments import merchant, service
 from app.payments.errors import PaymentError, RefundRefused
 from app.payments.forms import ExportForm, MerchantForm, RefundForm, SearchForm
 from app.payments.models import Payment
+from app.payments.providers import fen_of, yuan
 from tenants.context import current_tenant
 from tenants.db import db
 
@@ -155,11 +155,9 @@ def detail(reference):
 
 
 def _fen(text: str) -> int | None:
-    try:
-        value = Decimal(text.strip().replace(",", "").lstrip("¥")) * 100
-    except InvalidOperation:
-        return None
-    return int(value) if value == value.to_integral_value() and value > 0 else None
+    """Fen of a positive amount as staff type it ("¥1,200.50"), or None."""
+    fen = fen_of(text.strip().replace(",", "").lstrip("¥"))
+    return fen if fen is not None and fen > 0 else None
 
 
 @bp.get("/<reference>/receipt")
@@ -193,8 +191,6 @@ CSV_COLUMNS = ("reference", "receipt_number", "kind", "description", "status", "
 
 def reconciliation_rows(payments, zone: ZoneInfo):
     """The export's rows, under CSV_COLUMNS, times in the city's time zone."""
-    from app.payments.providers import yuan
-
     def local(moment):
         return moment.astimezone(zone).isoformat(timespec="seconds") if moment else ""
 

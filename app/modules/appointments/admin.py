@@ -3,7 +3,7 @@ content, no-shows, blocking a slot or a day, and the set-up (hospitals, departme
 weekly schedules, closures). Clerks of the module work the lists; module managers and
 administrators change the set-up. Every change is one transaction with its audit entry."""
 from collections import Counter
-from datetime import date, datetime, time
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -61,14 +61,6 @@ SETUP = {
 
 def _actor() -> str:
     return actor_of(current_user)
-
-
-def _plain(value):
-    return value.isoformat() if isinstance(value, date | time | datetime) else value
-
-
-def _snapshot(row, fields) -> dict:
-    return {name: _plain(getattr(row, name)) for name in fields}
 
 
 def _departments() -> list[Department]:
@@ -222,7 +214,7 @@ def edit(kind, row_id=None):
         return render_template("appointments/admin/edit.html", form=form,
                                title=edit_title if row else add_title), (
             INVALID_FORM if form.is_submitted() else 200)
-    before = _snapshot(row, fields) if row else None
+    before = booking.row_snapshot(row, fields) if row else None
     if row is None:
         row = model()
         db.session.add(row)
@@ -233,7 +225,7 @@ def edit(kind, row_id=None):
     if isinstance(row, Schedule) and before:
         booking.schedule_changed(row)
     record(_actor(), f"appointments.{kind}.{'update' if before else 'create'}", str(row.id),
-           before, _snapshot(row, fields))
+           before, booking.row_snapshot(row, fields))
     db.session.commit()
     flash(_("Saved."), "success")
     return redirect(url_for(".setup"), 303)

@@ -14,7 +14,7 @@ cancelling the appointments on them, so a booking that raced with the block eith
 first and is cancelled, or finds the slot blocked."""
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -56,7 +56,6 @@ from tenants.db import db
 KEY = "appointments"
 REFERENCE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 QR_PREFIX = "CIVIC-APPT"
-HOLDS_A_PLACE = (BOOKED, CHECKED_IN, NO_SHOW)
 
 
 class AppointmentError(TranslatedError):
@@ -440,17 +439,20 @@ def _reopen(schedules: list[Schedule], first_day: date, last_day: date,
               entry.starts_at)
 
 
+def row_snapshot(row, fields) -> dict:
+    """The fields of a row as the audit log keeps them (dates and times as ISO text)."""
+    values = {name: getattr(row, name) for name in fields}
+    return {name: value.isoformat() if isinstance(value, date | time | datetime) else value
+            for name, value in values.items()}
+
+
 def _block_snapshot(entry: SlotBlock) -> dict:
-    return {"department_id": entry.department_id, "doctor_id": entry.doctor_id,
-            "day": entry.day.isoformat(),
-            "starts_at": entry.starts_at.isoformat() if entry.starts_at else None,
-            "reason": entry.reason}
+    return row_snapshot(entry, ("department_id", "doctor_id", "day", "starts_at", "reason"))
 
 
 def _closure_snapshot(closure: Closure) -> dict:
-    return {"hospital_id": closure.hospital_id, "department_id": closure.department_id,
-            "doctor_id": closure.doctor_id, "first_day": closure.first_day.isoformat(),
-            "last_day": closure.last_day.isoformat(), "reason": closure.reason}
+    return row_snapshot(closure, ("hospital_id", "department_id", "doctor_id", "first_day",
+                                  "last_day", "reason"))
 
 
 def unblock(entry: SlotBlock, actor: str) -> None:

@@ -44,6 +44,7 @@ from app.modules.passports.workflow import (
     TransitionRefused,
     load_for_update,
     missing_parts,
+    passport_settings,
     transition,
 )
 from tenants.db import db
@@ -61,12 +62,6 @@ STEPS = (
 )
 STEP_FORMS = {"personal": PersonalForm, "passport": PassportForm, "reason": ReasonForm,
               "collection": CollectionForm}
-
-
-def _settings() -> dict:
-    from app.modules import settings_of
-
-    return settings_of("passports")
 
 
 def _own(application_id: int, lock: bool = False) -> PassportApplication:
@@ -131,7 +126,7 @@ def refused(error: Refused):
 @login_required
 def index():
     return render_template("passports/index.html", applications=_my_applications(),
-                           settings=_settings())
+                           settings=passport_settings())
 
 
 @bp.post("/new")
@@ -163,7 +158,7 @@ def step(application_id, step):
     application = _editable(application_id, lock=request.method == "POST")
     form = STEP_FORMS[step](obj=application)
     if isinstance(form, CollectionForm):
-        form.offer(_settings()["offices"])
+        form.offer(passport_settings()["offices"])
     if not form.validate_on_submit():
         return render_template("passports/step.html", application=application, form=form,
                                step=step, steps=STEPS), INVALID_FORM if form.is_submitted() \
@@ -178,7 +173,7 @@ def step(application_id, step):
 def documents(application_id):
     """The photo and supporting documents: one upload at a time, checked by content."""
     application = _editable(application_id, lock=request.method == "POST")
-    form = UploadForm().offer(_settings()["required_documents"])
+    form = UploadForm().offer(passport_settings()["required_documents"])
     status = INVALID_FORM if form.is_submitted() else 200
     if form.validate_on_submit():
         try:
@@ -201,7 +196,7 @@ def documents(application_id):
             return redirect(url_for(".documents", application_id=application.id))
     return render_template("passports/documents.html", application=application, form=form,
                            steps=STEPS, step="documents",
-                           missing=missing_parts(application, _settings())), status
+                           missing=missing_parts(application, passport_settings())), status
 
 
 @bp.post("/<int:application_id>/documents/<int:document_id>/delete")
@@ -231,9 +226,10 @@ def document(application_id, document_id):
 
 
 def _review_page(application, form, status=200):
+    settings = passport_settings()
     return render_template("passports/review.html", application=application, form=form,
-                           steps=STEPS, step="review", settings=_settings(),
-                           missing=missing_parts(application, _settings())), status
+                           steps=STEPS, step="review", settings=settings,
+                           missing=missing_parts(application, settings)), status
 
 
 @bp.get("/<int:application_id>/review")
@@ -258,9 +254,10 @@ def submit(application_id):
     if answering and not (form.reply.data or "").strip():
         form.reply.errors = [*form.reply.errors, _("Answer the city's question.")]
         valid = False
-    if not valid or missing_parts(application, _settings()):
+    settings = passport_settings()
+    if not valid or missing_parts(application, settings):
         return _review_page(application, form, INVALID_FORM)
-    fee = _settings()["fee_fen"]
+    fee = settings["fee_fen"]
     if answering or fee == 0:
         transition(application, SUBMITTED, current_user, by=CITIZEN,
                    message=(form.reply.data or "").strip())
@@ -277,4 +274,4 @@ def detail(application_id):
     application = _own(application_id)
     return render_template("passports/detail.html", application=application,
                            fee_link=fee_link(application),
-                           missing=missing_parts(application, _settings()))
+                           missing=missing_parts(application, passport_settings()))

@@ -205,17 +205,17 @@ def working_days_between(start: date, end: date, closed: frozenset[date] = froze
 
 
 def _closed_days() -> frozenset[date]:
-    return holidays(_settings()["public_holidays"])
+    return holidays(passport_settings()["public_holidays"])
 
 
-def _settings() -> dict:
+def passport_settings() -> dict:
     from app.modules import settings_of
 
     return settings_of("passports")
 
 
 def sla_deadline(submitted_on: date) -> date:
-    return add_working_days(submitted_on, _settings()["sla_working_days"], _closed_days())
+    return add_working_days(submitted_on, passport_settings()["sla_working_days"], _closed_days())
 
 
 def deadline_after_pause(due: date, paused_on: date, resumed_on: date) -> date:

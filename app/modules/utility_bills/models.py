@@ -1,18 +1,16 @@
-import re
-import unicodedata
 from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.modules.billing import PaidMixin, paid_index
+from app.modules.csv_import import without_separators
 from tenants.db import db
 
 
 def normalize_surname(value: str) -> str:
-    """The check value as stored and compared: no spaces or dots, case folded (NFKC, so
-    full-width letters match)."""
-    return re.sub(r"[\s·•.\-]", "", unicodedata.normalize("NFKC", value)).casefold()
+    """The check value as stored and compared: no separators, case folded."""
+    return without_separators(value).casefold()
 
 
 class UtilityAccount(db.Model):
