@@ -51,22 +51,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     routing.init_app(app)
     sessions.init_app(app)
 
-    from app import (
-        demo,
-        errors,
-        health,
-        maintenance,
-        models,  # noqa: F401  (every city table belongs to the metadata)
-        modules,
-        notifications,
-        payments,  # every module that charges uses it (its tables: every city)
-        security,
-    )
+    from app import demo, models, modules, notifications, payments  # noqa: F401
     from app.admin import bp as admin_bp
     from app.citizen import bp as citizen_bp
     from app.modules import cli as modules_cli  # noqa: F401  (flask tenants modules)
     from app.notifications import tasks as notification_tasks  # noqa: F401  (declares jobs)
     from app.platform import bp as platform_bp
+    from app.web import errors, health, maintenance
+    from app.web import headers as security
     from tenants import lifecycle_tasks  # noqa: F401  (declares tenants.purge_retired)
 
     app.register_blueprint(health.bp)

@@ -8,12 +8,12 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from app.branding import BrandingChange, apply_branding, read_image
-from app.links import base_url
 from app.modules import configure
 from app.modules.announcements.models import Announcement
 from app.modules.appointments.demo import add_demo_hospitals
 from app.payments.merchant import configure as payment_settings
 from app.payments.models import SANDBOX
+from app.web.links import base_url
 from tenants.context import directory, tenant_context
 from tenants.db import db
 from tenants.provisioning import create_tenant

@@ -21,7 +21,7 @@ from flask import flash, redirect, url_for
 from flask_babel import gettext as _
 
 from app import crypto
-from app.citizen.views import current_path
+from app.web.navigation import current_path
 from tenants.db import db
 
 RECOVERY_CODE_COUNT = 10

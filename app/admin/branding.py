@@ -55,9 +55,9 @@ from app.branding import (
 )
 from app.i18n import LANGUAGES
 from app.models.branding import HERO_PATTERNS, OFFERED_LANGUAGES
+from app.web.forms import INVALID_FORM
 from tenants.context import current_tenant
 
-INVALID_FORM = 422
 IMAGE_LIMITS = {"logo": LOGO_MAX_BYTES, "favicon": LOGO_MAX_BYTES, "hero": HERO_MAX_BYTES}
 IMAGE_FILE = {"accept": "image/png,image/jpeg,image/svg+xml"}
 

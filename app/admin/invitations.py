@@ -74,7 +74,7 @@ def invite_from_outside(tenant, email: str, role: str, modules: list[str], actor
     """`invite` for code that runs outside the city's site (the CLI, the platform console):
     bound to the city, links made for its first domain; `prepare()`, if given, runs first in
     the same transaction. Commits; returns the link."""
-    from app.links import outside_request
+    from app.web.links import outside_request
     from tenants.context import tenant_context
 
     with tenant_context(tenant):

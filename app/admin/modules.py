@@ -29,9 +29,9 @@ from wtforms.validators import Email, InputRequired, Length, NumberRange, Option
 
 from app.admin import audit, bp
 from app.admin.permissions import CONFIGURE_MODULE, VIEW, can, current_staff, staff_required
+from app.web.forms import form_status
 from tenants.db import db
 
-INVALID_FORM = 422
 ENABLED = "enabled"
 
 
@@ -270,4 +270,4 @@ def module_edit(key):
             field.render_kw = {**(field.render_kw or {}), "disabled": True}
     return render_template("admin/modules/edit.html", module=module, form=form,
                            allowed=allowed, enabled=is_enabled(key)), (
-        INVALID_FORM if form.is_submitted() else 200)
+        form_status(form))

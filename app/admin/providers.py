@@ -18,9 +18,8 @@ from app.admin.permissions import MANAGE_STAFF, staff_required
 from app.citizen.oidc import ProviderInvalid, save_provider, set_provider_enabled
 from app.models import OidcProvider
 from app.models.oidc import DEFAULT_SCOPES
+from app.web.forms import form_status
 from tenants.db import db
-
-INVALID_FORM = 422
 
 
 class ProviderForm(FlaskForm):
@@ -90,7 +89,7 @@ def provider_new():
                   "success")
             return redirect(url_for("admin.provider_edit", provider_id=provider.id))
     return render_template("admin/providers/edit.html", form=form, provider=None), (
-        INVALID_FORM if form.is_submitted() else 200)
+        form_status(form))
 
 
 @bp.route("/providers/<int:provider_id>", methods=["GET", "POST"])
@@ -110,7 +109,7 @@ def provider_edit(provider_id):
             return redirect(url_for("admin.provider_edit", provider_id=provider.id))
         provider = db.get_or_404(OidcProvider, provider_id)  # as stored, after the rollback
     return render_template("admin/providers/edit.html", form=form, provider=provider), (
-        INVALID_FORM if form.is_submitted() else 200)
+        form_status(form))
 
 
 def _set_enabled(provider_id: int, enabled: bool):

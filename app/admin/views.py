@@ -39,21 +39,18 @@ from app.admin.permissions import (
 )
 from app.admin.second_factor import staff_second_factor
 from app.citizen.forms import LoginForm
-from app.citizen.views import safe_next
 from app.csv_export import csv_download
 from app.entitlements import NoStaffSeatLeft, check_staff_seat
 from app.extensions import limiter
 from app.models import User
 from app.models.staff import ADMIN, StaffInvitation, StaffMember
+from app.web.forms import INVALID_FORM, form_status
+from app.web.navigation import safe_next
 from tenants.context import current_tenant
 from tenants.db import db
 
-INVALID_FORM = 422
 PENDING_SECRET_KEY = "admin_pending_totp"
 
-
-def _status(form) -> int:
-    return INVALID_FORM if form.is_submitted() else 200
 
 
 def _failed(response) -> bool:
@@ -98,7 +95,7 @@ def login():
         return redirect(_next())
     form = LoginForm()
     if not form.validate_on_submit():
-        return render_template("admin/login.html", form=form), _status(form)
+        return render_template("admin/login.html", form=form), form_status(form)
     user = accounts.authenticate_form(form)
     if user is None:
         return render_template("admin/login.html", form=form), 401
@@ -117,7 +114,7 @@ def second_factor_page():
         return redirect(_next())
     form = SecondFactorForm()
     if not form.validate_on_submit():
-        return render_template("admin/second_factor.html", form=form), _status(form)
+        return render_template("admin/second_factor.html", form=form), form_status(form)
     staff = current_staff()
     if not second_factor.check_sign_in_code(staff_second_factor, staff, form,
                                             partial(_record_about, staff)):
@@ -137,7 +134,7 @@ def setup_second_factor():
         return redirect(url_for("admin.home"))
     secret = second_factor.pending_secret(session, PENDING_SECRET_KEY, current_user.get_id())
     form = CodeForm()
-    status = _status(form)
+    status = form_status(form)
     if form.validate_on_submit():
         codes = second_factor.confirm_enrolment(staff_second_factor, staff, secret,
                                                 form, partial(_record_about, staff, totp=True))
@@ -216,7 +213,7 @@ def staff_list():
 def staff_invite():
     form = InviteForm()
     if not form.validate_on_submit():
-        return render_template("admin/staff/invite.html", form=form), _status(form)
+        return render_template("admin/staff/invite.html", form=form), form_status(form)
     try:
         invitations.invite(form.email.data, form.role.data, form.chosen_modules, _me())
     except NoStaffSeatLeft as error:
@@ -254,7 +251,7 @@ def staff_member(staff_id):
             return redirect(url_for("admin.staff_list"))
     db.session.rollback()
     return render_template("admin/staff/member.html", form=form, member=member), (
-        INVALID_FORM if form.is_submitted() else 200)
+        form_status(form))
 
 
 def _set_active(staff_id: int, active: bool):
@@ -314,7 +311,7 @@ def invitation(token):
         if not form.validate_on_submit():
             db.session.rollback()
             return render_template("admin/invitation_new.html", form=form, invited=invited), (
-                _status(form))
+                form_status(form))
         user = User(email=invited.email, display_name=form.display_name.data.strip(),
                     password_hash=accounts.hash_password(form.password.data),
                     locale=current_tenant().locale, email_verified_at=datetime.now(UTC))

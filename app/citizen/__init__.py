@@ -17,8 +17,9 @@ def city_page_context() -> dict:
 
     from app.branding import current_branding
     from app.citizen.assets import asset_urls
-    from app.citizen.views import current_path, enabled_services, site_banner
+    from app.citizen.views import enabled_services, site_banner
     from app.i18n import language_links
+    from app.web.navigation import current_path
 
     tenant = g.get("tenant")
     if tenant is None:

@@ -17,15 +17,14 @@ from app.citizen.forms import (
     RegisterForm,
     ResetPasswordForm,
 )
-from app.citizen.views import safe_next
 from app.extensions import limiter
 from app.mail import send_mail
 from app.models import User
 from app.notifications import notify
+from app.web.forms import form_status
+from app.web.navigation import safe_next
 from tenants.context import current_tenant
 from tenants.db import db
-
-INVALID_FORM = 422  # the page comes back with the values kept and each problem named
 
 
 def _account_key() -> str:
@@ -58,7 +57,7 @@ def register():
     form = RegisterForm()
     if not form.validate_on_submit():
         return render_template("citizen/account/register.html", form=form), (
-            INVALID_FORM if form.is_submitted() else 200)
+            form_status(form))
     user = User(**form.normalized, password_hash=accounts.hash_password(form.password.data),
                 locale=current_tenant().locale)
     db.session.add(user)
@@ -95,7 +94,7 @@ def login():
     form = LoginForm()
     if not form.validate_on_submit():
         return render_template("citizen/account/login.html", form=form), (
-            INVALID_FORM if form.is_submitted() else 200)
+            form_status(form))
     user = accounts.authenticate_form(form)
     if user is None:
         return render_template("citizen/account/login.html", form=form), 401
@@ -122,7 +121,7 @@ def forgot_password():
     form = ForgotPasswordForm()
     if not form.validate_on_submit():
         return render_template("citizen/account/forgot.html", form=form), (
-            INVALID_FORM if form.is_submitted() else 200)
+            form_status(form))
     user = accounts.find_user(form.email.data)
     if user is not None and user.is_active:
         link = url_for("citizen.reset_password",
@@ -143,7 +142,7 @@ def reset_password(token):
     form = ResetPasswordForm()
     if not form.validate_on_submit():
         return render_template("citizen/account/reset.html", form=form), (
-            INVALID_FORM if form.is_submitted() else 200)
+            form_status(form))
     user.password_hash = accounts.hash_password(form.password.data)
     notify(user, "password_changed")
     db.session.commit()
@@ -169,7 +168,7 @@ def change_password():
             flash(_("Your password is changed."), "success")
             return redirect(url_for("citizen.account"))
     return render_template("citizen/account/password.html", form=form), (
-        INVALID_FORM if form.is_submitted() else 200)
+        form_status(form))
 
 
 @bp.route("/account/profile", methods=["GET", "POST"])
@@ -178,7 +177,7 @@ def profile():
     form = ProfileForm(obj=current_user)
     if not form.validate_on_submit():
         return render_template("citizen/account/profile.html", form=form), (
-            INVALID_FORM if form.is_submitted() else 200)
+            form_status(form))
     current_user.display_name = (form.display_name.data or "").strip()
     current_user.locale = form.locale.data
     db.session.commit()

@@ -2,12 +2,12 @@
 cards of the home page and the announcement banner of every page."""
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from flask import abort, redirect, render_template, request, session, url_for
 
 from app.citizen import bp
 from app.i18n import LANGUAGES
+from app.web.navigation import safe_next
 
 
 @dataclass(frozen=True)
@@ -55,22 +55,6 @@ def site_banner() -> SiteBanner | None:
         if banner is not None:
             return banner
     return None
-
-
-def safe_next(target: str | None, default: str = "/") -> str:
-    """A path on this same site, or `default`: never a redirect to another host."""
-    target = (target or "").strip()
-    parts = urlsplit(target)
-    if (not target.startswith("/") or target.startswith(("//", "/\\")) or parts.scheme
-            or parts.netloc or any(ord(c) < 32 or c == "\\" for c in target)):
-        return default
-    return target
-
-
-def current_path() -> str:
-    """The current page's path and query, where the switcher sends the visitor back to."""
-    path = request.full_path if request.query_string else request.path
-    return path
 
 
 @bp.get("/")

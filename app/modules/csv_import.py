@@ -37,6 +37,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.admin.audit import actor_of, record
 from app.city_time import city_zone
+from app.web.forms import INVALID_FORM, form_status
 from tenants.context import current_tenant
 from tenants.db import db
 
@@ -404,7 +405,7 @@ def add_import_routes(bp, spec: ImportSpec, guard, prefix: str, back_endpoint: s
         form = UploadForm()
         if not form.validate_on_submit():
             return render_template("admin/imports/upload.html", form=form, **template_context), (
-                422 if form.is_submitted() else 200)
+                form_status(form))
         data = form.file.data.read()
         staged = stage(spec, form.file.data.filename, data)
         db.session.commit()
@@ -430,7 +431,7 @@ def add_import_routes(bp, spec: ImportSpec, guard, prefix: str, back_endpoint: s
         if not report.valid:
             db.session.rollback()
             return render_template("admin/imports/preview.html", upload=staged, report=report,
-                                   **template_context), 422
+                                   **template_context), INVALID_FORM
         db.session.commit()
         flash(_("Loaded %(loaded)d records; %(identical)d were loaded before and are skipped.",
                 loaded=len(report.new), identical=report.identical), "success")

@@ -26,12 +26,13 @@ from app.city_time import city_midnight, city_zone
 from app.csv_export import csv_download
 from app.i18n import format_fen
 from app.models.staff import ADMIN
-from app.pagination import page_of
 from app.payments import merchant, service
 from app.payments.errors import PaymentError, RefundRefused
 from app.payments.forms import ExportForm, MerchantForm, RefundForm, SearchForm
 from app.payments.models import Payment
 from app.payments.providers import fen_of, yuan
+from app.web.forms import INVALID_FORM, form_status
+from app.web.pagination import page_of
 from tenants.context import current_tenant
 from tenants.db import db
 
@@ -111,7 +112,7 @@ def index():
                            page=page, more=more, filters=filters,
                            export_form=ExportForm(request.args),
                            may_configure=can(current_staff(), MANAGE_STAFF)
-                           ), 200 if valid else 422
+                           ), 200 if valid else INVALID_FORM
 
 
 @bp.route("/<reference>", methods=["GET", "POST"])
@@ -148,7 +149,7 @@ def detail(reference):
                     db.session.commit()
                     flash(_("Refunded %(amount)s.", amount=form.amount.data), "success")
                     return redirect(url_for(".detail", reference=reference))
-        status = 422
+        status = INVALID_FORM
         payment = _load(reference)
     return render_template("payments/admin/detail.html", payment=payment, form=form,
                            may_refund=may_refund), status
@@ -177,7 +178,7 @@ def export():
     if not form.validate():
         return render_template("payments/admin/index.html", form=SearchForm(), payments=[],
                                page=1, more=False, filters={}, export_form=form,
-                               may_configure=can(current_staff(), MANAGE_STAFF)), 422
+                               may_configure=can(current_staff(), MANAGE_STAFF)), INVALID_FORM
     query = _in_range(_visible(sa.select(Payment)), form.date_from.data, form.date_to.data)
     rows = db.session.scalars(query.order_by(Payment.created_at, Payment.id).limit(CSV_LIMIT))
     name = f"payments-{current_tenant().slug}-{form.date_from.data}-{form.date_to.data}.csv"
@@ -237,4 +238,4 @@ def merchant_account():
     return render_template("payments/admin/merchant.html", form=form, account=account,
                            callback=url_for("payments.notify", provider="alipay",
                                             _external=True)
-                           ), 422 if form.is_submitted() else 200
+                           ), form_status(form)

@@ -17,11 +17,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.extensions import csrf
-from app.maintenance import keeps_working_in_maintenance
 from app.payments import sandbox, service
 from app.payments.errors import PaymentError
 from app.payments.models import PROVIDERS, SANDBOX, STARTED, SUBMITTED, SUCCESS, Payment
 from app.payments.providers import fen_of, provider_for
+from app.web.maintenance import keeps_working_in_maintenance
 from tenants.db import db
 
 log = logging.getLogger(__name__)

@@ -36,9 +36,9 @@ def platform_role_label(role: str) -> str:
 def _console_context() -> dict:
     from flask import current_app, request
 
-    from app.citizen.views import current_path
     from app.i18n import language_links
     from app.platform.auth import current_platform_staff, second_factor_passed
+    from app.web.navigation import current_path
 
     staff = current_platform_staff()
     verified = staff is not None and second_factor_passed()

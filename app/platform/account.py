@@ -10,7 +10,6 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from app import accounts, second_factor
 from app.admin.forms import CodeForm, SecondFactorForm
-from app.citizen.views import safe_next
 from app.extensions import limiter
 from app.i18n import LANGUAGES
 from app.platform import audit, bp
@@ -25,16 +24,14 @@ from app.platform.auth import (
     sign_out,
 )
 from app.platform.forms import SetPasswordForm, StaffLoginForm
+from app.web.forms import form_status
+from app.web.navigation import safe_next
 from tenants.db import db
 from tenants.models import PlatformStaff
 
-INVALID_FORM = 422
 PENDING_SECRET_KEY = "platform_pending_totp"
 SET_PASSWORD_LIFETIME = 72 * 3600
 
-
-def _status(form) -> int:
-    return INVALID_FORM if form.is_submitted() else 200
 
 
 def _failed(response) -> bool:
@@ -76,7 +73,7 @@ def login():
         return redirect(_next())
     form = StaffLoginForm()
     if not form.validate_on_submit():
-        return render_template("platform/console/login.html", form=form), _status(form)
+        return render_template("platform/console/login.html", form=form), form_status(form)
     staff = find_staff(form.email.data)
     if not accounts.check_password(staff.password_hash if staff else None, form.password.data) \
             or not staff.active:
@@ -120,7 +117,7 @@ def set_password(token):
     form = SetPasswordForm()
     if not form.validate_on_submit():
         return render_template("platform/console/set_password.html", form=form,
-                               staff=staff), _status(form)
+                               staff=staff), form_status(form)
     staff.password_hash = accounts.hash_password(form.password.data)
     audit.record(audit.actor_of(staff), "staff.password_set", None, staff_id=staff.id)
     db.session.commit()
@@ -143,7 +140,7 @@ def second_factor_page():
         return redirect(_next())
     form = SecondFactorForm()
     if not form.validate_on_submit():
-        return render_template("platform/console/second_factor.html", form=form), _status(form)
+        return render_template("platform/console/second_factor.html", form=form), form_status(form)
     staff = current_platform_staff()
     if not second_factor.check_sign_in_code(platform_second_factor, staff, form,
                                             partial(_record_by, staff)):
@@ -163,7 +160,7 @@ def setup_second_factor():
         return redirect(url_for("platform.fleet"))
     secret = second_factor.pending_secret(session, PENDING_SECRET_KEY, staff.session_id())
     form = CodeForm()
-    status = _status(form)
+    status = form_status(form)
     if form.validate_on_submit():
         codes = second_factor.confirm_enrolment(platform_second_factor, staff, secret, form,
                                                 partial(_record_by, staff))

@@ -16,6 +16,7 @@ from app.admin.forms import AuditFilterForm
 from app.csv_export import spreadsheet_safe
 from app.platform import bp
 from app.platform.auth import platform_staff_required
+from app.web.forms import INVALID_FORM
 from tenants.db import db
 from tenants.models import PlatformAuditEntry
 
@@ -81,7 +82,7 @@ def audit_log():
         entries, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
     filters = {key: request.args[key] for key in FILTERS if request.args.get(key)}
     return render_template("platform/console/audit.html", form=form, entries=entries, page=page,
-                           more=more, filters=filters), (200 if query is not None else 422)
+                           more=more, filters=filters), (200 if query is not None else INVALID_FORM)
 
 
 @bp.get("/console/audit.csv")

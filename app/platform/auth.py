@@ -15,8 +15,8 @@ from functools import wraps
 import sqlalchemy as sa
 from flask import abort, g, redirect, session, url_for
 
-from app.citizen.views import current_path
 from app.second_factor import SecondFactor, ask_for_second_factor
+from app.web.navigation import current_path
 from tenants.db import db
 from tenants.models import (
     PLATFORM_ADMIN,

@@ -70,8 +70,8 @@ def reset_staff_command(email, second_factor):
 
 
 def _set_password_link(staff: PlatformStaff) -> str:
-    from app.links import outside_request
     from app.platform.account import set_password_token
+    from app.web.links import outside_request
 
     with outside_request(current_app.config["PLATFORM_HOST"]):
         return url_for("platform.set_password", token=set_password_token(staff), _external=True)

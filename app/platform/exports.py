@@ -21,6 +21,7 @@ from wtforms.validators import InputRequired
 
 from app.platform import audit, bp
 from app.platform.auth import PLATFORM_ADMIN, current_platform_staff, platform_staff_required
+from app.web.forms import INVALID_FORM
 from tenants.context import directory
 from tenants.db import db
 from tenants.export import ARCHIVE_SUFFIX, export_city, exports_dir
@@ -127,7 +128,8 @@ def export_start():
     if not form.validate_on_submit():
         rows = db.session.scalars(sa.select(CityExport).order_by(CityExport.id.desc())
                                   .limit(100)).all()
-        return render_template("platform/console/exports.html", form=form, exports=rows), 422
+        return render_template("platform/console/exports.html", form=form,
+                               exports=rows), INVALID_FORM
     actor = audit.actor_of(current_platform_staff())
     row = CityExport(tenant_slug=form.city.data, requested_by=actor)
     db.session.add(row)

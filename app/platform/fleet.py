@@ -21,6 +21,7 @@ from wtforms.validators import Length, Optional
 
 from app.platform import bp
 from app.platform.auth import platform_staff_required
+from app.web.forms import INVALID_FORM
 from tenants.context import directory
 from tenants.db import db
 from tenants.directory import TenantInfo
@@ -126,7 +127,7 @@ def fleet():
     form = FleetFilterForm(plans, request.args)
     if not form.validate():
         return render_template("platform/console/fleet.html", form=form, rows=[], page=1,
-                               pages=1, total=0, filters={}, head=tenant_head()), 422
+                               pages=1, total=0, filters={}, head=tenant_head()), INVALID_FORM
     tenants = [t for t in directory().all() if _matches(t, form)]
     if form.version.data:
         tenants = _by_version(tenants, form.version.data)

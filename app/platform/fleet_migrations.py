@@ -18,6 +18,7 @@ from wtforms import SelectMultipleField
 from app.platform import audit, bp
 from app.platform.auth import PLATFORM_ADMIN, current_platform_staff, platform_staff_required
 from app.platform.exports import REFRESH_SECONDS
+from app.web.forms import INVALID_FORM
 from tenants.context import directory
 from tenants.db import db
 from tenants.jobs import defer, platform_task
@@ -133,12 +134,12 @@ def fleet_migration_start():
     if not chosen:
         form.cities.errors = [_("Choose at least one city to migrate.")] if behind else [
             _("Every city is at head already: there is nothing to migrate.")]
-        return _index(form, 422)
+        return _index(form, INVALID_FORM)
     unknown = sorted(chosen - behind)
     if unknown:
         form.cities.errors = [_("Not behind head (any more): %(cities)s.",
                                 cities=", ".join(unknown))]
-        return _index(form, 422)
+        return _index(form, INVALID_FORM)
     run = start_run(sorted(chosen), audit.actor_of(current_platform_staff()))
     flash(ngettext("The migration of %(num)d city has started.",
                    "The migration of %(num)d cities has started.", len(chosen)), "success")

@@ -17,6 +17,7 @@ from app.impersonation import IMPERSONATION_MINUTES, LINK_SECONDS, make_link_tok
 from app.platform import audit, bp
 from app.platform.auth import current_platform_staff, platform_staff_required
 from app.platform.fleet import tenant_or_404
+from app.web.forms import form_status
 from tenants.context import tenant_context
 from tenants.db import db
 from tenants.models import ACTIVE, Impersonation
@@ -54,7 +55,7 @@ def impersonate(slug):
     form.member.choices = _city_staff(tenant)
     if not form.validate_on_submit():
         return render_template("platform/console/impersonate.html", tenant=tenant,
-                               form=form), 422 if form.is_submitted() else 200
+                               form=form), form_status(form)
     vendor = current_platform_staff()
     expires_at = datetime.now(UTC) + timedelta(minutes=IMPERSONATION_MINUTES)
     nonce = secrets.token_urlsafe(32)

@@ -18,13 +18,11 @@ from app.platform import bp
 from app.platform.auth import PLATFORM_ADMIN, actor_of, current_platform_staff
 from app.platform.auth import platform_staff_required as staff_required
 from app.platform.fleet import all_plans, tenant_or_404
+from app.web.forms import form_status
 from tenants import provisioning
 from tenants.directory import TenantInfo
 from tenants.models import ACTIVE, RETIRED, SUSPENDED
 from tenants.naming import InvalidName
-
-INVALID_FORM = 422
-
 
 # -- forms -----------------------------------------------------------------------------------
 
@@ -202,4 +200,4 @@ def city_action(slug, action):
             return redirect(url_for("platform.city", slug=slug))
     return render_template("platform/console/confirm.html", tenant=tenant, step=step, form=form,
                            action=action, city=name), (
-        INVALID_FORM if form.is_submitted() else 200)
+        form_status(form))

@@ -14,10 +14,9 @@ from app.admin.forms import module_choices
 from app.platform import audit, bp
 from app.platform.auth import PLATFORM_ADMIN, current_platform_staff, platform_staff_required
 from app.platform.fleet import all_plans
+from app.web.forms import form_status
 from tenants.db import db
 from tenants.models import Plan, Tenant
-
-INVALID_FORM = 422
 
 
 class PlanForm(FlaskForm):
@@ -85,7 +84,7 @@ def plan_new():
     if form.validate_on_submit():
         return _save(form, None)
     return render_template("platform/console/plan_edit.html", form=form, plan=None), (
-        INVALID_FORM if form.is_submitted() else 200)
+        form_status(form))
 
 
 def _plan_or_404(key: str) -> Plan:
@@ -107,7 +106,7 @@ def plan_edit(key):
     if form.validate_on_submit():
         return _save(form, plan)
     return render_template("platform/console/plan_edit.html", form=form, plan=plan), (
-        INVALID_FORM if form.is_submitted() else 200)
+        form_status(form))
 
 
 @bp.route("/console/plans/<key>/delete", methods=["GET", "POST"])

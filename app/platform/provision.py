@@ -32,13 +32,13 @@ from app.platform.auth import PLATFORM_ADMIN, actor_of, current_platform_staff
 from app.platform.auth import platform_staff_required as staff_required
 from app.platform.fleet import all_plans
 from app.platform.lifecycle import domain_problem
+from app.web.forms import INVALID_FORM, form_status
 from tenants import provisioning
 from tenants.db import db
 from tenants.models import Tenant
 from tenants.naming import InvalidName, normalize_domain, validate_slug
 
 log = logging.getLogger(__name__)
-INVALID_FORM = 422
 
 
 class ProvisionForm(FlaskForm):
@@ -141,7 +141,7 @@ def provision():
     form = ProvisionForm()
     if not form.validate_on_submit():
         return render_template("platform/console/provision.html", form=form), (
-            INVALID_FORM if form.is_submitted() else 200)
+            form_status(form))
     by = actor_of(current_platform_staff())
     db.session.rollback()  # the form's checks read platform rows: end that transaction
     try:

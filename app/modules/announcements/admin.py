@@ -13,6 +13,7 @@ from app.admin.permissions import staff_required
 from app.city_time import city_zone
 from app.modules.announcements.forms import AnnouncementForm
 from app.modules.announcements.models import Announcement
+from app.web.forms import form_status
 from tenants.db import db
 
 bp = Blueprint("announcements_admin", __name__, template_folder="templates")
@@ -61,7 +62,7 @@ def edit(announcement_id=None):
             tzinfo=None)
     if not form.validate_on_submit():
         return render_template("announcements/admin/edit.html", form=form,
-                               announcement=announcement), 422 if form.is_submitted() else 200
+                               announcement=announcement), form_status(form)
     before = _snapshot(announcement) if announcement else None
     if announcement is None:
         announcement = Announcement()

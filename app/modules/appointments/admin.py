@@ -37,12 +37,12 @@ from app.modules.appointments.models import (
     SlotBlock,
 )
 from app.modules.appointments.slots import day_bounds
+from app.web.forms import INVALID_FORM, form_status
 from tenants.db import db
 
 bp = Blueprint("appointments_admin", __name__, template_folder="templates")
 WORK = staff_required("work_module", module=KEY)
 CONFIGURE = staff_required("configure_module", module=KEY)
-INVALID_FORM = 422
 
 # What the set-up pages edit: the model, its form, the fields saved, the page's titles.
 SETUP = {
@@ -150,7 +150,7 @@ def block():
     form = BlockForm()
     form.fill()
     if not form.validate_on_submit():
-        return _block_page(form, INVALID_FORM if form.is_submitted() else 200)
+        return _block_page(form, form_status(form))
     department = db.session.get(Department, form.department_id.data)
     starts_at = (datetime.combine(form.day.data, form.time.data, tzinfo=city_zone())
                  if form.time.data else None)
@@ -213,7 +213,7 @@ def edit(kind, row_id=None):
     if not form.validate_on_submit():
         return render_template("appointments/admin/edit.html", form=form,
                                title=edit_title if row else add_title), (
-            INVALID_FORM if form.is_submitted() else 200)
+            form_status(form))
     before = booking.row_snapshot(row, fields) if row else None
     if row is None:
         row = model()
@@ -239,7 +239,7 @@ def add_closure():
     if not form.validate_on_submit():
         return render_template("appointments/admin/edit.html", form=form,
                                title=_("Close for holidays")), (
-            INVALID_FORM if form.is_submitted() else 200)
+            form_status(form))
     closure = Closure(hospital_id=form.hospital_id.data, department_id=form.department_id.data,
                       doctor_id=form.doctor_id.data, first_day=form.first_day.data,
                       last_day=form.last_day.data, reason=form.reason.data.strip())

@@ -50,6 +50,7 @@ from app.modules.appointments.slots import (
     schedules_of,
 )
 from app.notifications import notify
+from app.web.forms import INVALID_FORM
 from tenants.context import current_tenant
 from tenants.db import db
 
@@ -93,7 +94,7 @@ class WrongState(AppointmentError):
 class NoSuchSlot(AppointmentError):
     message = _l("No slot starts at this time on this day. Enter the start of a slot, or "
                  "leave the time empty to block the whole day.")
-    status = 422
+    status = INVALID_FORM
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ from app.modules.appointments.models import (
     Hospital,
 )
 from app.modules.appointments.slots import bookable_slots
+from app.web.forms import INVALID_FORM
 from tenants.db import db
 
 bp = Blueprint("appointments", __name__, template_folder="templates")
@@ -164,7 +165,7 @@ def book():
             flash(_("Your appointment is booked."), "success")
             return redirect(url_for(".detail", reference=appointment.reference))
     elif form.is_submitted():
-        status = 422
+        status = INVALID_FORM
     return render_template("appointments/book.html", form=form, department=department,
                            doctor=doctor, starts_at=starts_at, refusal=refusal), status
 

@@ -41,7 +41,8 @@ from app.modules.passports.workflow import (
     take_over,
     transition,
 )
-from app.pagination import page_of
+from app.web.forms import INVALID_FORM
+from app.web.pagination import page_of
 from tenants.db import db
 
 bp = Blueprint("passports_admin", __name__, template_folder="templates")
@@ -166,7 +167,7 @@ def act(application_id, action):
         valid = False
     if not valid:
         db.session.rollback()
-        return _detail_page(application, form, action, 422)
+        return _detail_page(application, form, action, INVALID_FORM)
     transition(application, target, current_user, by=STAFF, message=message,
                notes=(form.notes.data or "").strip())
     db.session.commit()

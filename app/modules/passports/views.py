@@ -47,10 +47,11 @@ from app.modules.passports.workflow import (
     passport_settings,
     transition,
 )
+from app.web.forms import INVALID_FORM, form_status
 from tenants.db import db
 
 bp = Blueprint("passports", __name__, template_folder="templates")
-INVALID_FORM, CONFLICT = 422, 409
+INVALID_FORM, CONFLICT = INVALID_FORM, 409
 
 STEPS = (
     ("personal", _l("Personal details")),
@@ -161,8 +162,7 @@ def step(application_id, step):
         form.offer(passport_settings()["offices"])
     if not form.validate_on_submit():
         return render_template("passports/step.html", application=application, form=form,
-                               step=step, steps=STEPS), INVALID_FORM if form.is_submitted() \
-            else 200
+                               step=step, steps=STEPS), form_status(form)
     form.save_to(application)
     db.session.commit()
     return redirect(_step_url(application, _next_step(step)))
@@ -174,7 +174,7 @@ def documents(application_id):
     """The photo and supporting documents: one upload at a time, checked by content."""
     application = _editable(application_id, lock=request.method == "POST")
     form = UploadForm().offer(passport_settings()["required_documents"])
-    status = INVALID_FORM if form.is_submitted() else 200
+    status = form_status(form)
     if form.validate_on_submit():
         try:
             if len(application.documents) >= MAX_FILES:

@@ -23,7 +23,8 @@ from app.modules.csv_import import (
 )
 from app.modules.traffic_fines.forms import FineFilterForm
 from app.modules.traffic_fines.models import TrafficFine
-from app.pagination import page_of
+from app.web.forms import INVALID_FORM
+from app.web.pagination import page_of
 from tenants.db import db
 
 bp = Blueprint("traffic_fines_admin", __name__, template_folder="templates")
@@ -72,7 +73,7 @@ def index():
     form = FineFilterForm(request.args)
     if not form.validate():
         return render_template("traffic_fines/admin/index.html", form=form, fines=[], page=1,
-                               has_next=False, today=city_today()), 422
+                               has_next=False, today=city_today()), INVALID_FORM
     fines, page, has_next = page_of(filtered(form))
     return render_template("traffic_fines/admin/index.html", form=form, fines=fines, page=page,
                            has_next=has_next, today=city_today())

@@ -24,6 +24,7 @@ from app.payments import (
     checkout_url,
     request_payment,
 )
+from app.web.forms import form_status
 from tenants.db import db
 
 bp = Blueprint("traffic_fines", __name__, template_folder="templates")
@@ -39,7 +40,7 @@ def index():
     form = LookupForm()
     if not form.validate_on_submit():
         return render_template("traffic_fines/lookup.html", form=form,
-                               not_found=False), 422 if form.is_submitted() else 200
+                               not_found=False), form_status(form)
     # One query for both values: a wrong plate and an unknown ticket are the same miss.
     fine = db.session.scalar(sa.select(TrafficFine.id).where(
         TrafficFine.ticket_number == form.ticket_number.data,

@@ -25,7 +25,8 @@ from app.modules.csv_import import (
 from app.modules.utility_bills.forms import AccountFilterForm, BillFilterForm
 from app.modules.utility_bills.models import UtilityAccount, UtilityBill, normalize_surname
 from app.modules.utility_bills.settings import kinds_of
-from app.pagination import page_of
+from app.web.forms import INVALID_FORM
+from app.web.pagination import page_of
 from tenants.db import db
 
 bp = Blueprint("utility_bills_admin", __name__, template_folder="templates")
@@ -118,7 +119,7 @@ def index():
     form = BillFilterForm(request.args)
     if not form.validate():
         return render_template("utility_bills/admin/bills.html", form=form, bills=[], page=1,
-                               has_next=False, today=city_today()), 422
+                               has_next=False, today=city_today()), INVALID_FORM
     bills, page, has_next = page_of(_bills(form))
     return render_template("utility_bills/admin/bills.html", form=form, bills=bills, page=page,
                            has_next=has_next, today=city_today())
@@ -130,7 +131,7 @@ def accounts():
     form = AccountFilterForm(request.args)
     if not form.validate():
         return render_template("utility_bills/admin/accounts.html", form=form, accounts=[],
-                               page=1, has_next=False), 422
+                               page=1, has_next=False), INVALID_FORM
     rows, page, has_next = page_of(_accounts(form))
     return render_template("utility_bills/admin/accounts.html", form=form, accounts=rows,
                            page=page, has_next=has_next)

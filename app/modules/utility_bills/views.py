@@ -29,6 +29,7 @@ from app.payments import (
     checkout_url,
     request_payment,
 )
+from app.web.forms import INVALID_FORM, form_status
 from tenants.db import db
 
 bp = Blueprint("utility_bills", __name__, template_folder="templates")
@@ -90,7 +91,7 @@ def link():
     form = LinkForm()
     if not form.validate_on_submit():
         return render_template("utility_bills/link.html", form=form, failed=False), (
-            422 if form.is_submitted() else 200)
+            form_status(form))
     account = db.session.scalar(sa.select(UtilityAccount).where(
         UtilityAccount.account_number == form.account_number.data))
     # An unknown number and a wrong surname get the same answer (and both count).
@@ -144,7 +145,7 @@ def unlink(account_id):
 def pay():
     form = _pay_form(current_user)
     if not form.validate_on_submit():
-        return _index(form, 422)
+        return _index(form, INVALID_FORM)
     bills = [choice.label for choice in form.bills.choices if choice.value in form.bills.data]
     try:
         payment = request_payment(

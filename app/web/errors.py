@@ -3,7 +3,7 @@ from flask import g, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from app.maintenance import MAINTENANCE_NOTICE, CityInMaintenance
+from app.web.maintenance import MAINTENANCE_NOTICE, CityInMaintenance
 from tenants.routing import CitySuspended, UnknownSite
 
 
