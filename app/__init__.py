@@ -53,6 +53,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from app import demo, models, modules, notifications, payments  # noqa: F401
     from app.admin import bp as admin_bp
+    from app.branding import assets as branding_assets
+    from app.branding import cli as branding_cli  # noqa: F401
     from app.citizen import bp as citizen_bp
     from app.modules import cli as modules_cli  # noqa: F401  (flask tenants modules)
     from app.notifications import tasks as notification_tasks  # noqa: F401  (declares jobs)
@@ -62,6 +64,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     from tenants import lifecycle_tasks  # noqa: F401  (declares tenants.purge_retired)
 
     app.register_blueprint(health.bp)
+    app.register_blueprint(branding_assets.bp)
     app.register_blueprint(platform_bp)
     app.register_blueprint(citizen_bp)
     app.register_blueprint(admin_bp)

@@ -20,8 +20,8 @@ from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as parse_xml
 from flask import current_app, g, has_app_context
 
-from app.models import AuditEntry, Branding
-from app.models.branding import HERO_PATTERNS, OFFERED_LANGUAGES
+from app.audit.models import AuditEntry
+from app.branding.models import HERO_PATTERNS, OFFERED_LANGUAGES, Branding
 from tenants.db import db
 from tenants.signals import tenant_deleted
 

@@ -7,7 +7,8 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from app.branding import BrandingChange, apply_branding, read_image
+from app.branding.change import BrandingChange, apply_branding
+from app.images import read_image
 from app.modules import configure
 from app.modules.announcements.models import Announcement
 from app.modules.appointments.demo import add_demo_hospitals

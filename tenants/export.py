@@ -64,6 +64,7 @@ from tenants.provisioning import (
     city_privileges_sql,
     new_city_sql,
 )
+from tenants.uploads import city_folder
 
 log = logging.getLogger(__name__)
 
@@ -195,13 +196,6 @@ def app_version() -> str:
         return config.get("metadata", "version", fallback="unknown")
 
 
-def city_files(slug: str) -> Path:
-    """The city's uploads folder, where the app keeps it (app.branding.upload_dir)."""
-    from app.branding import upload_dir
-
-    return upload_dir(slug).parent
-
-
 def _jsonable(value):
     return value.isoformat() if isinstance(value, datetime) else value
 
@@ -295,7 +289,7 @@ def export_city(slug: str, output: Path | None = None, by: str | None = None) ->
         platform_json = Path(scratch) / PLATFORM_ROWS
         platform_json.write_text(json.dumps(rows, ensure_ascii=False, indent=1))
         members = {PLATFORM_ROWS: platform_json, SCHEMA_DUMP: dump}
-        files = city_files(slug)
+        files = city_folder(slug)
         if files.is_dir():
             for path in sorted(p for p in files.rglob("*") if p.is_file()):
                 members[FILES + path.relative_to(files).as_posix()] = path
@@ -434,7 +428,7 @@ def import_city(archive_path: Path, slug: str | None = None, domains: list[str] 
             source["locale"], source["timezone"])
         head = tenant_head(script_location)
         upgrade = render_upgrade(version, script_location) if version != head else ""
-        files, files_made = city_files(slug), False
+        files, files_made = city_folder(slug), False
         engine = db.engine
         connection = engine.connect()
         try:

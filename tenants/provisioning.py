@@ -14,6 +14,7 @@ Deleting or purging a city sends `tenants.signals.tenant_deleted` once it has co
 import getpass
 import logging
 import zoneinfo
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
@@ -21,6 +22,7 @@ import sqlalchemy as sa
 from flask import current_app, has_app_context
 from sqlalchemy.schema import CreateIndex, CreateTable
 
+from tenants import uploads
 from tenants.db import city_tables, db
 from tenants.directory import TenantInfo
 from tenants.models import (
@@ -333,6 +335,32 @@ def set_plan(slug: str, plan: str | None, by: str | None = None) -> TenantInfo:
     return tenant
 
 
+# What the platform keeps of a city that its administrators change from its console (the
+# directory serves them without a query, and the city's role can't write them).
+PROFILE_COLUMNS = ("name", "name_zh", "locale", "timezone")
+
+
+@contextmanager
+def changing_profile(slug: str, changes: dict[str, tuple], by: str | None = None):
+    """Change the city's names, default language or time zone, {column: (before, after)},
+    with a platform audit entry per column (`tenant.name` …), in a platform transaction that
+    commits when the block ends normally and rolls back when it raises: a caller commits its
+    own city transaction inside the block, so both commit or neither does (the city's first)."""
+    unknown = set(changes) - set(PROFILE_COLUMNS)
+    if unknown:
+        raise ValueError(f"not a setting of a city's profile: {', '.join(sorted(unknown))}")
+    if not changes:
+        yield
+        return
+    with db.engine.connect() as connection, connection.begin():
+        connection.execute(sa.update(Tenant).where(Tenant.slug == slug)
+                           .values({column: after for column, (_, after) in changes.items()}))
+        for column, (before, after) in changes.items():
+            _audit(connection, f"tenant.{column}", slug, by, before=before, after=after)
+        yield
+    _changed()
+
+
 def add_domain(slug: str, domain: str, by: str | None = None) -> TenantInfo:
     """Let a city's site answer at one more host. Raises InvalidName or ProvisioningError."""
     host = normalize_domain(domain)
@@ -400,9 +428,11 @@ def _drop(connection, tenant: TenantInfo) -> None:
 
 
 def _deleted(tenant: TenantInfo, action: str) -> None:
-    """After the commit: the directory reloads, and receivers of tenant_deleted clean up."""
+    """After the commit: the directory reloads, the city's files go, and receivers of
+    tenant_deleted clean up what else they keep."""
     _changed()
     if has_app_context():
+        uploads.remove_city_files(tenant.slug)
         send_robustly(tenant_deleted, current_app._get_current_object(), tenant=tenant,
                       action=action)
 
@@ -551,5 +581,6 @@ def purge_retired(now: datetime | None = None, by: str | None = None) -> PurgeRe
 
 
 __all__ = ["InvalidName", "ProvisioningError", "PurgeReport", "add_domain", "announce_created",
-           "create_tenant", "delete_tenant", "due_for_purge", "purge_retired", "remove_domain",
-           "restore_tenant", "retire_tenant", "set_maintenance", "set_plan", "set_status"]
+           "changing_profile", "create_tenant", "delete_tenant", "due_for_purge", "purge_retired",
+           "remove_domain", "restore_tenant", "retire_tenant", "set_maintenance", "set_plan",
+           "set_status"]

@@ -32,29 +32,31 @@ from wtforms.validators import (
 )
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.admin import audit, bp
+from app import audit
+from app.admin import bp
 from app.admin.permissions import MANAGE_STAFF, staff_required
-from app.branding import (
-    ACCENT_ON_PRIMARY,
+from app.branding import BrandingError, current_branding
+from app.branding.change import (
     CONTACT_EMAIL,
     CONTACT_PHONE,
     HERO_MAX_BYTES,
     LOGO_MAX_BYTES,
     NAME_MAX,
     TEXT_LIMITS,
-    TEXT_ON_ACCENT,
-    TEXT_ON_PRIMARY,
     BrandingChange,
-    BrandingError,
     apply_branding,
     check_timezone,
-    contrast_checks,
-    current_branding,
-    normalize_color,
-    read_image,
 )
+from app.branding.colours import (
+    ACCENT_ON_PRIMARY,
+    TEXT_ON_ACCENT,
+    TEXT_ON_PRIMARY,
+    contrast_checks,
+    normalize_color,
+)
+from app.branding.models import HERO_PATTERNS, OFFERED_LANGUAGES
 from app.i18n import LANGUAGES
-from app.models.branding import HERO_PATTERNS, OFFERED_LANGUAGES
+from app.images import ImageRefused, read_image
 from app.web.forms import INVALID_FORM
 from tenants.context import current_tenant
 
@@ -181,7 +183,7 @@ class BrandingForm(FlaskForm):
         try:
             self.images[kind] = read_image(upload.read(), what=kind,
                                            max_bytes=IMAGE_LIMITS[kind])
-        except BrandingError:
+        except ImageRefused:
             self[kind].errors.append(_(
                 "This file can't be used: choose a PNG, JPEG or SVG image of at most "
                 "%(size)d KB.", size=IMAGE_LIMITS[kind] // 1024))

@@ -6,7 +6,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 
-from app.admin import audit, bp
+from app import audit
+from app.admin import bp
 from app.admin.permissions import SECOND_FACTOR_KEY
 from app.extensions import limiter
 from app.impersonation import (

@@ -8,8 +8,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from app import audit
 from app.accounts import InvalidLink, normalize_email
-from app.admin import audit
 from app.entitlements import check_staff_seat
 from app.mail import send_mail
 from app.models.staff import StaffInvitation, StaffMember

@@ -27,7 +27,8 @@ from wtforms import (
 )
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
 
-from app.admin import audit, bp
+from app import audit
+from app.admin import bp
 from app.admin.permissions import CONFIGURE_MODULE, VIEW, can, current_staff, staff_required
 from app.web.forms import form_status
 from tenants.db import db

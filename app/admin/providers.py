@@ -13,7 +13,8 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, URLField
 
-from app.admin import audit, bp
+from app import audit
+from app.admin import bp
 from app.admin.permissions import MANAGE_STAFF, staff_required
 from app.citizen.oidc import ProviderInvalid, save_provider, set_provider_enabled
 from app.models import OidcProvider

@@ -17,17 +17,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 
-from app import accounts, second_factor
+from app import accounts, audit, second_factor
 from app.accounts import InvalidLink
-from app.admin import audit, bp, invitations
-from app.admin.forms import (
-    AuditFilterForm,
-    CodeForm,
-    InviteForm,
-    NewAccountForm,
-    SecondFactorForm,
-    StaffRoleForm,
-)
+from app.admin import bp, invitations
+from app.admin.forms import CodeForm, InviteForm, NewAccountForm, SecondFactorForm, StaffRoleForm
 from app.admin.permissions import (
     MANAGE_STAFF,
     SECOND_FACTOR_KEY,
@@ -38,6 +31,7 @@ from app.admin.permissions import (
     staff_required,
 )
 from app.admin.second_factor import staff_second_factor
+from app.audit.forms import AuditFilterForm
 from app.citizen.forms import LoginForm
 from app.csv_export import csv_download
 from app.entitlements import NoStaffSeatLeft, check_staff_seat

@@ -16,7 +16,7 @@ def city_page_context() -> dict:
     from flask import g, has_request_context
 
     from app.branding import current_branding
-    from app.citizen.assets import asset_urls
+    from app.branding.assets import asset_urls
     from app.citizen.views import enabled_services, site_banner
     from app.i18n import language_links
     from app.web.navigation import current_path
@@ -38,4 +38,4 @@ def city_page_context() -> dict:
     return context
 
 
-from app.citizen import account, assets, oidc, views  # noqa: E402,F401  (registers routes)
+from app.citizen import account, oidc, views  # noqa: E402,F401  (registers routes)

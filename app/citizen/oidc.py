@@ -44,9 +44,10 @@ from sqlalchemy.exc import IntegrityError
 
 from app import crypto
 from app.accounts import normalize_email
+from app.audit.models import AuditEntry
 from app.citizen import ACCOUNT_SECTIONS, bp
 from app.citizen.account import after_sign_in_path
-from app.models import AuditEntry, OidcProvider, User, UserIdentity
+from app.models import OidcProvider, User, UserIdentity
 from app.models.oidc import DEFAULT_SCOPES
 from tenants.cli import tenants_cli
 from tenants.context import current_tenant, directory, tenant_context

@@ -3,7 +3,7 @@ import json
 
 import click
 
-from app.models import AuditEntry
+from app.audit.models import AuditEntry
 from app.modules import (
     ModuleError,
     city_states,

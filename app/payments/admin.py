@@ -13,7 +13,6 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.admin import _admin_context, _no_store
-from app.admin.audit import actor_of, record
 from app.admin.permissions import (
     CONFIGURE_MODULE,
     MANAGE_STAFF,
@@ -22,6 +21,7 @@ from app.admin.permissions import (
     current_staff,
     staff_required,
 )
+from app.audit import actor_of, record
 from app.city_time import city_midnight, city_zone
 from app.csv_export import csv_download
 from app.i18n import format_fen

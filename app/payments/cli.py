@@ -1,7 +1,7 @@
 """`flask tenants payments SLUG …`: the city's payment provider, credentials and settings."""
 import click
 
-from app.models import AuditEntry
+from app.audit.models import AuditEntry
 from app.payments import merchant
 from app.payments.models import PROVIDERS
 from tenants.cli import tenants_cli

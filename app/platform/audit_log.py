@@ -11,8 +11,8 @@ from flask_babel import lazy_gettext as _l
 from wtforms import StringField
 from wtforms.validators import Length, Optional
 
-from app.admin.audit import _escape_like
-from app.admin.forms import AuditFilterForm
+from app.audit import _escape_like
+from app.audit.forms import AuditFilterForm
 from app.csv_export import spreadsheet_safe
 from app.platform import bp
 from app.platform.auth import platform_staff_required

@@ -123,7 +123,7 @@ class ProvisionForm(FlaskForm):
 def _set_up(tenant, form: ProvisionForm, by: str) -> str:
     """The city's initial modules and its first administrator's invitation; the link."""
     from app.admin import invitations
-    from app.admin.audit import record
+    from app.audit import record
     from app.models.staff import ADMIN
     from app.modules import configure
 

@@ -9,8 +9,8 @@ from urllib.parse import parse_qsl, urlsplit
 import sqlalchemy as sa
 from flask import url_for
 
-from app.admin.audit import record
-from app.models import AuditEntry
+from app.audit import record
+from app.audit.models import AuditEntry
 from app.payments import (
     Payable,
     Payment,

@@ -15,7 +15,8 @@ from app import crypto
 from app.accounts import hash_password
 from app.admin import invitations
 from app.admin.permissions import can
-from app.models import AuditEntry, RecoveryCode, StaffInvitation, StaffMember, User
+from app.audit.models import AuditEntry
+from app.models import RecoveryCode, StaffInvitation, StaffMember, User
 from tenants.context import tenant_context
 from tenants.db import db
 from tests.conftest import form_token
@@ -361,7 +362,7 @@ def test_the_last_admin_cannot_demote_or_deactivate_themselves(app, client, town
 @pytest.mark.parametrize("change", ["role", "deactivate", "invite"])
 def test_a_change_and_its_audit_entry_are_saved_together_or_not_at_all(app, client, town,
                                                                       outbox, change):
-    from app.admin import audit
+    from app import audit
 
     boss = add_staff(app, town, "boss@example.com")
     other = add_staff(app, town, "other@example.com", role="viewer")

@@ -6,7 +6,8 @@ import io
 import pytest
 import sqlalchemy as sa
 
-from app.models import AuditEntry, Branding
+from app.audit.models import AuditEntry
+from app.branding.models import Branding
 from tenants.context import directory, tenant_context
 from tenants.db import db
 from tenants.models import PlatformAuditEntry, Tenant

@@ -12,7 +12,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, DecimalField, EmailField, IntegerField, SelectField, StringField
 
 from app.admin.modules import settings_form_class
-from app.models import AuditEntry
+from app.audit.models import AuditEntry
 from app.modules import ModuleError, configure, is_enabled, settings_of
 from tenants.context import tenant_context
 from tenants.db import db

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.models import AuditEntry
+from app.audit.models import AuditEntry
 from app.modules.appointments.demo import add_demo_hospitals
 from app.modules.appointments.models import (
     Appointment,

@@ -11,21 +11,17 @@ import sqlalchemy as sa
 from flask import render_template_string, session
 from flask_login import login_user
 
-from app import branding as brand
-from app.branding import (
-    BrandingChange,
-    BrandingError,
-    apply_branding,
-    check_contrast,
-    contrast_problems,
-    contrast_ratio,
-    normalize_color,
-    read_image,
-    sanitize_svg,
-)
+from app.branding import change as brand
+from app.audit.models import AuditEntry
+from app.branding import BrandingError
+from app.images import ImageRefused
+from app.branding.change import BrandingChange, apply_branding
+from app.branding.colours import check_contrast, contrast_problems, contrast_ratio, normalize_color
+from app.branding.models import Branding
 from app.citizen import views
 from app.i18n import format_city_date, format_city_datetime, format_fen, select_locale
-from app.models import AuditEntry, Branding, User
+from app.images import read_image, sanitize_svg
+from app.models import User
 from tenants.context import bind_tenant, directory, tenant_context
 from tenants.db import db
 from tenants.models import PlatformAuditEntry
@@ -135,12 +131,12 @@ def test_png_and_jpeg_are_recognised_by_their_content():
     (b"<svg", "well-formed"),
 ])
 def test_anything_else_is_refused(data, message):
-    with pytest.raises(BrandingError, match=message):
+    with pytest.raises(ImageRefused, match=message):
         read_image(data, "logo")
 
 
 def test_the_size_limit_is_enforced():
-    with pytest.raises(BrandingError, match="the limit is 1 KB"):
+    with pytest.raises(ImageRefused, match="the limit is 1 KB"):
         read_image(png(40, 40) + b"\x00" * 2048, "logo", max_bytes=1024)
     assert read_image(png(), "logo", max_bytes=1024)
 
@@ -194,12 +190,12 @@ def test_the_svg_sanitiser_keeps_the_drawing_and_drops_everything_active_or_exte
     b'"http://www.w3.org/Graphics/SVG/1.1/DTD/svg11.dtd"><svg xmlns="http://www.w3.org/2000/svg"/>',
 ])
 def test_svgs_with_a_dtd_or_entities_are_refused(svg):
-    with pytest.raises(BrandingError, match="DTD or entities"):
+    with pytest.raises(ImageRefused, match="DTD or entities"):
         sanitize_svg(svg)
 
 
 def test_an_svg_without_the_svg_namespace_is_refused():
-    with pytest.raises(BrandingError, match="not an SVG image"):
+    with pytest.raises(ImageRefused, match="not an SVG image"):
         read_image(b"<svg><rect width='1' height='1'/></svg>")
 
 

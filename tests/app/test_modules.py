@@ -6,7 +6,7 @@ from xml.etree import ElementTree
 import pytest
 import sqlalchemy as sa
 
-from app.models import AuditEntry
+from app.audit.models import AuditEntry
 from app.modules import ModuleError, configure, discover, settings_of
 from app.modules.announcements.models import Announcement
 from tenants.context import tenant_context

@@ -19,7 +19,8 @@ import requests
 import sqlalchemy as sa
 
 from app import accounts, crypto
-from app.models import AuditEntry, OidcProvider, User, UserIdentity
+from app.audit.models import AuditEntry
+from app.models import OidcProvider, User, UserIdentity
 from config.settings import ConfigurationError, from_environment
 from tenants.context import tenant_context
 from tenants.db import db

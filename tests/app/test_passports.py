@@ -4,7 +4,7 @@ module) answers as it should."""
 import pytest
 import sqlalchemy as sa
 
-from app.models import AuditEntry
+from app.audit.models import AuditEntry
 from app.modules.passports.models import PassportApplication
 from tenants.context import tenant_context
 from tenants.db import db

@@ -6,7 +6,7 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from app.models import AuditEntry
+from app.audit.models import AuditEntry
 from app.modules.passports.models import PassportApplication
 from app.modules.passports.workflow import add_working_days
 from tenants.context import tenant_context

@@ -2,7 +2,7 @@
 token, its modules and settings set up the way the console saves them, its audit log."""
 import sqlalchemy as sa
 
-from app.models import AuditEntry
+from app.audit.models import AuditEntry
 from app.modules import configure
 from tenants.context import tenant_context
 from tenants.db import db

@@ -3,7 +3,8 @@ record what happened, in their own city's audit log or the platform's."""
 import sqlalchemy as sa
 from sqlalchemy.exc import ProgrammingError
 
-from app.models import AuditEntry, Branding
+from app.audit.models import AuditEntry
+from app.branding.models import Branding
 from tenants.context import current_tenant
 from tenants.db import TenantNotBound, db
 from tenants.jobs import city_task, platform_task

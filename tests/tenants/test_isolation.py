@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from app import create_app
-from app.models import AuditEntry, Branding
+from app.audit.models import AuditEntry
+from app.branding.models import Branding
 from tenants.context import current_tenant, tenant_context
 from tenants.db import TenantNotBound, db
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from app.models import AuditEntry, User
+from app.audit.models import AuditEntry
+from app.models import User
 from app.notifications import notify
 from app.notifications.models import DeliveryAttempt, Notification
 from tenants.context import tenant_context

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 import tenants.lifecycle_tasks  # noqa: F401  (declares tenants.purge_retired before the app)
-from app.models import Branding
+from app.branding.models import Branding
 from tenants.context import CityRetired, tenant_context
 from tenants.db import db
 from tenants.directory import TenantDirectory

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from app.models import AuditEntry
+from app.audit.models import AuditEntry
 from tenants.context import tenant_context
 from tenants.db import db
 from tenants.migrations import (

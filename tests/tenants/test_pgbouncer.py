@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from app import create_app
-from app.models import AuditEntry
+from app.audit.models import AuditEntry
 from tenants.context import tenant_context
 from tenants.db import db
 

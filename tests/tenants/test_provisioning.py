@@ -3,7 +3,7 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
-from app.models import Branding
+from app.branding.models import Branding
 from tenants import provisioning
 from tenants.context import tenant_context
 from tenants.db import db

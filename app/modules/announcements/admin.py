@@ -8,8 +8,8 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.admin.audit import actor_of, record
 from app.admin.permissions import staff_required
+from app.audit import actor_of, record
 from app.city_time import city_zone
 from app.modules.announcements.forms import AnnouncementForm
 from app.modules.announcements.models import Announcement

@@ -12,8 +12,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from app.admin.audit import actor_of, record
 from app.admin.permissions import staff_required
+from app.audit import actor_of, record
 from app.city_time import city_day, city_today, city_zone
 from app.modules.appointments import booking
 from app.modules.appointments.booking import KEY, AppointmentError

@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects.postgresql import insert
 
 from app import crypto
-from app.admin.audit import record
+from app.audit import record
 from app.city_time import city_day, city_today, city_zone
 from app.i18n import TranslatedError
 from app.models import User

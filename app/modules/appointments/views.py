@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
-from app.admin.audit import actor_of
+from app.audit import actor_of
 from app.city_time import city_zone
 from app.modules import settings_of
 from app.modules.appointments import booking

@@ -1,6 +1,6 @@
 """The files of passport applications: the photo (JPEG or PNG) and supporting documents (JPEG,
 PNG or PDF), recognised by their content, never by their name or stated type; size-limited;
-stored under the city's uploads folder (app.branding.upload_dir, area "passports") with
+stored under the city's uploads folder (tenants.uploads, area "passports") with
 random names, and served only through the views that check who asks."""
 import secrets
 from dataclasses import dataclass
@@ -9,9 +9,10 @@ from pathlib import Path
 from flask import abort, send_file
 from flask_babel import gettext as _
 
-from app.branding import BrandingError, read_image, upload_dir, write_upload
+from app.images import ImageRefused, read_image
 from app.modules.passports.models import PHOTO, PassportApplication, PassportDocument
 from tenants.context import current_tenant
+from tenants.uploads import upload_dir, write_upload
 
 PHOTO_MAX_BYTES = 2 * 1024 * 1024
 DOCUMENT_MAX_BYTES = 5 * 1024 * 1024
@@ -60,7 +61,7 @@ def read_upload(data: bytes, kind: str) -> Upload:
     if data.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")):
         try:  # the branding checks: the image's header and size must make sense
             image = read_image(data, max_bytes=limit)
-        except BrandingError:
+        except ImageRefused:
             raise UploadRefused(_("The image file is damaged.")) from None
         return Upload(image.data, image.content_type, image.extension)
     if kind == PHOTO:

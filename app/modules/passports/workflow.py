@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from app.admin.audit import actor_of, record
+from app.audit import actor_of, record
 from app.city_time import city_day
 from app.i18n import TranslatedError
 from app.models import User

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
-from app.admin.audit import actor_of, record
+from app.audit import actor_of, record
 from app.modules.billing import limit_failed_attempts, receipt_link
 from app.modules.utility_bills.forms import LinkForm, PayBillsForm
 from app.modules.utility_bills.models import (

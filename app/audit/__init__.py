@@ -1,13 +1,15 @@
-"""The city's audit log as the console writes and reads it. `record` adds the entry to the
-current transaction, so it is committed with the change it describes or not at all. Nothing in
-the app edits or deletes entries."""
+"""The city's audit log: who changed what, when, with the values before and after. `record`
+adds the entry to the current transaction, so it is committed with the change it describes or
+not at all; nothing in the app edits or deletes entries (nor can the city's database role).
+The console shows the log (search, csv_rows); forms.py has its filter."""
 import json
 from datetime import date, timedelta
 
 import sqlalchemy as sa
 
+from app.audit.models import AuditEntry
 from app.city_time import city_midnight
-from app.models import AuditEntry
+from app.impersonation import current_impersonation
 from tenants.db import db
 
 PAGE_SIZE = 50
@@ -19,8 +21,6 @@ def actor_of(user) -> str:
     """How the log names a person of the city: `user:<id>:<email or mobile>`, followed by
     ` via platform:<vendor staff id>` while vendor staff impersonate them
     (app/impersonation.py)."""
-    from app.impersonation import current_impersonation
-
     actor = f"user:{user.id}:{user.email or user.mobile or ''}"
     impersonation = current_impersonation()
     if impersonation is not None and impersonation["user_id"] == user.id:
