@@ -51,13 +51,14 @@ def create_app(test_config: dict | None = None) -> Flask:
     routing.init_app(app)
     sessions.init_app(app)
 
-    from app import demo, models, modules, notifications, payments  # noqa: F401
+    from app import demo, models, modules, notifications, oidc, payments  # noqa: F401
     from app.admin import bp as admin_bp
     from app.branding import assets as branding_assets
     from app.branding import cli as branding_cli  # noqa: F401
     from app.citizen import bp as citizen_bp
     from app.modules import cli as modules_cli  # noqa: F401  (flask tenants modules)
     from app.notifications import tasks as notification_tasks  # noqa: F401  (declares jobs)
+    from app.oidc import cli as oidc_cli  # noqa: F401
     from app.platform import bp as platform_bp
     from app.web import errors, health, maintenance
     from app.web import headers as security
@@ -69,6 +70,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(citizen_bp)
     app.register_blueprint(admin_bp)
     modules.init_app(app)
+    oidc.init_app(app)
     jobs.init_app(app, database_url)
     notifications.init_app(app)
     payments.init_app(app)

@@ -214,8 +214,9 @@ def signed_in_client(app, tenant):
     import pyotp
 
     from app.accounts import hash_password
+    from app.accounts.models import User
     from app.admin import second_factor
-    from app.models import StaffMember, User
+    from app.staff.models import StaffMember
 
     with tenant_context(tenant, app):
         user = User(email="bench-admin@example.com", password_hash=hash_password(PASSWORD))

@@ -20,22 +20,16 @@ def _no_store(response):
 
 @bp.context_processor
 def _admin_context() -> dict:
-    from app.admin.permissions import MANAGE_STAFF, can, current_staff, second_factor_passed
     from app.impersonation import current_impersonation
-    from app.models.staff import ROLES
+    from app.staff import role_label
+    from app.staff.models import ROLES
+    from app.staff.permissions import MANAGE_STAFF, can, current_staff, second_factor_passed
 
     staff = current_staff()
     verified = staff is not None and second_factor_passed()
     return {"staff": staff, "admin_nav": verified,
             "can_manage_staff": verified and can(staff, MANAGE_STAFF),
             "role_label": role_label, "ROLES": ROLES, "impersonation": current_impersonation()}
-
-
-def role_label(role: str) -> str:
-    from flask_babel import gettext as _
-
-    return {"admin": _("City administrator"), "module_manager": _("Module manager"),
-            "clerk": _("Clerk"), "viewer": _("Viewer")}.get(role, role)
 
 
 # Registers the routes and the command:

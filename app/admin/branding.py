@@ -34,7 +34,6 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from app import audit
 from app.admin import bp
-from app.admin.permissions import MANAGE_STAFF, staff_required
 from app.branding import BrandingError, current_branding
 from app.branding.change import (
     CONTACT_EMAIL,
@@ -57,6 +56,7 @@ from app.branding.colours import (
 from app.branding.models import HERO_PATTERNS, OFFERED_LANGUAGES
 from app.i18n import LANGUAGES
 from app.images import ImageRefused, read_image
+from app.staff.permissions import MANAGE_STAFF, staff_required
 from app.web.forms import INVALID_FORM
 from tenants.context import current_tenant
 

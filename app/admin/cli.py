@@ -2,9 +2,9 @@
 member) by email; prints the link too, for when mail is not set up yet."""
 import click
 
-from app.admin import invitations
-from app.entitlements import NoStaffSeatLeft
-from app.models.staff import ADMIN, MODULE_ROLES, ROLES
+from app.staff import invitations
+from app.staff.models import ADMIN, MODULE_ROLES, ROLES
+from app.staff.seats import NoStaffSeatLeft
 from tenants.cli import tenants_cli
 from tenants.context import directory
 from tenants.provisioning import actor

@@ -17,13 +17,13 @@ from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app.accounts.models import User
 from app.admin import bp
-from app.admin.permissions import VIEW, can, current_staff, staff_required
-from app.city_time import city_midnight, city_today, day_in
 from app.i18n import format_fen
-from app.models import User
-from app.models.staff import StaffMember
+from app.i18n.city_time import city_midnight, city_today, day_in
 from app.modules import Figure, enabled_modules
+from app.staff.models import StaffMember
+from app.staff.permissions import VIEW, can, current_staff, staff_required
 from tenants.context import current_tenant
 from tenants.db import db
 

@@ -11,12 +11,12 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.citizen.forms import new_password_fields
-from app.models.staff import MODULE_ROLES, ROLES
+from app.accounts.forms import new_password_fields
+from app.staff.models import MODULE_ROLES, ROLES
 
 
 def role_choices() -> list[tuple[str, str]]:
-    from app.admin import role_label
+    from app.staff import role_label
 
     return [(role, role_label(role)) for role in ROLES]
 

@@ -8,7 +8,6 @@ from flask_wtf import FlaskForm
 
 from app import audit
 from app.admin import bp
-from app.admin.permissions import SECOND_FACTOR_KEY
 from app.extensions import limiter
 from app.impersonation import (
     IMPERSONATION_KEY,
@@ -17,7 +16,8 @@ from app.impersonation import (
     is_expired,
     read_link_token,
 )
-from app.models.staff import StaffMember
+from app.staff.models import StaffMember
+from app.staff.permissions import SECOND_FACTOR_KEY
 from tenants.context import current_tenant
 from tenants.db import db
 from tenants.models import ACTIVE

@@ -29,7 +29,7 @@ from wtforms.validators import Email, InputRequired, Length, NumberRange, Option
 
 from app import audit
 from app.admin import bp
-from app.admin.permissions import CONFIGURE_MODULE, VIEW, can, current_staff, staff_required
+from app.staff.permissions import CONFIGURE_MODULE, VIEW, can, current_staff, staff_required
 from app.web.forms import form_status
 from tenants.db import db
 

@@ -15,10 +15,9 @@ from wtforms import PasswordField, StringField, URLField
 
 from app import audit
 from app.admin import bp
-from app.admin.permissions import MANAGE_STAFF, staff_required
-from app.citizen.oidc import ProviderInvalid, save_provider, set_provider_enabled
-from app.models import OidcProvider
-from app.models.oidc import DEFAULT_SCOPES
+from app.oidc.models import DEFAULT_SCOPES, OidcProvider
+from app.oidc.providers import ProviderInvalid, save_provider, set_provider_enabled
+from app.staff.permissions import MANAGE_STAFF, staff_required
 from app.web.forms import form_status
 from tenants.db import db
 

@@ -19,9 +19,16 @@ from flask_wtf import FlaskForm
 
 from app import accounts, audit, second_factor
 from app.accounts import InvalidLink
-from app.admin import bp, invitations
+from app.accounts.forms import LoginForm
+from app.accounts.models import User
+from app.admin import bp
 from app.admin.forms import CodeForm, InviteForm, NewAccountForm, SecondFactorForm, StaffRoleForm
-from app.admin.permissions import (
+from app.audit.forms import AuditFilterForm
+from app.csv_export import csv_download
+from app.extensions import limiter
+from app.staff import invitations, staff_second_factor
+from app.staff.models import ADMIN, StaffInvitation, StaffMember
+from app.staff.permissions import (
     MANAGE_STAFF,
     SECOND_FACTOR_KEY,
     VIEW,
@@ -30,14 +37,7 @@ from app.admin.permissions import (
     second_factor_passed,
     staff_required,
 )
-from app.admin.second_factor import staff_second_factor
-from app.audit.forms import AuditFilterForm
-from app.citizen.forms import LoginForm
-from app.csv_export import csv_download
-from app.entitlements import NoStaffSeatLeft, check_staff_seat
-from app.extensions import limiter
-from app.models import User
-from app.models.staff import ADMIN, StaffInvitation, StaffMember
+from app.staff.seats import NoStaffSeatLeft, check_staff_seat
 from app.web.forms import INVALID_FORM, form_status
 from app.web.navigation import safe_next
 from tenants.context import current_tenant
@@ -333,7 +333,7 @@ def invitation(token):
 
 
 def _role(role: str) -> str:
-    from app.admin import role_label
+    from app.staff import role_label
 
     return role_label(role)
 

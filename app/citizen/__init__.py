@@ -4,9 +4,6 @@ from flask_babel import get_locale
 
 bp = Blueprint("citizen", __name__)
 
-# Templates that "My account" includes, one per section; service modules add theirs.
-ACCOUNT_SECTIONS: list[str] = []
-
 
 @bp.app_context_processor
 def city_page_context() -> dict:
@@ -32,7 +29,7 @@ def city_page_context() -> dict:
 
         sections = [s for module in enabled_modules() for s in module.account_sections]
         context.update(services=enabled_services(tenant), site_banner=site_banner(),
-                       account_sections=ACCOUNT_SECTIONS + sections,
+                       account_sections=sections,
                        languages=language_links(current_path()),
                        **asset_urls(branding, city_name))
     return context

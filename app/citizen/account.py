@@ -8,18 +8,18 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from app import accounts
 from app.accounts import RESET_PASSWORD, VERIFY_EMAIL, InvalidLink
+from app.accounts.forms import LoginForm
+from app.accounts.models import User
 from app.citizen import bp
 from app.citizen.forms import (
     ChangePasswordForm,
     ForgotPasswordForm,
-    LoginForm,
     ProfileForm,
     RegisterForm,
     ResetPasswordForm,
 )
 from app.extensions import limiter
 from app.mail import send_mail
-from app.models import User
 from app.notifications import notify
 from app.web.forms import form_status
 from app.web.navigation import safe_next

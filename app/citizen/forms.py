@@ -3,26 +3,11 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, TelField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from app.accounts import find_user, is_mobile, normalize_email, normalize_mobile
+from app.accounts.forms import new_password_fields
 from app.i18n import LANGUAGES
-
-PASSWORD_LENGTH = Length(min=10, max=128, message=_l("Use 10 to 128 characters."))
-
-
-def new_password_fields(label=None, repeat_label=None):
-    """A new password and its repetition, for a form's class body:
-    `password, confirm = new_password_fields()`."""
-    label, repeat_label = label or _l("Password"), repeat_label or _l("Repeat the password")
-    return (
-        PasswordField(label, validators=[DataRequired(_l("Choose a password.")),
-                                         PASSWORD_LENGTH],
-                      description=_l("At least 10 characters.")),
-        PasswordField(repeat_label, validators=[
-            DataRequired(_l("Repeat the password.")),
-            EqualTo("password", message=_l("The two passwords are not the same."))]),
-    )
 
 
 def _mobile_number(form, field):
@@ -59,12 +44,6 @@ class RegisterForm(FlaskForm):
         return {"email": normalize_email(self.email.data),
                 "mobile": normalize_mobile(self.mobile.data),
                 "display_name": (self.display_name.data or "").strip()}
-
-
-class LoginForm(FlaskForm):
-    identifier = StringField(_l("Email address or mobile number"), validators=[
-        DataRequired(_l("Enter your email address or mobile number."))])
-    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password."))])
 
 
 class ForgotPasswordForm(FlaskForm):

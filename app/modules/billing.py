@@ -11,8 +11,8 @@ from flask_login import current_user
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from wtforms import SelectChoice
 
-from app.city_time import city_midnight, day_in
 from app.extensions import limiter
+from app.i18n.city_time import city_midnight, day_in
 from app.modules import Figure, settings_of
 from app.payments import Payable, payment_for, receipt_url, register_payable
 from app.payments.service import may_see

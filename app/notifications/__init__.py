@@ -18,10 +18,6 @@ def recent_notifications(user, limit: int = 10) -> list[Notification]:
 
 
 def init_app(app) -> None:
-    from app.citizen import ACCOUNT_SECTIONS
-
-    if "notifications/_account_section.html" not in ACCOUNT_SECTIONS:
-        ACCOUNT_SECTIONS.append("notifications/_account_section.html")
     app.jinja_env.globals["recent_notifications"] = recent_notifications
 
 

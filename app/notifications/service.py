@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale
 
-from app.models import User
+from app.accounts.models import User
 from app.notifications.channels import CHANNELS
 from app.notifications.models import FAILED, PENDING, SENT, DeliveryAttempt, Notification
 from tenants.context import current_tenant

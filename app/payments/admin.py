@@ -13,7 +13,17 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.admin import _admin_context, _no_store
-from app.admin.permissions import (
+from app.audit import actor_of, record
+from app.csv_export import csv_download
+from app.i18n import format_fen
+from app.i18n.city_time import city_midnight, city_zone
+from app.payments import merchant, service
+from app.payments.errors import PaymentError, RefundRefused
+from app.payments.forms import ExportForm, MerchantForm, RefundForm, SearchForm
+from app.payments.models import Payment
+from app.payments.providers import fen_of, yuan
+from app.staff.models import ADMIN
+from app.staff.permissions import (
     CONFIGURE_MODULE,
     MANAGE_STAFF,
     VIEW,
@@ -21,16 +31,6 @@ from app.admin.permissions import (
     current_staff,
     staff_required,
 )
-from app.audit import actor_of, record
-from app.city_time import city_midnight, city_zone
-from app.csv_export import csv_download
-from app.i18n import format_fen
-from app.models.staff import ADMIN
-from app.payments import merchant, service
-from app.payments.errors import PaymentError, RefundRefused
-from app.payments.forms import ExportForm, MerchantForm, RefundForm, SearchForm
-from app.payments.models import Payment
-from app.payments.providers import fen_of, yuan
 from app.web.forms import INVALID_FORM, form_status
 from app.web.pagination import page_of
 from tenants.context import current_tenant

@@ -5,7 +5,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from app.citizen.forms import new_password_fields
+from app.accounts.forms import new_password_fields
 
 
 class StaffLoginForm(FlaskForm):

@@ -33,8 +33,8 @@ class ImpersonateForm(FlaskForm):
 
 def _city_staff(tenant) -> list[SelectChoice]:
     """The city's active staff members with a second factor: (id, "email · role")."""
-    from app.admin import role_label
-    from app.models.staff import StaffMember
+    from app.staff import role_label
+    from app.staff.models import StaffMember
 
     with tenant_context(tenant):
         members = db.session.scalars(sa.select(StaffMember).where(

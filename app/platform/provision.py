@@ -122,10 +122,10 @@ class ProvisionForm(FlaskForm):
 
 def _set_up(tenant, form: ProvisionForm, by: str) -> str:
     """The city's initial modules and its first administrator's invitation; the link."""
-    from app.admin import invitations
     from app.audit import record
-    from app.models.staff import ADMIN
     from app.modules import configure
+    from app.staff import invitations
+    from app.staff.models import ADMIN
 
     def enable_modules():
         for key, (before, after) in configure(enable=form.modules.data or []).items():

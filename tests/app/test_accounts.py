@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.accounts import hash_password
-from app.models import User
+from app.accounts.models import User
 from tenants.context import tenant_context
 from tenants.db import db
 from tests.conftest import form_token

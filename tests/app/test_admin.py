@@ -13,10 +13,11 @@ import sqlalchemy as sa
 
 from app import crypto
 from app.accounts import hash_password
-from app.admin import invitations
-from app.admin.permissions import can
+from app.accounts.models import User
 from app.audit.models import AuditEntry
-from app.models import RecoveryCode, StaffInvitation, StaffMember, User
+from app.staff import invitations
+from app.staff.models import RecoveryCode, StaffInvitation, StaffMember
+from app.staff.permissions import can
 from tenants.context import tenant_context
 from tenants.db import db
 from tests.conftest import form_token

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from app.accounts.models import User
 from app.admin.dashboard import format_value, new_citizen_accounts, values_of
-from app.models import User
 from app.modules import Figure, discover
 from tenants.context import tenant_context
 from tenants.db import db

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from app import crypto
-from app.models import OidcProvider
+from app.oidc.models import OidcProvider
 from tenants.context import tenant_context
 from tenants.db import db
 from tests.conftest import form_token

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from app import crypto
+from app.accounts.models import User
 from app.audit.models import AuditEntry
-from app.models import User
 from app.modules.appointments import booking, figures
 from app.modules.appointments.booking import Patient
 from app.modules.appointments.models import (

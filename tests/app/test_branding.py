@@ -11,17 +11,16 @@ import sqlalchemy as sa
 from flask import render_template_string, session
 from flask_login import login_user
 
-from app.branding import change as brand
+from app.accounts.models import User
 from app.audit.models import AuditEntry
 from app.branding import BrandingError
-from app.images import ImageRefused
+from app.branding import change as brand
 from app.branding.change import BrandingChange, apply_branding
 from app.branding.colours import check_contrast, contrast_problems, contrast_ratio, normalize_color
 from app.branding.models import Branding
 from app.citizen import views
 from app.i18n import format_city_date, format_city_datetime, format_fen, select_locale
-from app.images import read_image, sanitize_svg
-from app.models import User
+from app.images import ImageRefused, read_image, sanitize_svg
 from tenants.context import bind_tenant, directory, tenant_context
 from tenants.db import db
 from tenants.models import PlatformAuditEntry

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from flask_login import login_user
 
-from app.models import User
+from app.accounts.models import User
 from app.modules.csv_import import (
     CellError,
     check,

@@ -14,7 +14,7 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
 from app.accounts import hash_password
-from app.models import User
+from app.accounts.models import User
 from tenants.context import tenant_context
 from tenants.db import db
 from tests.conftest import form_token

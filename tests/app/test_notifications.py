@@ -5,7 +5,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from app.models import User
+from app.accounts.models import User
 from app.notifications import deliver_pending, notify
 from app.notifications.models import DeliveryAttempt, Notification
 from app.notifications.tasks import retry_due

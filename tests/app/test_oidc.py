@@ -19,8 +19,9 @@ import requests
 import sqlalchemy as sa
 
 from app import accounts, crypto
+from app.accounts.models import User
 from app.audit.models import AuditEntry
-from app.models import OidcProvider, User, UserIdentity
+from app.oidc.models import OidcProvider, UserIdentity
 from config.settings import ConfigurationError, from_environment
 from tenants.context import tenant_context
 from tenants.db import db

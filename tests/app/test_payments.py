@@ -181,7 +181,7 @@ def test_a_signed_in_citizens_payment_is_theirs_only(app, client, town):
     owner = add_citizen(app, town, "owner@example.com")
     add_citizen(app, town, "other@example.com")
     with tenant_context(town, app):
-        from app.models import User
+        from app.accounts.models import User
 
         user = db.session.get(User, owner)
         user.is_authenticated  # noqa: B018

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from app.accounts import hash_password
-from app.models import User
+from app.accounts.models import User
 from tenants.context import tenant_context
 from tenants.db import db
 from tenants.migrations import tenant_head

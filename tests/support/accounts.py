@@ -1,8 +1,9 @@
 """Accounts in a city: staff (with a confirmed TOTP secret unless told otherwise) and citizens,
 made in the database, and signed in through the city's pages as a browser does."""
 from app.accounts import hash_password
-from app.admin import second_factor
-from app.models import StaffMember, User
+from app.accounts.models import User
+from app.staff import staff_second_factor
+from app.staff.models import StaffMember
 from tenants.context import tenant_context
 from tenants.db import db
 from tests.support.cities import PASSWORD, host, post_form
@@ -19,7 +20,7 @@ def add_staff(app, tenant, email, role="admin", modules=(), enrolled=True, activ
         staff = StaffMember(user_id=user.id, role=role, modules=list(modules), active=active)
         db.session.add(staff)
         db.session.flush()
-        secret, codes = enrol(second_factor, staff, enrolled)
+        secret, codes = enrol(staff_second_factor, staff, enrolled)
         db.session.commit()
         return {"user_id": user.id, "staff_id": staff.id, "secret": secret, "codes": codes,
                 "email": email}

@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from app.accounts.models import User
 from app.audit.models import AuditEntry
 from app.branding.change import BrandingChange, apply_branding
 from app.images import read_image
-from app.models import User
 from app.modules import configure
 from app.modules.announcements.models import Announcement
 from tenants.context import tenant_context

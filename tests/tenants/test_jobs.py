@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from app.accounts.models import User
 from app.audit.models import AuditEntry
-from app.models import User
 from app.notifications import notify
 from app.notifications.models import DeliveryAttempt, Notification
 from tenants.context import tenant_context

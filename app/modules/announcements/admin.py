@@ -8,11 +8,11 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.admin.permissions import staff_required
 from app.audit import actor_of, record
-from app.city_time import city_zone
+from app.i18n.city_time import city_zone
 from app.modules.announcements.forms import AnnouncementForm
 from app.modules.announcements.models import Announcement
+from app.staff.permissions import staff_required
 from app.web.forms import form_status
 from tenants.db import db
 

@@ -12,9 +12,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from app.admin.permissions import staff_required
 from app.audit import actor_of, record
-from app.city_time import city_day, city_today, city_zone
+from app.i18n.city_time import city_day, city_today, city_zone
 from app.modules.appointments import booking
 from app.modules.appointments.booking import KEY, AppointmentError
 from app.modules.appointments.forms import (
@@ -37,6 +36,7 @@ from app.modules.appointments.models import (
     SlotBlock,
 )
 from app.modules.appointments.slots import day_bounds
+from app.staff.permissions import staff_required
 from app.web.forms import INVALID_FORM, form_status
 from tenants.db import db
 

@@ -7,7 +7,7 @@ from datetime import date
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from app.city_time import city_midnight, city_today, day_in
+from app.i18n.city_time import city_midnight, city_today, day_in
 from app.modules import Figure, Module
 from app.modules.passports import models  # noqa: F401  (the city schema's tables)
 from app.modules.passports.admin import bp as admin_bp

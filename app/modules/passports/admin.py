@@ -12,8 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from app.admin.permissions import VIEW, WORK_MODULE, can, current_staff, staff_required
-from app.city_time import city_midnight, city_today
+from app.i18n.city_time import city_midnight, city_today
 from app.modules.passports.documents import send_document
 from app.modules.passports.forms import StaffActionForm
 from app.modules.passports.models import (
@@ -41,6 +40,7 @@ from app.modules.passports.workflow import (
     take_over,
     transition,
 )
+from app.staff.permissions import VIEW, WORK_MODULE, can, current_staff, staff_required
 from app.web.forms import INVALID_FORM
 from app.web.pagination import page_of
 from tenants.db import db

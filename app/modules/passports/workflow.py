@@ -7,11 +7,10 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app.accounts.models import User
 from app.audit import actor_of, record
-from app.city_time import city_day
 from app.i18n import TranslatedError
-from app.models import User
-from app.models.staff import ADMIN, StaffMember
+from app.i18n.city_time import city_day
 from app.modules.passports.models import (
     APPROVED,
     COLLECTED,
@@ -30,6 +29,7 @@ from app.modules.passports.models import (
 )
 from app.modules.passports.settings import holidays, lines
 from app.notifications import notify
+from app.staff.models import ADMIN, StaffMember
 from tenants.db import db
 
 CITIZEN, STAFF = "citizen", "staff"

@@ -14,8 +14,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from app.accounts.models import User
 from app.extensions import login_manager
-from app.models import User
 from tenants.context import current_tenant
 from tenants.db import db
 

@@ -17,8 +17,8 @@ import sqlalchemy as sa
 from flask import abort, g, redirect, session, url_for
 from flask_login import current_user
 
-from app.models.staff import ADMIN, CLERK, MODULE_MANAGER, VIEWER, StaffMember
 from app.second_factor import ask_for_second_factor
+from app.staff.models import ADMIN, CLERK, MODULE_MANAGER, VIEWER, StaffMember
 from app.web.navigation import current_path
 from tenants.db import db
 

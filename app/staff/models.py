@@ -7,12 +7,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.models.user import User
+from app.accounts.models import User
 from tenants.db import db
 
 ADMIN, MODULE_MANAGER, CLERK, VIEWER = "admin", "module_manager", "clerk", "viewer"
 ROLES = (ADMIN, MODULE_MANAGER, CLERK, VIEWER)
 MODULE_ROLES = (MODULE_MANAGER, CLERK)  # roles limited to the modules they are given
+INVITATION_LIFETIME = 7 * 24 * 3600  # seconds an invitation link works
 
 
 class StaffMember(db.Model):
@@ -58,7 +59,7 @@ class RecoveryCode(db.Model):
 
 class StaffInvitation(db.Model):
     """An invitation to join the staff, sent by email as a signed link that names this row:
-    it expires after 7 days (the signature) and works once (accepted_at)."""
+    it expires after INVITATION_LIFETIME (the signature) and works once (accepted_at)."""
 
     __tablename__ = "staff_invitations"
     __table_args__ = (sa.CheckConstraint(f"role IN {ROLES}", name="role"),)

@@ -10,13 +10,11 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app import audit
 from app.accounts import InvalidLink, normalize_email
-from app.entitlements import check_staff_seat
 from app.mail import send_mail
-from app.models.staff import StaffInvitation, StaffMember
+from app.staff.models import INVITATION_LIFETIME, StaffInvitation, StaffMember
+from app.staff.seats import check_staff_seat
 from tenants.context import current_tenant
 from tenants.db import db
-
-LIFETIME = 7 * 24 * 3600
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -32,7 +30,7 @@ def invitation_for(token: str, lock: bool = False) -> StaffInvitation:
     """The open invitation of a link; InvalidLink if forged, for another city, expired or
     already accepted. `lock` holds the row until the transaction ends (accepting)."""
     try:
-        payload = _serializer().loads(token, max_age=LIFETIME)
+        payload = _serializer().loads(token, max_age=INVITATION_LIFETIME)
     except SignatureExpired:
         raise InvalidLink("expired") from None
     except BadSignature:
