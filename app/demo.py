@@ -1,7 +1,6 @@
 """`flask demo`: the demo cities, each with its own names, domains, colours, logo, hero pattern
 and contact details, so that they look clearly different. Idempotent: a city that exists is
 kept as it is."""
-from datetime import UTC, date, datetime, timedelta
 
 import click
 from flask import current_app
@@ -9,9 +8,7 @@ from flask.cli import with_appcontext
 
 from app.branding.change import BrandingChange, apply_branding
 from app.images import read_image
-from app.modules import configure
-from app.modules.announcements.models import Announcement
-from app.modules.appointments.demo import add_demo_hospitals
+from app.modules import configure, enabled_modules
 from app.payments.merchant import configure as payment_settings
 from app.payments.models import SANDBOX
 from app.web.links import base_url
@@ -92,71 +89,11 @@ def demo_branding(city: dict) -> BrandingChange:
     return BrandingChange(**city["branding"], logo=read_image(city["logo"].encode(), "logo"))
 
 
-# The demo cities offer different modules (more as modules arrive), with some announcements.
+# The demo cities offer different modules; each adds its own demo data (Module.demo).
 DEMO_MODULES = {"lishui": ("announcements", "passports", "traffic_fines", "utility_bills",
                            "appointments"),
                 "beijing": ("announcements", "appointments"),
                 "shenzhen": ("passports", "traffic_fines")}
-# Settings of the demo cities' modules (the rest keep their defaults).
-DEMO_SETTINGS = {
-    "lishui": {"passports": {
-        "offices": "丽水市民服务中心（花园路 1 号）\n莲都区出入境接待大厅（人民街 18 号）",
-        "required_documents": "户口簿本人页", "sla_working_days": 10,
-        "public_holidays": "2026-10-01\n2026-10-02\n2026-10-05"}},
-    "shenzhen": {"passports": {
-        "offices": "Futian Exit-Entry Hall, 2 Shennan Road\nNanshan Service Centre",
-        "fee_fen": 12000, "sla_working_days": 7}},
-}
-DEMO_ANNOUNCEMENTS = {
-    "lishui": (
-        {"title": "Heavy rain expected this weekend: check flood warnings",
-         "title_zh": "本周末有强降雨，请关注防汛预警", "pinned": True,
-         "body": "The weather service expects heavy rain from Saturday morning.\n\n"
-                 "Avoid riverbanks and follow the flood warnings of your district.",
-         "body_zh": "气象部门预计周六上午起有强降雨。\n\n请远离河岸，留意所在区的防汛预警。"},
-        {"title": "Citizen service centre opens on Saturdays",
-         "title_zh": "市民服务中心周六开放",
-         "body": "From next month the centre on Huayuan Road opens on Saturdays, 9:00-12:00.",
-         "body_zh": "自下月起，花园路市民服务中心周六上午9:00至12:00开放。"},
-    ),
-    "beijing": (
-        {"title": "Online passport appointments coming soon",
-         "title_zh": "护照网上预约即将上线",
-         "body": "Passport renewal appointments will soon be bookable on this site.",
-         "body_zh": "护照换发预约即将可在本网站办理。"},
-    ),
-}
-
-
-def demo_fines_and_bills(slug: str) -> list:
-    """Fines to look up (one overdue, with its late fee) and, in Lishui, accounts to link
-    (holder's surname 王) with open bills."""
-    from app.modules.traffic_fines.models import TrafficFine
-    from app.modules.utility_bills.models import UtilityAccount, UtilityBill
-
-    today, prefix = date.today(), {"lishui": "浙K", "shenzhen": "粤B"}.get(slug)
-    records = [TrafficFine(ticket_number=f"3311{number}", plate_number=f"{prefix}{plate}",
-                           offence=offence, place=place, amount_fen=fen,
-                           occurred_at=datetime.now(UTC) - timedelta(days=days),
-                           due_date=today + timedelta(days=15 - days))
-               for number, plate, offence, place, fen, days in (
-                   ("0001", "12345", "超速行驶", "花园路与人民街路口", 20000, 3),
-                   ("0002", "12345", "违反禁止标线指示", "中山街", 10000, 40),
-                   ("0003", "A8888", "机动车违反规定停放", "市民服务中心停车场", 15000, 10))
-               ] if prefix else []
-    if slug == "lishui":
-        water = UtilityAccount(account_number="W-1001", kind="water", holder_surname="王",
-                               address="莲都区花园路1号")
-        power = UtilityAccount(account_number="E-2002", kind="electricity",
-                               holder_surname="王", address="莲都区花园路1号")
-        records += [water, power] + [
-            UtilityBill(bill_number=number, account=account, period=period, amount_fen=fen,
-                        due_date=today + timedelta(days=days))
-            for number, account, period, fen, days in (
-                ("B-0001", water, "2026-10", 3520, -5), ("B-0002", water, "2026-11", 4180, 25),
-                ("B-0003", power, "2026-11", 12005, 20))]
-    return records
-
 
 @click.command("demo")
 @with_appcontext
@@ -170,13 +107,10 @@ def demo_command():
                                name_zh=city["name_zh"], locale=city.get("locale", "zh_Hans"))
         apply_branding(tenant, demo_branding(city), actor="demo")
         with tenant_context(tenant):
-            configure(enable=list(DEMO_MODULES.get(tenant.slug, ())),
-                      values=DEMO_SETTINGS.get(tenant.slug))
-            db.session.add_all(Announcement(published_at=datetime.now(UTC) - timedelta(hours=i),
-                                            **texts)
-                               for i, texts in enumerate(DEMO_ANNOUNCEMENTS.get(tenant.slug, ())))
-            db.session.add_all(demo_fines_and_bills(tenant.slug))
-            add_demo_hospitals(tenant.slug)
+            configure(enable=list(DEMO_MODULES.get(tenant.slug, ())))
+            for module in enabled_modules():
+                if module.demo is not None:
+                    module.demo(tenant.slug)
             payment_settings(provider=SANDBOX)  # the built-in sandbox: no money moves
             db.session.commit()
         click.echo(f"{tenant.slug}: created at {base_url(tenant.domains[0])}/")

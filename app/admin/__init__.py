@@ -1,14 +1,54 @@
 """The city's administration console, on each city's own host under /admin: staff sign in
 with their city account and a second factor (TOTP), then work according to their role
-(app/admin/permissions.py). Every change made here is written to the city's audit log in the
-transaction that makes it (app/admin/audit.py).
+(app/staff/permissions.py). Every change made here is written to the city's audit log in the
+transaction that makes it (app/audit).
 
-Registered by create_app: `from app.admin import bp as admin_bp`,
-`app.register_blueprint(admin_bp)`.
-Importing this package also adds `flask tenants invite-admin` (app/admin/cli.py)."""
-from flask import Blueprint
+The console is one blueprint, `admin`, and every /admin page is one of its views or of the
+blueprints it mounts: each module's staff pages at /admin/<module>/ and the payments pages at
+/admin/payments/. So every such page gets, by construction, what the console gives: the
+sign-in and second-factor gate (before any view runs), `Cache-Control: no-store`, the
+console's template context and layout. Views then check the staff member's role for what
+they do (`app.staff.permissions.staff_required`).
 
-bp = Blueprint("admin", __name__, url_prefix="/admin")
+Registered by create_app (`app.register_blueprint(admin.bp)`)."""
+from flask import Blueprint, request
+
+from app.impersonation import current_impersonation
+from app.modules import discover
+from app.payments import admin as payments_admin
+from app.staff import role_label
+from app.staff.models import ROLES
+from app.staff.permissions import (
+    MANAGE_STAFF,
+    can,
+    current_staff,
+    gate,
+    second_factor_passed,
+)
+from tenants.routing import CITY_CONSOLE_PREFIX
+
+bp = Blueprint("admin", __name__, url_prefix=CITY_CONSOLE_PREFIX)
+
+# The console's pages that run their own, earlier gate: signing in and out, the second factor,
+# accepting an invitation, entering as vendor support.
+BEFORE_SIGN_IN = frozenset({
+    "admin.login", "admin.second_factor", "admin.setup_second_factor", "admin.logout",
+    "admin.invitation", "admin.impersonate", "admin.end_impersonation",
+})
+
+for _module in discover().values():
+    if _module.admin is not None:
+        bp.register_blueprint(_module.admin, url_prefix=f"/{_module.slug}")
+bp.register_blueprint(payments_admin.bp, url_prefix="/payments")
+
+
+@bp.before_request
+def _signed_in_staff_only():
+    """Every console page but those of BEFORE_SIGN_IN: signed-in active staff who passed the
+    second factor in this session (else the sign-in, set-up or code page, or 403)."""
+    if request.endpoint not in BEFORE_SIGN_IN:
+        return gate("verified")
+    return None
 
 
 @bp.after_request
@@ -20,11 +60,6 @@ def _no_store(response):
 
 @bp.context_processor
 def _admin_context() -> dict:
-    from app.impersonation import current_impersonation
-    from app.staff import role_label
-    from app.staff.models import ROLES
-    from app.staff.permissions import MANAGE_STAFF, can, current_staff, second_factor_passed
-
     staff = current_staff()
     verified = staff is not None and second_factor_passed()
     return {"staff": staff, "admin_nav": verified,
@@ -32,7 +67,7 @@ def _admin_context() -> dict:
             "role_label": role_label, "ROLES": ROLES, "impersonation": current_impersonation()}
 
 
-# Registers the routes and the command:
+# The console's own pages and `flask tenants invite-admin`:
 from app.admin import (  # noqa: E402,F401
     branding,
     cli,

@@ -5,7 +5,6 @@ from functools import partial
 import sqlalchemy as sa
 from flask import (
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -26,12 +25,14 @@ from app.admin.forms import CodeForm, InviteForm, NewAccountForm, SecondFactorFo
 from app.audit.forms import AuditFilterForm
 from app.csv_export import csv_download
 from app.extensions import limiter
+from app.modules import enabled_modules
 from app.staff import invitations, staff_second_factor
 from app.staff.models import ADMIN, StaffInvitation, StaffMember
 from app.staff.permissions import (
     MANAGE_STAFF,
     SECOND_FACTOR_KEY,
     VIEW,
+    can,
     current_staff,
     gate,
     second_factor_passed,
@@ -158,14 +159,10 @@ def logout():
 @bp.get("/")
 @staff_required(VIEW)
 def home():
-    from app.modules import enabled_modules
-
     staff = current_staff()
-    modules = [m for m in enabled_modules()
-               if staff.role in (ADMIN, "viewer") or m.key in (staff.modules or [])]
-    links = [(m, url_for(f"{m.admin.name}.index")
-              if m.admin is not None and f"{m.admin.name}.index" in current_app.view_functions
-              else None) for m in modules]
+    modules = [m for m in enabled_modules() if can(staff, VIEW, m.key)]
+    links = [(m, url_for(f"admin.{m.admin.name}.index") if m.admin is not None else None)
+             for m in modules]
     return render_template("admin/home.html", modules=links,
                            recovery_left=staff_second_factor.recovery_codes_left(staff))
 

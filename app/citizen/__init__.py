@@ -16,6 +16,7 @@ def city_page_context() -> dict:
     from app.branding.assets import asset_urls
     from app.citizen.views import enabled_services, site_banner
     from app.i18n import language_links
+    from app.modules import enabled_modules
     from app.web.navigation import current_path
 
     tenant = g.get("tenant")
@@ -25,10 +26,9 @@ def city_page_context() -> dict:
     city_name = tenant.display_name(get_locale())
     context = {"tenant": tenant, "branding": branding, "city_name": city_name}
     if has_request_context():  # a page, not a mail rendered by a job
-        from app.modules import enabled_modules
-
-        sections = [s for module in enabled_modules() for s in module.account_sections]
-        context.update(services=enabled_services(tenant), site_banner=site_banner(),
+        sections = [module.account_section for module in enabled_modules()
+                    if module.account_section]
+        context.update(services=enabled_services(), site_banner=site_banner(),
                        account_sections=sections,
                        languages=language_links(current_path()),
                        **asset_urls(branding, city_name))

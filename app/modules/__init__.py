@@ -1,27 +1,33 @@
-"""Service modules: each is a package app/modules/<key>/ whose __init__.py declares itself once,
-`module = Module(...)`: names, icon, its per-city settings (a marshmallow schema with
-defaults), its citizen and admin blueprints, the permissions it adds, its dashboard figures and
-its sections of "My account". Its models live in its models.py, in every city schema (enabling
-a module is configuration, not DDL).
+"""Service modules: each is a package app/modules/<key>/ whose __init__.py declares, once,
+everything it brings: `module = Module(...)` with its names and icon, its per-city settings (a
+marshmallow schema with defaults), its citizen and admin blueprints, the banner it may show on
+every page, its section of "My account", what it charges for (payables), its periodic jobs, its
+dashboard figures and its demo data. Its tables live in its models.py, in every city schema
+(enabling a module is configuration, not DDL).
 
-`discover()` finds them all; `init_app` registers every blueprint at start-up (citizen pages
-under /services/<key-with-hyphens>/, admin pages under /admin/<key-with-hyphens>/) with a guard
-that answers 404 when the bound city has not enabled the module. Each city's choices live in
-its `modules` table and apply at once, without a restart.
+`discover()` finds them all and wires what they declare: each blueprint answers 404 where the
+bound city has not enabled the module; payables go to app.payments, periodic jobs to the job
+queue. Citizen pages are registered under /services/<key-with-hyphens>/ by `init_app`; the city
+console mounts the admin blueprints under /admin/<key-with-hyphens>/ (app/admin). Each city's
+choices live in its `modules` table and apply at once, without a restart.
 """
 import importlib
 import pkgutil
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
-from functools import cache
+from functools import cache, partial
 
 import marshmallow
 import sqlalchemy as sa
-from flask import Blueprint, Flask, abort, g
+from flask import Blueprint, Flask, abort, g, url_for
 
+from app.entitlements import current_entitlements
 from app.modules.models import CityModule
+from app.payments import Payable, register_payable
+from app.web.banner import SiteBanner
 from tenants.db import db
+from tenants.jobs import ask_active_cities, city_task, defer_for_city, platform_task
 
 
 @dataclass(frozen=True)
@@ -44,23 +50,44 @@ class Figure:
 
 
 @dataclass(frozen=True)
+class Periodic:
+    """A job the module runs every `cron` (UTC) in each active city that has it enabled, as the
+    city task `name`; `due()`, if given, is asked first in the city (no job where it says
+    there is nothing to do). The sweep that asks the cities is the platform task
+    `<name>_all`."""
+    name: str
+    cron: str
+    run: Callable[[], object]
+    due: Callable[[], bool] | None = None
+    queue: str | None = None
+
+
+@dataclass(frozen=True)
 class Module:
     key: str
     name: str  # lazy_gettext: shown in the city's language
     description: str  # one line, lazy_gettext
     icon: str = "service"  # a symbol of static/icons.svg
     settings: type[marshmallow.Schema] | None = None
-    citizen: Blueprint | None = None
-    admin: Blueprint | None = None
+    citizen: Blueprint | None = None  # its `index` view is the home page's card
+    admin: Blueprint | None = None  # mounted in the city console at /admin/<slug>/
     citizen_prefix: str | None = None  # default /services/<key-with-hyphens>
-    permissions: tuple[str, ...] = ()
+    banner: Callable[[], SiteBanner | None] | None = None  # on top of every city page
+    account_section: str | None = None  # a template that "My account" includes
+    payables: tuple[Payable, ...] = ()  # what it charges for, through app.payments
+    periodic: tuple[Periodic, ...] = ()
     figures: tuple[Figure, ...] = ()  # shown on the admin dashboard
-    account_sections: tuple[str, ...] = ()  # templates included in "My account"
+    demo: Callable[[str], None] | None = None  # adds a demo city's data (`flask demo`)
     order: int = 100
 
     @property
     def slug(self) -> str:
         return self.key.replace("_", "-")
+
+    @property
+    def index_url(self) -> str:
+        """Where its card on the home page leads."""
+        return url_for(f"{self.citizen.name}.index")
 
 
 class ModuleError(Exception):
@@ -74,7 +101,7 @@ class ModuleError(Exception):
 
 @cache
 def discover() -> dict[str, Module]:
-    """Every module under app/modules, by key (imported once per process)."""
+    """Every module under app/modules, by key (imported and wired once per process)."""
     found = {}
     for info in pkgutil.iter_modules(__path__):
         if info.ispkg:
@@ -83,16 +110,14 @@ def discover() -> dict[str, Module]:
             if isinstance(module, Module):
                 if module.key != info.name:
                     raise RuntimeError(f"app/modules/{info.name} declares the key {module.key!r}")
-                _guard_and_list(module)
+                _wire(module)
                 found[module.key] = module
     return found
 
 
-def _guard_and_list(module: Module) -> None:
-    """Once per process: the module's pages answer 404 where it is not enabled, and its card
-    shows on the home page where it is."""
-    from app.citizen.views import SERVICE_CARDS, ServiceCard
-
+def _wire(module: Module) -> None:
+    """Once per process: the module's pages answer 404 where it is not enabled, its payables
+    are chargeable only there, and its periodic jobs run only there."""
     def only_where_enabled():
         if g.get("tenant") is None or not is_enabled(module.key):
             abort(404)
@@ -100,11 +125,18 @@ def _guard_and_list(module: Module) -> None:
     for blueprint in (module.citizen, module.admin):
         if blueprint is not None:
             blueprint.before_request(only_where_enabled)
-    if module.citizen is not None:
-        SERVICE_CARDS.append(ServiceCard(
-            key=module.key, name=module.name, description=module.description,
-            endpoint=f"{module.citizen.name}.index", icon=module.icon, order=module.order,
-            enabled=lambda tenant: is_enabled(module.key)))
+    enabled = partial(is_enabled, module.key)
+    for payable in module.payables:
+        register_payable(replace(payable, module=module.key, available=enabled))
+    for job in module.periodic:
+        city_task(job.name, **_queue(job))(job.run)
+        due = (lambda job=job: enabled() and job.due()) if job.due else enabled
+        platform_task(f"{job.name}_all", cron=job.cron, **_queue(job))(
+            partial(ask_active_cities, due, partial(defer_for_city, job.name)))
+
+
+def _queue(job: Periodic) -> dict:
+    return {"queue": job.queue} if job.queue else {}
 
 
 # -- one city's choices (the bound city) ---------------------------------------------------------
@@ -136,8 +168,6 @@ def settings_of(key: str) -> dict:
 def outside_plan(key: str) -> bool:
     """Whether enabling the module `key` is outside the bound city's plan (a module enabled
     before the plan changed may stay enabled)."""
-    from app.entitlements import current_entitlements
-
     return not current_entitlements().allows(key) and not is_enabled(key)
 
 
@@ -191,9 +221,8 @@ def configure(enable=(), disable=(), values: dict[str, dict] | None = None) -> d
 # -- wiring ----------------------------------------------------------------------------------------
 
 def init_app(app: Flask) -> None:
+    """Register every module's citizen blueprint (the city console registers the admin ones)."""
     for module in discover().values():
         if module.citizen is not None:
             app.register_blueprint(module.citizen,
                                    url_prefix=module.citizen_prefix or f"/services/{module.slug}")
-        if module.admin is not None:
-            app.register_blueprint(module.admin, url_prefix=f"/admin/{module.slug}")

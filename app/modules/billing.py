@@ -14,7 +14,7 @@ from wtforms import SelectChoice
 from app.extensions import limiter
 from app.i18n.city_time import city_midnight, day_in
 from app.modules import Figure, settings_of
-from app.payments import Payable, payment_for, receipt_url, register_payable
+from app.payments import Payable, payment_for, receipt_url
 from app.payments.service import may_see
 from tenants.db import db
 
@@ -75,11 +75,10 @@ def mark_paid(model, payment, item_ids: list[int]) -> None:
             record.paid_fen, record.paid_by = amounts[record.id], payment.user_id
 
 
-def register_paid_records(model, kind: str, module: str, return_url) -> None:
-    """Let app.payments charge for records of `model` as the payable `kind` of `module`: a
-    successful payment marks them paid (mark_paid)."""
-    register_payable(Payable(kind=kind, module=module, on_paid=partial(mark_paid, model),
-                             return_url=return_url))
+def paid_records(model, kind: str, return_url) -> Payable:
+    """What app.payments charges for records of `model`, as the payable `kind`: a successful
+    payment marks them paid (mark_paid)."""
+    return Payable(kind=kind, on_paid=partial(mark_paid, model), return_url=return_url)
 
 
 def limit_failed_attempts(module: str, setting: str, failed_status: int):

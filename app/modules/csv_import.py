@@ -397,7 +397,7 @@ def add_import_routes(bp, spec: ImportSpec, guard, prefix: str, back_endpoint: s
     <prefix>/import and <prefix>/imports/<token>, each wearing `guard`."""
     name = spec.kind
     template_context = {"spec": spec, "back_endpoint": back_endpoint,
-                        "endpoints": {action: f"{bp.name}.{name}_{action}" for action in
+                        "endpoints": {action: f".{name}_{action}" for action in
                                       ("upload", "preview", "load", "discard")}}
 
     @guard

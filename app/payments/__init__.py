@@ -1,9 +1,10 @@
 """Payments, for every module that charges (see docs/payments.md).
 
-A module registers what it charges for once, at import time, and asks for a payment in a view:
+A module declares what it charges for in its declaration (the registry registers it), and
+asks for a payment in a view:
 
-    register_payable(Payable(kind="traffic_fine", module="traffic_fines",
-                             on_paid=mark_paid, return_url=fine_return_url))
+    module = Module(..., payables=(Payable(kind="traffic_fine", on_paid=mark_paid,
+                                           return_url=fine_return_url),))
     payment = request_payment(kind="traffic_fine", items=[PaymentItemRequest(...)],
                               description=..., user=..., idempotency_key=form.key.data)
     return redirect(checkout_url(payment))
@@ -57,10 +58,11 @@ def receipt_url(payment: Payment) -> str:
 
 
 def init_app(app) -> None:
+    """The citizen-facing pages (checkout, the provider's return and notification, receipts);
+    the city console mounts the staff's (app/payments/admin.py) itself."""
     from app.payments import admin, cli, views  # noqa: F401  (routes, commands)
 
     app.register_blueprint(views.bp)
-    app.register_blueprint(admin.bp)
     app.jinja_env.globals["can_see_payments"] = admin.can_see_payments
 
 

@@ -12,7 +12,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.admin import _admin_context, _no_store
 from app.audit import actor_of, record
 from app.csv_export import csv_download
 from app.i18n import format_fen
@@ -36,10 +35,7 @@ from app.web.pagination import page_of
 from tenants.context import current_tenant
 from tenants.db import db
 
-bp = Blueprint("payments_admin", __name__, url_prefix="/admin/payments",
-               template_folder="templates")
-bp.context_processor(_admin_context)
-bp.after_request(_no_store)
+bp = Blueprint("payments", __name__, template_folder="templates")  # in the city console
 
 CSV_LIMIT = 100_000
 

@@ -51,13 +51,20 @@ SESSION_KEY = "payments"  # references an anonymous browser created or was sent 
 SESSION_LIMIT = 20
 
 
+def _always() -> bool:
+    return True
+
+
 @dataclass(frozen=True)
 class Payable:
-    """Something a module charges for; registered once with register_payable."""
+    """Something a module charges for, declared in its `Module(payables=...)`: the registry
+    registers it with `module` (whose staff see its payments) and `available` (no new payment
+    while the module is disabled) filled in."""
     kind: str
-    module: str | None  # the module key: no new payment while it is disabled (None: always)
     on_paid: Callable[[Payment, list[int]], None]
     return_url: Callable[[Payment], str]
+    module: str | None = None  # None: the city's administrators only
+    available: Callable[[], bool] = _always
 
 
 @dataclass(frozen=True)
@@ -151,10 +158,8 @@ def request_payment(kind: str, items: Sequence[PaymentItemRequest], description:
     """The payment for this request: a new one, or the one the same request made before.
     Commits nothing (the caller commits). Raises AlreadyPaid, PaymentInProgress,
     PaymentConflict or PaymentUnavailable."""
-    from app.modules import is_enabled
-
     payable = _validate(kind, items, idempotency_key)
-    if payable.module is not None and not is_enabled(payable.module):
+    if not payable.available():
         raise PaymentUnavailable()
     user_id = user.id if user is not None and user.is_authenticated else None
     fingerprint = _fingerprint(kind, user_id, items)

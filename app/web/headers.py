@@ -4,6 +4,8 @@ administration console (/admin) runs the app's own script files (app/static/js/)
 code or eval."""
 from flask import request
 
+from tenants.routing import is_city_console_path
+
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'none'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'; img-src 'self' data:"
@@ -14,14 +16,10 @@ ADMIN_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace(
     "script-src 'none'", "script-src 'self'")
 
 
-def _is_admin(path: str) -> bool:
-    return path == "/admin" or path.startswith("/admin/")
-
-
 def _secure_headers(response):
     headers = response.headers
     headers.setdefault("Content-Security-Policy", ADMIN_CONTENT_SECURITY_POLICY
-                       if _is_admin(request.path) else CONTENT_SECURITY_POLICY)
+                       if is_city_console_path(request.path) else CONTENT_SECURITY_POLICY)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")

@@ -7,7 +7,7 @@ from flask import current_app, g, request
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import ServiceUnavailable
 
-from app.citizen.views import BANNER_PROVIDERS, SiteBanner
+from app.web.banner import SiteBanner
 from tenants.routing import is_city_console_path
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -51,8 +51,6 @@ def _view_name() -> str | None:
 def maintenance_banner() -> SiteBanner | None:
     return SiteBanner(text=str(MAINTENANCE_NOTICE)) if in_maintenance() else None
 
-
-BANNER_PROVIDERS.insert(0, maintenance_banner)  # shown before any announcement
 
 
 def init_app(app) -> None:

@@ -25,10 +25,10 @@ from app.modules.appointments.models import (
     SlotBlock,
 )
 from app.modules.appointments.slots import OpenSlot, bookable_slots, schedule_slots
-from app.modules.appointments.tasks import remind_all
 from app.notifications.models import Notification
 from tenants.context import tenant_context
 from tenants.db import db
+from tenants.jobs import DECLARED
 from tests.conftest import run_worker
 from tests.support.cities import audit_entries, configure_city
 
@@ -467,6 +467,11 @@ def test_a_lower_capacity_never_goes_below_the_places_taken(app, town):
 
 
 # -- reminders -------------------------------------------------------------------------------------
+
+def remind_all() -> int:
+    """The platform's sweep that the module's Periodic declares (appointments.remind_all)."""
+    return DECLARED["appointments.remind_all"].function()
+
 
 def reminders(app, tenant) -> list[Notification]:
     with tenant_context(tenant, app):

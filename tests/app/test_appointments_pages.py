@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.audit.models import AuditEntry
-from app.modules.appointments.demo import add_demo_hospitals
+from app.modules.appointments.demo import add_demo_data
 from app.modules.appointments.models import (
     Appointment,
     Closure,
@@ -344,7 +344,7 @@ def test_the_demo_hospitals_have_bookable_times(app, client, make_city):
     town = make_city("care-demo", locale="en", timezone="Asia/Shanghai")
     enable(app, town)
     with tenant_context(town, app):
-        add_demo_hospitals("beijing")  # Beijing's demo data, in a city of the test's own
+        add_demo_data("beijing")  # Beijing's demo data, in a city of the test's own
         db.session.commit()
         department = db.session.scalars(sa.select(Department).where(
             Department.name == "Dermatology")).one()

@@ -18,9 +18,10 @@ from app.branding import change as brand
 from app.branding.change import BrandingChange, apply_branding
 from app.branding.colours import check_contrast, contrast_problems, contrast_ratio, normalize_color
 from app.branding.models import Branding
-from app.citizen import views
 from app.i18n import format_city_date, format_city_datetime, format_fen, select_locale
 from app.images import ImageRefused, read_image, sanitize_svg
+from app.modules import configure
+from app.modules.announcements.models import Announcement
 from tenants.context import bind_tenant, directory, tenant_context
 from tenants.db import db
 from tenants.models import PlatformAuditEntry
@@ -457,21 +458,20 @@ def test_pages_fit_a_phone_run_no_script_and_load_nothing_from_another_host(clie
     assert "url(" not in css  # nothing loaded from the style sheet
 
 
-def test_service_cards_and_the_banner_come_from_their_hooks(client, cities, monkeypatch):
-    page = client.get("/", headers={"Host": "beta.test"}).get_data(as_text=True)
+def test_service_cards_and_the_banner_come_from_the_enabled_modules(app, client, make_city):
+    city = make_city("cards", locale="en")
+    page = client.get("/", headers=host(city)).get_data(as_text=True)
     assert "The city's online services will be listed here" in page
     assert "site-banner" not in page
-    card = views.ServiceCard("appointments", "Hospital appointments", "Book a doctor online.",
-                             "citizen.login", icon="calendar")
-    hidden = views.ServiceCard("parking", "Parking", "Not offered by this city.",
-                               "citizen.login", enabled=lambda tenant: False)
-    monkeypatch.setattr(views, "SERVICE_CARDS", [card, hidden])
-    monkeypatch.setattr(views, "BANNER_PROVIDERS", [
-        lambda: None, lambda: views.SiteBanner("Closed on 1 October.", "/", "Opening hours")])
-    page = client.get("/", headers={"Host": "beta.test"}).get_data(as_text=True)
-    assert "Hospital appointments" in page and "Book a doctor online." in page
-    assert 'href="/account/login"' in page and "icons.svg#calendar" in page
-    assert "Parking" not in page and "will be listed here" not in page
+    with tenant_context(city, app):
+        configure(enable=["announcements", "appointments"])
+        db.session.add(Announcement(title="Closed on 1 October.", title_zh="10月1日休息",
+                                    pinned=True, published_at=datetime.now(UTC)))
+        db.session.commit()
+    page = client.get("/", headers=host(city)).get_data(as_text=True)
+    assert "Hospital appointments" in page and 'href="/services/appointments/"' in page
+    assert "icons.svg#health" in page
+    assert "Passport renewal" not in page and "will be listed here" not in page
     assert "site-banner" in page and "Closed on 1 October." in page
     assert (STATIC / "icons.svg").read_text().count("<symbol") >= 6
 

@@ -85,7 +85,7 @@ def test_modules_outside_the_plan_are_refused(app, client, new_slug, vendor_admi
 def test_a_failure_after_the_city_exists_leaves_nothing_behind(app, client, new_slug,
                                                                  vendor_admin):
     slug = new_slug("fail")
-    with mock.patch("app.admin.invitations.send_mail", side_effect=OSError("mail is down")):
+    with mock.patch("app.staff.invitations.send_mail", side_effect=OSError("mail is down")):
         response = post_platform(client, "/console/cities/new", _form(slug))
     body = response.get_data(as_text=True)
     assert response.status_code == 422

@@ -16,7 +16,7 @@ from app.staff.permissions import staff_required
 from app.web.forms import form_status
 from tenants.db import db
 
-bp = Blueprint("announcements_admin", __name__, template_folder="templates")
+bp = Blueprint("announcements", __name__, template_folder="templates")
 WORK = staff_required("work_module", module="announcements")
 FIELDS = ("title", "title_zh", "body", "body_zh", "published_at", "pinned")
 

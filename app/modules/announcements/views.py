@@ -1,9 +1,7 @@
-"""The citizen pages of announcements, its Atom feed, and the banner of the pinned one."""
-from flask import Blueprint, abort, render_template, request, url_for
-from flask_babel import get_locale
-from flask_babel import gettext as _
+"""The citizen pages of announcements and its Atom feed."""
+from flask import Blueprint, abort, render_template, request
 
-from app.citizen.views import BANNER_PROVIDERS, SiteBanner
+from app.modules import settings_of
 from app.modules.announcements.models import Announcement
 from tenants.db import db
 
@@ -13,8 +11,6 @@ FEED_SIZE = 20
 
 @bp.get("/")
 def index():
-    from app.modules import settings_of
-
     per_page = settings_of("announcements")["per_page"]
     page = request.args.get("page", 1, type=int)
     if page < 1:
@@ -42,22 +38,3 @@ def feed():
     body = render_template("announcements/feed.xml", announcements=rows,
                            updated=max((a.updated_at for a in rows), default=None))
     return body, 200, {"Content-Type": "application/atom+xml; charset=utf-8"}
-
-
-def pinned_banner() -> SiteBanner | None:
-    from flask import g
-
-    from app.modules import is_enabled, settings_of
-
-    if g.get("tenant") is None or not is_enabled("announcements") \
-            or not settings_of("announcements")["show_banner"]:
-        return None
-    pinned = db.session.scalar(Announcement.published().where(Announcement.pinned).limit(1))
-    if pinned is None:
-        return None
-    return SiteBanner(text=pinned.title_for(get_locale()),
-                      link=url_for("announcements.detail", announcement_id=pinned.id),
-                      link_text=_("Read more"))
-
-
-BANNER_PROVIDERS.append(pinned_banner)

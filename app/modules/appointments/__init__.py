@@ -7,16 +7,18 @@ hospitals and schedules at /admin/appointments/. Reminders are queued by a perio
               appointments
 - slots.py    which slots are bookable (schedules − closures − blocks, horizon, time zone)
 - booking.py  every change of an appointment (capacity and anti-scalping kept by the database)
-- tasks.py    the periodic reminder jobs
+- reminders.py  the periodic reminder job
+- demo.py     the demo cities' hospitals
 - figures.py  the dashboard figures
 - views.py, admin.py, forms.py, settings.py, templates/
 """
 from flask_babel import lazy_gettext as _l
 
-from app.modules import Module
-from app.modules.appointments import tasks  # noqa: F401  (declares the reminder jobs)
+from app.modules import Module, Periodic
+from app.modules.appointments import demo
 from app.modules.appointments.admin import bp as admin_bp
 from app.modules.appointments.figures import FIGURES
+from app.modules.appointments.reminders import queue_due_reminders
 from app.modules.appointments.settings import AppointmentSettings
 from app.modules.appointments.views import bp
 
@@ -28,7 +30,11 @@ module = Module(
     settings=AppointmentSettings,
     citizen=bp,
     admin=admin_bp,
+    account_section="appointments/_account_section.html",
+    # Every 15 minutes, each active city that offers appointments queues its due reminders.
+    periodic=(Periodic("appointments.remind", cron="*/15 * * * *", run=queue_due_reminders,
+                       queue="notifications"),),
     figures=FIGURES,
-    account_sections=("appointments/_account_section.html",),
+    demo=demo.add_demo_data,
     order=10,
 )

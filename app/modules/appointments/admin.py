@@ -40,7 +40,7 @@ from app.staff.permissions import staff_required
 from app.web.forms import INVALID_FORM, form_status
 from tenants.db import db
 
-bp = Blueprint("appointments_admin", __name__, template_folder="templates")
+bp = Blueprint("appointments", __name__, template_folder="templates")
 WORK = staff_required("work_module", module=KEY)
 CONFIGURE = staff_required("configure_module", module=KEY)
 

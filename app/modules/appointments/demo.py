@@ -2,7 +2,6 @@
 with departments, doctors and weekly consulting hours (Monday to Friday, some Saturdays)."""
 from datetime import time
 
-from app.modules import is_enabled
 from app.modules.appointments.models import Department, Doctor, Hospital, Schedule
 from tenants.db import db
 
@@ -36,12 +35,10 @@ DEMO_HOSPITALS = {
 }
 
 
-def add_demo_hospitals(slug: str) -> None:
-    """In the bound city, when it offers appointments: its demo hospitals. Doctors see
+def add_demo_data(slug: str) -> None:
+    """In the bound city: its demo hospitals. Doctors see
     patients on weekday mornings (20-minute slots, 2 places); departments without doctors
     keep weekday afternoons of their own (30 minutes, 3 places) and Saturday mornings."""
-    if not is_enabled("appointments"):
-        return
     for spec in DEMO_HOSPITALS.get(slug, ()):
         hospital = Hospital(name=spec["name"], name_zh=spec["name_zh"],
                             address=spec["address"], phone=spec["phone"])

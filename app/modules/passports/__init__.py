@@ -9,8 +9,9 @@ from flask_babel import lazy_gettext as _l
 
 from app.i18n.city_time import city_midnight, city_today, day_in
 from app.modules import Figure, Module
-from app.modules.passports import models  # noqa: F401  (the city schema's tables)
+from app.modules.passports import demo
 from app.modules.passports.admin import bp as admin_bp
+from app.modules.passports.fees import FEE
 from app.modules.passports.models import WITH_THE_CITY, PassportApplication
 from app.modules.passports.settings import PassportSettings
 from app.modules.passports.views import bp
@@ -53,6 +54,8 @@ module = Module(
         Figure("passports.waiting", _l("Passport applications waiting"), current=waiting_now),
         Figure("passports.overdue", _l("Passport applications overdue"), current=overdue_now),
     ),
-    account_sections=("passports/_account_section.html",),
+    account_section="passports/_account_section.html",
+    payables=(FEE,),
+    demo=demo.add_demo_data,
     order=20,
 )

@@ -45,7 +45,7 @@ from app.web.forms import INVALID_FORM
 from app.web.pagination import page_of
 from tenants.db import db
 
-bp = Blueprint("passports_admin", __name__, template_folder="templates")
+bp = Blueprint("passports", __name__, template_folder="templates")
 WORK = staff_required(WORK_MODULE, module="passports")
 READ = staff_required(VIEW, module="passports")
 OPEN = "open"  # the queue's default filter: every case not finished

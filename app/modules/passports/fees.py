@@ -18,7 +18,6 @@ from app.payments import (
     PaymentItemRequest,
     checkout_url,
     receipt_url,
-    register_payable,
     request_payment,
 )
 from tenants.db import db
@@ -77,5 +76,4 @@ def application_page(payment: Payment) -> str:
     return url_for("passports.detail", application_id=payment.items[0].item_id)
 
 
-register_payable(Payable(kind=KIND, module="passports", on_paid=submit_paid,
-                         return_url=application_page))
+FEE = Payable(kind=KIND, on_paid=submit_paid, return_url=application_page)

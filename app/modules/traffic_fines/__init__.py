@@ -5,7 +5,8 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from app.modules import Module
-from app.modules.billing import paid_figures, register_paid_records
+from app.modules.billing import paid_figures, paid_records
+from app.modules.traffic_fines import demo
 from app.modules.traffic_fines.admin import bp as admin_bp
 from app.modules.traffic_fines.models import TrafficFine
 from app.modules.traffic_fines.settings import TrafficFineSettings
@@ -20,7 +21,6 @@ def fines_paid_by(user) -> list[TrafficFine]:
                               .order_by(TrafficFine.paid_at.desc()).limit(20)).all()
 
 
-register_paid_records(TrafficFine, PAYABLE_KIND, "traffic_fines", return_url)
 
 module = Module(
     key="traffic_fines",
@@ -32,6 +32,8 @@ module = Module(
     admin=admin_bp,
     figures=paid_figures(TrafficFine, ("fines_paid", _l("Traffic fines paid")),
                          ("fines_collected", _l("Traffic fines collected"))),
-    account_sections=("traffic_fines/_account_section.html",),
+    account_section="traffic_fines/_account_section.html",
+    payables=(paid_records(TrafficFine, PAYABLE_KIND, return_url),),
+    demo=demo.add_demo_data,
     order=40,
 )

@@ -27,7 +27,7 @@ from app.web.forms import INVALID_FORM
 from app.web.pagination import page_of
 from tenants.db import db
 
-bp = Blueprint("traffic_fines_admin", __name__, template_folder="templates")
+bp = Blueprint("traffic_fines", __name__, template_folder="templates")
 WORK = staff_required("work_module", module="traffic_fines")
 
 FINES_IMPORT = ImportSpec(
@@ -96,4 +96,4 @@ def export():
         for fine in fines))
 
 
-add_import_routes(bp, FINES_IMPORT, WORK, prefix="", back_endpoint="traffic_fines_admin.index")
+add_import_routes(bp, FINES_IMPORT, WORK, prefix="", back_endpoint="admin.traffic_fines.index")

@@ -5,14 +5,14 @@ app.payments. See docs/modules/fines_and_bills.md."""
 from flask_babel import lazy_gettext as _l
 
 from app.modules import Module
-from app.modules.billing import paid_figures, register_paid_records
+from app.modules.billing import paid_figures, paid_records
+from app.modules.utility_bills import demo
 from app.modules.utility_bills.admin import bp as admin_bp
 from app.modules.utility_bills.models import UtilityBill
 from app.modules.utility_bills.settings import UtilityBillSettings
 from app.modules.utility_bills.views import PAYABLE_KIND, bp, linked_accounts, return_url
 
 bp.add_app_template_global(linked_accounts, "linked_utility_accounts")
-register_paid_records(UtilityBill, PAYABLE_KIND, "utility_bills", return_url)
 
 module = Module(
     key="utility_bills",
@@ -24,6 +24,8 @@ module = Module(
     admin=admin_bp,
     figures=paid_figures(UtilityBill, ("bills_paid", _l("Utility bills paid")),
                          ("bills_collected", _l("Utility bills collected"))),
-    account_sections=("utility_bills/_account_section.html",),
+    account_section="utility_bills/_account_section.html",
+    payables=(paid_records(UtilityBill, PAYABLE_KIND, return_url),),
+    demo=demo.add_demo_data,
     order=45,
 )

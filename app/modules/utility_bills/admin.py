@@ -29,7 +29,7 @@ from app.web.forms import INVALID_FORM
 from app.web.pagination import page_of
 from tenants.db import db
 
-bp = Blueprint("utility_bills_admin", __name__, template_folder="templates")
+bp = Blueprint("utility_bills", __name__, template_folder="templates")
 WORK = staff_required("work_module", module="utility_bills")
 
 
@@ -166,6 +166,6 @@ def export_accounts():
 
 
 add_import_routes(bp, ACCOUNTS_IMPORT, WORK, prefix="/accounts",
-                  back_endpoint="utility_bills_admin.accounts")
+                  back_endpoint="admin.utility_bills.accounts")
 add_import_routes(bp, BILLS_IMPORT, WORK, prefix="/bills",
-                  back_endpoint="utility_bills_admin.index")
+                  back_endpoint="admin.utility_bills.index")
