@@ -28,21 +28,6 @@ def module_choices() -> list[tuple[str, str]]:
             sorted(discover().values(), key=lambda m: (m.order, m.key))]
 
 
-class CodeForm(FlaskForm):
-    code = StringField(_l("Code"), validators=[
-        DataRequired(_l("Enter the 6-digit code from your authenticator app.")),
-        Length(max=32)],
-        description=_l("The 6-digit code your authenticator app shows now."))
-
-
-class SecondFactorForm(FlaskForm):
-    code = StringField(_l("Code"), validators=[
-        DataRequired(_l("Enter the code from your authenticator app, or a recovery code.")),
-        Length(max=32)],
-        description=_l("The 6-digit code your authenticator app shows now, or one of your "
-                       "recovery codes."))
-
-
 class RoleFieldsMixin:
     def _check_modules(self) -> bool:
         known = {key for key, _ in module_choices()}

@@ -1,6 +1,6 @@
-"""The console's pages: sign-in, second factor, home, staff, invitations, audit log."""
+"""The console's pages: sign-in and second factor (app.staff.permissions.CityConsoleSignIn),
+home, staff, invitations, audit log."""
 from datetime import UTC, datetime
-from functools import partial
 
 import sqlalchemy as sa
 from flask import (
@@ -9,19 +9,17 @@ from flask import (
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 from flask_wtf import FlaskForm
 
-from app import accounts, audit, second_factor
+from app import accounts, audit
 from app.accounts import InvalidLink
-from app.accounts.forms import LoginForm
 from app.accounts.models import User
 from app.admin import bp
-from app.admin.forms import CodeForm, InviteForm, NewAccountForm, SecondFactorForm, StaffRoleForm
+from app.admin.forms import InviteForm, NewAccountForm, StaffRoleForm
 from app.audit.forms import AuditFilterForm
 from app.csv_export import csv_download
 from app.extensions import limiter
@@ -30,128 +28,22 @@ from app.staff import invitations, staff_second_factor
 from app.staff.models import ADMIN, StaffInvitation, StaffMember
 from app.staff.permissions import (
     MANAGE_STAFF,
-    SECOND_FACTOR_KEY,
     VIEW,
     can,
+    city_console,
     current_staff,
-    gate,
-    second_factor_passed,
     staff_required,
 )
 from app.staff.seats import NoStaffSeatLeft, check_staff_seat
 from app.web.forms import INVALID_FORM, form_status
-from app.web.navigation import safe_next
 from tenants.context import current_tenant
 from tenants.db import db
 
-PENDING_SECRET_KEY = "admin_pending_totp"
-
-
-
-def _failed(response) -> bool:
-    return response.status_code == 401
-
-
-def _account_key() -> str:
-    return (f"{current_tenant().slug}:admin-account:"
-            f"{(request.form.get('identifier') or '').strip().lower()}")
-
-
-def _user_key() -> str:
-    who = current_user.get_id() if current_user.is_authenticated else request.remote_addr
-    return f"{current_tenant().slug}:admin-2fa:{who}"
-
-
-def _next(default_endpoint: str = "admin.home") -> str:
-    return safe_next(request.args.get("next"), url_for(default_endpoint))
-
-
-def _pass_second_factor() -> None:
-    session[SECOND_FACTOR_KEY] = current_user.get_id()
+city_console.add_routes(bp)  # /admin/login, /admin/2fa, /admin/2fa/setup, /admin/logout
 
 
 def _me() -> str:
     return audit.actor_of(current_user)
-
-
-def _record_about(staff: StaffMember, action: str, **detail) -> None:
-    """The audit entry of the signed-in account's second-factor step (app/second_factor.py)."""
-    audit.record(_me(), action, f"staff:{staff.id}", None, detail)
-
-
-# -- signing in ----------------------------------------------------------------------------------
-
-@bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per 15 minutes", key_func=_account_key, methods=["POST"],
-               deduct_when=_failed)
-@limiter.limit("30 per 15 minutes", methods=["POST"], deduct_when=_failed)
-def login():
-    if current_user.is_authenticated and current_staff() is not None:
-        return redirect(_next())
-    form = LoginForm()
-    if not form.validate_on_submit():
-        return render_template("admin/login.html", form=form), form_status(form)
-    user = accounts.authenticate_form(form)
-    if user is None:
-        return render_template("admin/login.html", form=form), 401
-    session.pop(SECOND_FACTOR_KEY, None)
-    login_user(user)
-    return redirect(_next())
-
-
-@bp.route("/2fa", methods=["GET", "POST"], endpoint="second_factor")
-@limiter.limit("10 per 15 minutes", key_func=_user_key, methods=["POST"], deduct_when=_failed)
-def second_factor_page():
-    answer = gate("enrolled")
-    if answer is not None:
-        return answer
-    if second_factor_passed():
-        return redirect(_next())
-    form = SecondFactorForm()
-    if not form.validate_on_submit():
-        return render_template("admin/second_factor.html", form=form), form_status(form)
-    staff = current_staff()
-    if not second_factor.check_sign_in_code(staff_second_factor, staff, form,
-                                            partial(_record_about, staff)):
-        return render_template("admin/second_factor.html", form=form), 401
-    _pass_second_factor()
-    return redirect(_next())
-
-
-@bp.route("/2fa/setup", methods=["GET", "POST"])
-@limiter.limit("10 per 15 minutes", key_func=_user_key, methods=["POST"], deduct_when=_failed)
-def setup_second_factor():
-    answer = gate("staff")
-    if answer is not None:
-        return answer
-    staff = current_staff()
-    if staff.totp_confirmed_at is not None:
-        return redirect(url_for("admin.home"))
-    secret = second_factor.pending_secret(session, PENDING_SECRET_KEY, current_user.get_id())
-    form = CodeForm()
-    status = form_status(form)
-    if form.validate_on_submit():
-        codes = second_factor.confirm_enrolment(staff_second_factor, staff, secret,
-                                                form, partial(_record_about, staff, totp=True))
-        if codes is not None:
-            session.pop(PENDING_SECRET_KEY, None)
-            _pass_second_factor()
-            return render_template("admin/recovery_codes.html", codes=codes)
-        status = 401
-    tenant = current_tenant()
-    issuer = _("%(city)s administration", city=tenant.display_name(tenant.locale))
-    account = current_user.email or current_user.mobile or str(current_user.id)
-    return render_template("admin/setup.html", form=form,
-                           **second_factor.enrolment(secret, account, issuer)), status
-
-
-@bp.post("/logout")
-def logout():
-    session.pop(SECOND_FACTOR_KEY, None)
-    session.pop(PENDING_SECRET_KEY, None)
-    logout_user()
-    flash(_("You are signed out."), "success")
-    return redirect(url_for("admin.login"))
 
 
 # -- home ----------------------------------------------------------------------------------------
@@ -312,8 +204,7 @@ def invitation(token):
                      {"email": user.email, "invitation": invited.id})
         invitations.accept(invited, user)
         db.session.commit()
-        session.pop(SECOND_FACTOR_KEY, None)
-        login_user(user)
+        city_console.begin(user)
         flash(_("Your account is ready. Now set up your second factor."), "success")
         return redirect(url_for("admin.setup_second_factor"))
     if not current_user.is_authenticated or current_user.id != user.id:

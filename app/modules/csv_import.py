@@ -24,7 +24,6 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
@@ -37,6 +36,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.audit import actor_of, record
 from app.i18n.city_time import city_zone
+from app.payments.money import fen_of
 from app.web.forms import INVALID_FORM, form_status
 from tenants.context import current_tenant
 from tenants.db import db
@@ -44,7 +44,7 @@ from tenants.db import db
 MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 50_000
 PREVIEW_VALID_FOR = timedelta(hours=24)
-MAX_YUAN = Decimal("10000000")  # an amount above ten million yuan is a garbled cell
+MAX_FEN = 10_000_000_00  # an amount above ten million yuan is a garbled cell
 
 
 class CsvImport(db.Model):
@@ -85,13 +85,12 @@ def text(max_length: int) -> Callable[[str], str]:
 def yuan_to_fen(value: str) -> int:
     """An amount in yuan with at most 2 decimals ("200", "200.5", "200.50", "¥1,200.00") as
     whole fen, exactly (Decimal, never float). Zero and negative amounts are refused."""
-    cleaned = value.replace(",", "").replace("¥", "").replace("￥", "").removesuffix("元")
-    if not re.fullmatch(r"-?\d+(\.\d{1,2})?", cleaned.strip()):
+    fen = fen_of(value)
+    if fen is None:
         raise CellError(_("Not an amount in yuan with at most 2 decimals, such as 200.00."))
-    yuan = Decimal(cleaned.strip())
-    if yuan <= 0 or yuan > MAX_YUAN:
+    if fen <= 0 or fen > MAX_FEN:
         raise CellError(_("The amount must be more than 0 and at most 10,000,000 yuan."))
-    return int(yuan * 100)
+    return fen
 
 
 def _digits_of_date(value: str) -> str:

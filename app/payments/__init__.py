@@ -16,6 +16,7 @@ moves the payment to success. Errors subclass PaymentError and carry a translata
 from flask import url_for
 
 from app.payments import tasks  # noqa: F401  (declared before any app binds the jobs)
+from app.payments.checkout import checkout_url, start_checkout
 from app.payments.errors import (
     AlreadyPaid,
     PaymentConflict,
@@ -47,11 +48,6 @@ from app.payments.service import (
 )
 
 
-def checkout_url(payment: Payment) -> str:
-    """The payment's page on the city's host: summary, pay button, then the provider."""
-    return url_for("payments.show", reference=payment.reference)
-
-
 def receipt_url(payment: Payment) -> str:
     """The printable receipt of a successful payment."""
     return url_for("payments.receipt", reference=payment.reference)
@@ -71,5 +67,5 @@ __all__ = [
     "SUCCESS", "AlreadyPaid", "Payable", "Payment", "PaymentConflict", "PaymentError",
     "PaymentInProgress", "PaymentItem", "PaymentItemRequest", "PaymentUnavailable",
     "ProviderError", "RefundRefused", "checkout_url", "init_app", "payment_for", "receipt_url",
-    "register_payable", "request_payment",
+    "register_payable", "request_payment", "start_checkout",
 ]

@@ -20,7 +20,7 @@ from app.payments import merchant, service
 from app.payments.errors import PaymentError, RefundRefused
 from app.payments.forms import ExportForm, MerchantForm, RefundForm, SearchForm
 from app.payments.models import Payment
-from app.payments.providers import fen_of, yuan
+from app.payments.money import fen_of, yuan
 from app.staff.models import ADMIN
 from app.staff.permissions import (
     CONFIGURE_MODULE,
@@ -153,7 +153,7 @@ def detail(reference):
 
 def _fen(text: str) -> int | None:
     """Fen of a positive amount as staff type it ("¥1,200.50"), or None."""
-    fen = fen_of(text.strip().replace(",", "").lstrip("¥"))
+    fen = fen_of(text)
     return fen if fen is not None and fen > 0 else None
 
 

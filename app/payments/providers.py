@@ -10,7 +10,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -20,6 +19,7 @@ from flask import url_for
 from app.payments import merchant, signing
 from app.payments.errors import ProviderError
 from app.payments.models import SANDBOX, Payment, Refund
+from app.payments.money import fen_of, yuan
 
 log = logging.getLogger(__name__)
 
@@ -28,20 +28,6 @@ ALIPAY_TIME_ZONE = ZoneInfo("Asia/Shanghai")
 SUCCESS_CODE = "10000"
 TRADE_NOT_EXIST = "ACQ.TRADE_NOT_EXIST"
 REQUEST_TIMEOUT_SECONDS = 10
-
-
-def yuan(fen: int) -> str:
-    """Alipay's amount format: "12.34"."""
-    return f"{fen // 100}.{fen % 100:02d}"
-
-
-def fen_of(amount: str | None) -> int | None:
-    """Fen of an amount in yuan ("12.34"), or None if it is not one."""
-    try:
-        value = Decimal(amount or "") * 100
-    except InvalidOperation:
-        return None
-    return int(value) if value.is_finite() and value == value.to_integral_value() else None
 
 
 def alipay_time(moment: datetime) -> str:

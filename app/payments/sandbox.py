@@ -14,7 +14,8 @@ from sqlalchemy.dialects.postgresql import insert
 
 from app.payments import merchant, signing
 from app.payments.models import SandboxTrade
-from app.payments.providers import ALIPAY_TIME_ZONE, alipay_time, fen_of
+from app.payments.money import fen_of
+from app.payments.providers import ALIPAY_TIME_ZONE, alipay_time
 from tenants.db import db
 
 WAIT_BUYER_PAY, TRADE_SUCCESS, TRADE_CLOSED = "WAIT_BUYER_PAY", "TRADE_SUCCESS", "TRADE_CLOSED"

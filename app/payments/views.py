@@ -20,7 +20,8 @@ from app.extensions import csrf
 from app.payments import sandbox, service
 from app.payments.errors import PaymentError
 from app.payments.models import PROVIDERS, SANDBOX, STARTED, SUBMITTED, SUCCESS, Payment
-from app.payments.providers import fen_of, provider_for
+from app.payments.money import fen_of
+from app.payments.providers import provider_for
 from app.web.maintenance import keeps_working_in_maintenance
 from tenants.db import db
 

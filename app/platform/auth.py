@@ -1,4 +1,5 @@
-"""Who is signed in to the platform console, and the decorator every console view wears,
+"""Who is signed in to the platform console (PlatformConsoleSignIn: the sign-in pages every
+console shares, app/second_factor/console.py), and the decorator every console view wears,
 `platform_staff_required`.
 
 Vendor staff accounts live in the platform schema (tenants.models.PlatformStaff), never in a
@@ -10,13 +11,18 @@ Roles: admin does everything; support reads everything and may impersonate city 
 (app/platform/impersonation.py). Views that change something say
 `@platform_staff_required(PLATFORM_ADMIN)`.
 """
+from datetime import UTC, datetime
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import abort, g, redirect, session, url_for
+from flask import abort, g, session
+from flask_babel import gettext as _
 
-from app.second_factor import SecondFactor, ask_for_second_factor
-from app.web.navigation import current_path
+from app.accounts import check_password, normalize_email, rehashed
+from app.platform import audit
+from app.platform.forms import StaffLoginForm
+from app.second_factor import SecondFactor
+from app.second_factor.console import ConsoleSignIn
 from tenants.db import db
 from tenants.models import (
     PLATFORM_ADMIN,
@@ -26,8 +32,9 @@ from tenants.models import (
     PlatformStaff,
 )
 
-__all__ = ["PLATFORM_ADMIN", "PLATFORM_SUPPORT", "actor_of", "current_platform_staff", "gate",
-           "platform_staff_required", "second_factor_passed", "sign_in", "sign_out"]
+__all__ = ["PLATFORM_ADMIN", "PLATFORM_SUPPORT", "current_platform_staff", "gate",
+           "platform_console", "platform_staff_required", "second_factor_passed", "sign_in",
+           "sign_out"]
 
 # The session keys: the signed-in account (PlatformStaff.session_id), and the same value once
 # this sign-in has passed the second factor.
@@ -55,19 +62,10 @@ def current_platform_staff() -> PlatformStaff | None:
     return g.platform_staff
 
 
-def second_factor_passed() -> bool:
-    staff = current_platform_staff()
-    return staff is not None and session.get(SECOND_FACTOR_KEY) == staff.session_id()
-
-
 def sign_in(staff: PlatformStaff) -> None:
     session.pop(SECOND_FACTOR_KEY, None)
     session[STAFF_KEY] = staff.session_id()
     g.platform_staff = staff
-
-
-def pass_second_factor() -> None:
-    session[SECOND_FACTOR_KEY] = current_platform_staff().session_id()
 
 
 def sign_out() -> None:
@@ -75,23 +73,65 @@ def sign_out() -> None:
     g.platform_staff = None
 
 
-def actor_of(staff: PlatformStaff) -> str:
-    """How the platform audit log names a vendor staff member: `platform:<id>:<email>`."""
-    return f"platform:{staff.id}:{staff.email}"
+def find_staff(email: str) -> PlatformStaff | None:
+    email = normalize_email(email)
+    return db.session.scalar(sa.select(PlatformStaff).where(PlatformStaff.email == email)) if (
+        email) else None
 
 
-def gate(stage: str = "verified"):
-    """None when the request may go on to `stage`, else the answer to give instead. Stages:
-    "signed_in", "enrolled" (also has a confirmed TOTP), "verified" (also passed the second
-    factor in this session)."""
-    if not _on_platform_host():
-        abort(404)
-    staff = current_platform_staff()
-    if staff is None:
-        return redirect(url_for("platform.login", next=current_path()))
-    if stage == "signed_in":
-        return None
-    return ask_for_second_factor(staff, stage, second_factor_passed(), "platform")
+class PlatformConsoleSignIn(ConsoleSignIn):
+    """Signing in to the platform console: vendor staff accounts (platform.staff), each with a
+    second factor of its own."""
+
+    blueprint, path, home = "platform", "/console", "platform.fleet"
+    templates = "platform/console"
+    factor = platform_second_factor
+    login_form, identifier_field = StaffLoginForm, "email"
+    passed_key, pending_secret_key = SECOND_FACTOR_KEY, "platform_pending_totp"
+
+    def authenticate(self, form):
+        staff = find_staff(form.email.data)
+        if not check_password(staff.password_hash if staff else None, form.password.data) \
+                or not staff.active:
+            form.password.errors.append(_("The email address and password do not match a "
+                                          "vendor staff account."))
+            return None
+        staff.password_hash = rehashed(staff.password_hash, form.password.data)
+        staff.last_login_at = datetime.now(UTC)
+        db.session.commit()
+        return staff
+
+    def current_account(self):
+        return current_platform_staff()
+
+    def staff_of(self, account):
+        return account
+
+    def begin(self, account) -> None:
+        sign_in(account)
+
+    def end(self) -> None:
+        sign_out()
+
+    def session_id(self, account) -> str:
+        return account.session_id()
+
+    def record(self, staff, action: str, **detail) -> None:
+        audit.record(audit.actor_of(staff), action, **detail)
+
+    def issuer(self) -> str:
+        return _("CivicCloud platform console")
+
+    def not_staff(self):
+        abort(403)
+
+    def site(self) -> str:
+        return "platform"
+
+
+platform_console = PlatformConsoleSignIn()
+gate = platform_console.gate
+second_factor_passed = platform_console.second_factor_passed
 
 
 def platform_staff_required(role: str | None = None):
@@ -105,7 +145,7 @@ def platform_staff_required(role: str | None = None):
     def decorator(view):
         @wraps(view)
         def guarded(*args, **kwargs):
-            answer = gate("verified")
+            answer = gate()
             if answer is not None:
                 return answer
             if role is not None and current_platform_staff().role != role:
@@ -115,11 +155,3 @@ def platform_staff_required(role: str | None = None):
         return guarded
 
     return decorator
-
-
-def find_staff(email: str) -> PlatformStaff | None:
-    from app.accounts import normalize_email
-
-    email = normalize_email(email)
-    return db.session.scalar(sa.select(PlatformStaff).where(PlatformStaff.email == email)) if (
-        email) else None

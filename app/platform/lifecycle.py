@@ -15,7 +15,8 @@ from wtforms import IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from app.platform import bp
-from app.platform.auth import PLATFORM_ADMIN, actor_of, current_platform_staff
+from app.platform.audit import actor_of
+from app.platform.auth import PLATFORM_ADMIN, current_platform_staff
 from app.platform.auth import platform_staff_required as staff_required
 from app.platform.fleet import all_plans, tenant_or_404
 from app.web.forms import form_status

@@ -28,7 +28,8 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from app.admin.forms import module_choices
 from app.i18n import LANGUAGES, html_lang
 from app.platform import bp
-from app.platform.auth import PLATFORM_ADMIN, actor_of, current_platform_staff
+from app.platform.audit import actor_of
+from app.platform.auth import PLATFORM_ADMIN, current_platform_staff
 from app.platform.auth import platform_staff_required as staff_required
 from app.platform.fleet import all_plans
 from app.platform.lifecycle import domain_problem

@@ -4,24 +4,19 @@ staff (app/platform/): TOTP (RFC 6238, pyotp) with single-use recovery codes.
 An account that has a second factor carries `totp_secret_encrypted`, `totp_confirmed_at` and
 `totp_last_step`; its recovery codes are rows of a table with `code_hash` and `used_at`.
 `SecondFactor(RecoveryCodeModel, RecoveryCodeModel.owner_column)` binds these functions to one
-kind of account. The consoles' pages share the steps at the end: `ask_for_second_factor` (their
-gates), `check_sign_in_code` and `confirm_enrolment`; each console's blueprint has the endpoints
-`second_factor` and `setup_second_factor`."""
+kind of account. The consoles' sign-in pages, the same for both, are console.py; their forms,
+forms.py."""
 import hashlib
 import hmac
 import secrets
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pyotp
 import segno
 import sqlalchemy as sa
-from flask import flash, redirect, url_for
-from flask_babel import gettext as _
 
 from app import crypto
-from app.web.navigation import current_path
 from tenants.db import db
 
 RECOVERY_CODE_COUNT = 10
@@ -145,52 +140,3 @@ class SecondFactor:
     def recovery_codes_left(self, account) -> int:
         return db.session.scalar(sa.select(sa.func.count(self.code_model.id)).where(
             self.owner_column == account.id, self.code_model.used_at.is_(None)))
-
-
-# -- the consoles' pages -------------------------------------------------------------------------
-
-def ask_for_second_factor(account, stage: str, passed: bool, blueprint: str):
-    """The end of a console's gate, for a signed-in `account`: None when the request may go on
-    to `stage` ("enrolled": has a confirmed TOTP; "verified": also `passed` the second factor in
-    this session), else the redirect to the console's set-up page or to the code page (coming
-    back here)."""
-    if account.totp_confirmed_at is None:
-        return redirect(url_for(f"{blueprint}.setup_second_factor"))
-    if stage == "enrolled" or passed:
-        return None
-    return redirect(url_for(f"{blueprint}.second_factor", next=current_path()))
-
-
-def check_sign_in_code(factor: SecondFactor, account, form, record: Callable) -> bool:
-    """Whether `form.code` is the account's current code or an unused recovery code: then it is
-    used up and committed (a recovery code with `record(action, **detail)`, the console's audit
-    entry, and a warning of how many are left); else rolled back, the problem on the field."""
-    used = factor.verify(account, form.code.data)
-    if used is None:
-        db.session.rollback()
-        form.code.errors.append(_("That code is not right, or was used already. Enter the code "
-                                  "your app shows now, or an unused recovery code."))
-        return False
-    if used == RECOVERY_CODE:
-        left = factor.recovery_codes_left(account)
-        record("staff.recovery_code_used", recovery_codes_left=left)
-        flash(_("You used a recovery code; %(count)d are left. Each works once.", count=left),
-              "warning" if left > 2 else "error")
-    db.session.commit()
-    return True
-
-
-def confirm_enrolment(factor: SecondFactor, account, secret: str, form,
-                      record: Callable) -> list[str] | None:
-    """The new recovery codes once `form.code` is a code of the `secret` being set up (stored,
-    recorded with `record(action, **detail)`, committed); else None, the problem on the
-    field."""
-    step = matching_step(secret, form.code.data, None)
-    if step is None:
-        form.code.errors.append(_("That code is not right. Check that the app shows the "
-                                  "account you just added, and enter the code it shows now."))
-        return None
-    codes = factor.confirm(account, secret, step)
-    record("staff.second_factor_enrolled", recovery_codes=len(codes))
-    db.session.commit()
-    return codes

@@ -1,5 +1,6 @@
-"""Who may do what in the administration console: one function, `can`, and the decorator
-every admin view wears, `staff_required`.
+"""Who may use the administration console and do what there: signing in (CityConsoleSignIn,
+whose gate every console page runs first), one function, `can`, and the decorator every admin
+view wears, `staff_required`.
 
 Roles (app/models/staff.py):
 - admin: everything, including the staff and every module;
@@ -14,12 +15,16 @@ and to the staff of that module.
 from functools import wraps
 
 import sqlalchemy as sa
-from flask import abort, g, redirect, session, url_for
-from flask_login import current_user
+from flask import abort, g, session
+from flask_babel import gettext as _
+from flask_login import current_user, login_user, logout_user
 
-from app.second_factor import ask_for_second_factor
+from app import accounts, audit
+from app.accounts.forms import LoginForm
+from app.second_factor.console import ConsoleSignIn
+from app.staff import staff_second_factor
 from app.staff.models import ADMIN, CLERK, MODULE_MANAGER, VIEWER, StaffMember
-from app.web.navigation import current_path
+from tenants.context import current_tenant
 from tenants.db import db
 
 MANAGE_STAFF, CONFIGURE_MODULE, WORK_MODULE, VIEW = (
@@ -68,23 +73,54 @@ def current_staff() -> StaffMember | None:
     return g.admin_staff
 
 
-def second_factor_passed() -> bool:
-    return (current_user.is_authenticated
-            and session.get(SECOND_FACTOR_KEY) == current_user.get_id())
+class CityConsoleSignIn(ConsoleSignIn):
+    """Signing in to the city's console: staff are accounts of the city (app.accounts) with an
+    active staff membership; the second factor is the membership's."""
 
+    blueprint, home = "admin", "admin.home"
+    templates = "admin"
+    factor = staff_second_factor
+    login_form, identifier_field = LoginForm, "identifier"
+    passed_key, pending_secret_key = SECOND_FACTOR_KEY, "admin_pending_totp"
 
-def gate(stage: str = "verified"):
-    """None when the request may go on to `stage`, else the answer to give instead.
-    Stages: "staff" (signed-in active staff), "enrolled" (also has a confirmed TOTP),
-    "verified" (also passed the second factor in this session)."""
-    if not current_user.is_authenticated:
-        return redirect(url_for("admin.login", next=current_path()))
-    staff = current_staff()
-    if staff is None:
+    def authenticate(self, form):
+        return accounts.authenticate_form(form)
+
+    def current_account(self):
+        return current_user if current_user.is_authenticated else None
+
+    def staff_of(self, account):
+        return current_staff()
+
+    def begin(self, account) -> None:
+        session.pop(SECOND_FACTOR_KEY, None)
+        login_user(account)
+
+    def end(self) -> None:
+        session.pop(SECOND_FACTOR_KEY, None)
+        session.pop(self.pending_secret_key, None)
+        logout_user()
+
+    def session_id(self, account) -> str:
+        return account.get_id()
+
+    def record(self, staff, action: str, **detail) -> None:
+        audit.record(audit.actor_of(current_user), action, f"staff:{staff.id}", None, detail)
+
+    def issuer(self) -> str:
+        tenant = current_tenant()
+        return _("%(city)s administration", city=tenant.display_name(tenant.locale))
+
+    def not_staff(self):
         abort(403)
-    if stage == "staff":
-        return None
-    return ask_for_second_factor(staff, stage, second_factor_passed(), "admin")
+
+    def site(self) -> str:
+        return f"city:{current_tenant().slug}:admin"
+
+
+city_console = CityConsoleSignIn()
+gate = city_console.gate
+second_factor_passed = city_console.second_factor_passed
 
 
 def staff_required(action: str = VIEW, module: str | None = None):
@@ -97,7 +133,7 @@ def staff_required(action: str = VIEW, module: str | None = None):
     def decorator(view):
         @wraps(view)
         def guarded(*args, **kwargs):
-            answer = gate("verified")
+            answer = gate()
             if answer is not None:
                 return answer
             if not can(current_staff(), action, module):

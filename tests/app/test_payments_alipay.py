@@ -10,7 +10,7 @@ import pytest
 
 from app.payments import signing
 from app.payments.models import STARTED, SUCCESS, Payment
-from app.payments.providers import yuan
+from app.payments.money import yuan
 from app.payments.service import settle, transition
 from tenants.context import tenant_context
 from tenants.db import db

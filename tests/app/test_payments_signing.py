@@ -6,7 +6,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from app.payments import signing
-from app.payments.providers import AlipayClient, fen_of, verified_response, yuan
+from app.payments.money import fen_of, yuan
+from app.payments.providers import AlipayClient, verified_response
 
 
 @pytest.fixture(scope="module")

@@ -1,24 +1,20 @@
 """The fee of a passport application, through app.payments (kind "passport_fee"): submitting a
 complete draft asks for the payment; the payment's success submits the application, in the
 same transaction (on_paid)."""
-from flask import flash, redirect, render_template, url_for
+from flask import render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import current_user
 
 from app.modules.passports.models import DRAFT, SUBMITTED, PassportApplication
 from app.modules.passports.workflow import CITIZEN, load_for_update, transition
 from app.payments import (
     SUCCESS,
-    AlreadyPaid,
     Payable,
     Payment,
-    PaymentError,
-    PaymentInProgress,
     PaymentItemRequest,
     checkout_url,
     receipt_url,
-    request_payment,
+    start_checkout,
 )
 from tenants.db import db
 
@@ -29,24 +25,17 @@ def pay_and_submit(application: PassportApplication, fee_fen: int, idempotency_k
     """The answer to "submit" where the city charges: off to the checkout of the fee (the same
     payment again for the same review page; the one in progress, if another page started one)."""
     label = _("Passport application %(reference)s", reference=application.reference)
-    try:
-        payment = request_payment(
-            kind=KIND, items=[PaymentItemRequest(application.id, fee_fen, label)],
-            description=_("Passport renewal fee, %(label)s", label=label), user=current_user,
-            idempotency_key=idempotency_key)
-    except PaymentInProgress as error:
-        db.session.rollback()
-        return redirect(checkout_url(error.payment))
-    except AlreadyPaid:
-        db.session.rollback()
-        flash(_("The fee of this application is already paid."), "info")
-        return redirect(url_for("passports.detail", application_id=application.id))
-    except PaymentError as error:
-        db.session.rollback()
+
+    def record(payment: Payment) -> None:
+        application.fee_fen, application.payment_id = fee_fen, payment.id
+
+    def refused(error):
         return render_template("passports/refused.html", message=error.message), 409
-    application.fee_fen, application.payment_id = fee_fen, payment.id
-    db.session.commit()
-    return redirect(checkout_url(payment))
+
+    return start_checkout(KIND, [PaymentItemRequest(application.id, fee_fen, label)],
+                          _("Passport renewal fee, %(label)s", label=label), idempotency_key,
+                          back=url_for("passports.detail", application_id=application.id),
+                          refused=refused, prepare=record)
 
 
 def submit_paid(payment: Payment, item_ids: list[int]) -> None:

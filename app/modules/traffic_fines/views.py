@@ -16,14 +16,7 @@ from app.modules.billing import limit_failed_attempts, receipt_link
 from app.modules.traffic_fines.fees import due_today
 from app.modules.traffic_fines.forms import LookupForm, PayForm
 from app.modules.traffic_fines.models import TrafficFine
-from app.payments import (
-    PaymentConflict,
-    PaymentError,
-    PaymentInProgress,
-    PaymentItemRequest,
-    checkout_url,
-    request_payment,
-)
+from app.payments import PaymentItemRequest, start_checkout
 from app.web.forms import form_status
 from tenants.db import db
 
@@ -82,30 +75,16 @@ def pay(fine_id):
         flash(_("This fine is paid already."), "info")
         return redirect(url_for(".detail", fine_id=fine.id))
     due = due_today(fine)
-    try:
-        payment = request_payment(
-            kind=PAYABLE_KIND,
-            items=[PaymentItemRequest(item_id=fine.id, amount_fen=due.total_fen,
-                                      label=_("Traffic fine %(ticket)s",
-                                              ticket=fine.ticket_number))],
-            description=_("Traffic fine %(ticket)s", ticket=fine.ticket_number),
-            user=current_user if current_user.is_authenticated else None,
-            idempotency_key=form.idempotency_key.data)
-    except PaymentInProgress as error:
-        db.session.rollback()
-        flash(str(error.message), "info")
-        return redirect(checkout_url(error.payment))
-    except PaymentConflict as error:
-        db.session.rollback()
+    label = _("Traffic fine %(ticket)s", ticket=fine.ticket_number)
+
+    def refused(error):
         return render_template("traffic_fines/detail.html", fine=fine, due=due, receipt=None,
                                form=PayForm(idempotency_key=uuid.uuid4().hex),
                                problem=error.message), 409
-    except PaymentError as error:  # AlreadyPaid, PaymentUnavailable
-        db.session.rollback()
-        flash(str(error.message), "error")
-        return redirect(url_for(".detail", fine_id=fine.id))
-    db.session.commit()
-    return redirect(checkout_url(payment))
+
+    return start_checkout(PAYABLE_KIND, [PaymentItemRequest(fine.id, due.total_fen, label)],
+                          label, form.idempotency_key.data,
+                          back=url_for(".detail", fine_id=fine.id), refused=refused)
 
 
 def return_url(payment) -> str:

@@ -21,14 +21,7 @@ from app.modules.utility_bills.models import (
     UtilityBill,
     normalize_surname,
 )
-from app.payments import (
-    PaymentConflict,
-    PaymentError,
-    PaymentInProgress,
-    PaymentItemRequest,
-    checkout_url,
-    request_payment,
-)
+from app.payments import PaymentItemRequest, start_checkout
 from app.web.forms import INVALID_FORM, form_status
 from tenants.db import db
 
@@ -147,28 +140,17 @@ def pay():
     if not form.validate_on_submit():
         return _index(form, INVALID_FORM)
     bills = [choice.label for choice in form.bills.choices if choice.value in form.bills.data]
-    try:
-        payment = request_payment(
-            kind=PAYABLE_KIND,
-            items=[PaymentItemRequest(item_id=bill.id, amount_fen=bill.amount_fen,
-                                      label=_bill_label(bill)) for bill in bills],
-            description=_bill_label(bills[0]) if len(bills) == 1 else
-            _("%(count)d utility bills", count=len(bills)),
-            user=current_user, idempotency_key=form.idempotency_key.data)
-    except PaymentInProgress as error:
-        db.session.rollback()
-        flash(str(error.message), "info")
-        return redirect(checkout_url(error.payment))
-    except PaymentConflict as error:
-        db.session.rollback()
+
+    def refused(error):
         flash(str(error.message), "error")
         return _index(status=409)
-    except PaymentError as error:  # AlreadyPaid, PaymentUnavailable
-        db.session.rollback()
-        flash(str(error.message), "error")
-        return redirect(url_for(".index"))
-    db.session.commit()
-    return redirect(checkout_url(payment))
+
+    return start_checkout(
+        PAYABLE_KIND, [PaymentItemRequest(bill.id, bill.amount_fen, _bill_label(bill))
+                       for bill in bills],
+        _bill_label(bills[0]) if len(bills) == 1 else
+        _("%(count)d utility bills", count=len(bills)),
+        form.idempotency_key.data, back=url_for(".index"), refused=refused)
 
 
 def return_url(payment) -> str:
