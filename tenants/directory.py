@@ -18,16 +18,17 @@ from tenants.naming import strip_port
 
 log = logging.getLogger(__name__)
 
-_LOAD_SQL = sa.text(
-    """
-    SELECT t.id, t.slug, t.name, t.name_zh, t.status, t.schema_name, t.db_role, t.locale,
-           t.timezone,
-           coalesce(array_agg(d.host ORDER BY d.id) FILTER (WHERE d.host IS NOT NULL), '{}'),
-           t.retired_at, t.purge_after, t.maintenance, t.plan
-    FROM platform.tenants t LEFT JOIN platform.tenant_domains d ON d.tenant_id = t.id
-    GROUP BY t.id
-    """
+# The one query a TenantInfo is made from (its domains in the order given: the first is the
+# primary one).
+_CITIES_SQL = (
+    "SELECT t.id, t.slug, t.name, t.name_zh, t.status, t.schema_name, t.db_role, t.locale, "
+    "t.timezone, array(SELECT d.host FROM platform.tenant_domains d WHERE d.tenant_id = t.id "
+    "ORDER BY d.id), t.retired_at, t.purge_after, t.maintenance, t.plan "
+    "FROM platform.tenants t"
 )
+_ALL_CITIES_SQL = sa.text(_CITIES_SQL)
+_ONE_CITY_SQL = sa.text(_CITIES_SQL + " WHERE t.slug = :slug")
+_ONE_CITY_LOCKED_SQL = sa.text(_CITIES_SQL + " WHERE t.slug = :slug FOR UPDATE OF t")
 _VERSION_SQL = sa.text("SELECT version FROM platform.directory_state WHERE id = 1")
 
 
@@ -54,6 +55,18 @@ class TenantInfo:
 
     def display_name(self, locale: str) -> str:
         return self.name_zh if str(locale).startswith("zh") else self.name
+
+
+def read_cities(connection, slug: str | None = None, lock: bool = False) -> list[TenantInfo]:
+    """The cities as the platform's tables hold them now: all of them, or the one of `slug`
+    (held FOR UPDATE until the transaction ends when `lock`)."""
+    if slug is None:
+        rows = connection.execute(_ALL_CITIES_SQL)
+    else:
+        rows = connection.execute(_ONE_CITY_LOCKED_SQL if lock else _ONE_CITY_SQL,
+                                  {"slug": slug})
+    return [TenantInfo(*row[:9], domains=tuple(row[9]), retired_at=row[10],
+                       purge_after=row[11], maintenance=row[12], plan=row[13]) for row in rows]
 
 
 class TenantDirectory:
@@ -90,10 +103,7 @@ class TenantDirectory:
             version = connection.execute(_VERSION_SQL).scalar_one()
             if version == self._version and not self._stale:
                 return
-            rows = connection.execute(_LOAD_SQL).all()
-        tenants = [TenantInfo(*row[:9], domains=tuple(row[9]), retired_at=row[10],
-                              purge_after=row[11], maintenance=row[12], plan=row[13])
-                   for row in rows]
+            tenants = read_cities(connection)
         by_host = {host: tenant for tenant in tenants for host in tenant.domains}
         with self._lock:
             self._by_host, self._by_slug = by_host, {t.slug: t for t in tenants}

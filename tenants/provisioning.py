@@ -24,7 +24,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from tenants import uploads
 from tenants.db import city_tables, db
-from tenants.directory import TenantInfo
+from tenants.directory import TenantInfo, read_cities
 from tenants.models import (
     ACTIVE,
     LOCALES,
@@ -199,20 +199,10 @@ def _audit(connection, action: str, slug: str, by: str | None = None, **detail) 
 def _tenant_info(connection, slug: str, lock: bool = False) -> TenantInfo:
     """The city's row as it is now; `lock` holds it (FOR UPDATE) until the transaction ends, so
     no other change of the city's status runs meanwhile."""
-    row = connection.execute(
-        sa.text(
-            "SELECT t.id, t.slug, t.name, t.name_zh, t.status, t.schema_name, t.db_role, "
-            "t.locale, t.timezone, array(SELECT host FROM platform.tenant_domains "
-            "WHERE tenant_id = t.id ORDER BY id), t.retired_at, t.purge_after, t.maintenance, "
-            "t.plan "
-            f"FROM platform.tenants t WHERE t.slug = :slug{' FOR UPDATE OF t' if lock else ''}"
-        ),
-        {"slug": slug},
-    ).first()
-    if row is None:
+    found = read_cities(connection, slug, lock)
+    if not found:
         raise ProvisioningError(f"no city with the slug {slug!r}")
-    return TenantInfo(*row[:9], domains=tuple(row[9]), retired_at=row[10], purge_after=row[11],
-                      maintenance=row[12], plan=row[13])
+    return found[0]
 
 
 def when(moment: datetime | None) -> str:

@@ -10,11 +10,14 @@
 Both kinds of site use the same paths ("/" is the platform landing on one and the city's home
 on the other), so the URL map holds two rule sets and picks one per request.
 """
-from flask import Flask, current_app, g, request
+from dataclasses import dataclass
+
+from flask import Flask, current_app, has_request_context, request
 from werkzeug.exceptions import NotFound, ServiceUnavailable
 from werkzeug.routing import Map
 
-from tenants.context import bind_tenant, directory
+from tenants.context import bind_tenant
+from tenants.directory import TenantDirectory, TenantInfo
 from tenants.models import RETIRED, SUSPENDED
 from tenants.naming import strip_port
 
@@ -34,6 +37,49 @@ class CitySuspended(ServiceUnavailable):
     description = "This city's services are suspended."
 
 
+@dataclass(frozen=True)
+class Site:
+    """The site a request is for, resolved once from its Host header and kept in its WSGI
+    environ: the URL map, the session cookie, the binding of the city and the pages all use
+    this one answer."""
+
+    kind: str  # PLATFORM, CITY or UNKNOWN
+    tenant: TenantInfo | None = None  # the city (active or suspended) of a CITY site
+
+    @property
+    def key(self) -> str:
+        """`platform`, `city:<slug>` or `unknown`: what the session cookie is signed for."""
+        return f"city:{self.tenant.slug}" if self.kind == CITY else self.kind
+
+
+PLATFORM, CITY, UNKNOWN = "platform", "city", "unknown"
+SITE_ENVIRON_KEY = "civiccloud.site"
+
+
+def site_of(environ: dict, url_map: "AudienceUrlMap") -> Site:
+    """The request's site (a retired city's host is no site: it has disappeared)."""
+    site = environ.get(SITE_ENVIRON_KEY)
+    if site is None:
+        host = strip_port(environ.get("HTTP_HOST", ""))
+        if host == url_map.platform_host:
+            site = Site(PLATFORM)
+        else:
+            tenant = url_map.directory.lookup_host(host)
+            site = Site(CITY, tenant) if tenant and tenant.status != RETIRED else Site(UNKNOWN)
+        environ[SITE_ENVIRON_KEY] = site
+    return site
+
+
+def current_site() -> Site:
+    return site_of(request.environ, current_app.url_map)
+
+
+def requested_city() -> TenantInfo | None:
+    """The city whose host the current request came to (also a suspended one, which is not
+    bound); None outside requests, on the platform's host and on unknown hosts."""
+    return current_site().tenant if has_request_context() else None
+
+
 def is_platform_endpoint(endpoint: str) -> bool:
     return endpoint.split(".", 1)[0] in PLATFORM_BLUEPRINTS
 
@@ -43,6 +89,7 @@ class AudienceUrlMap(Map):
     both."""
 
     platform_host = "localhost"
+    directory: TenantDirectory  # set by init_app
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -59,7 +106,7 @@ class AudienceUrlMap(Map):
             super().add(rulefactory)
 
     def bind_to_environ(self, environ, *args, **kwargs):
-        if is_platform_host(environ.get("HTTP_HOST", ""), self.platform_host):
+        if site_of(environ, self).kind == PLATFORM:
             return self.platform.bind_to_environ(environ, *args, **kwargs)
         return super().bind_to_environ(environ, *args, **kwargs)
 
@@ -72,29 +119,22 @@ def is_city_console_path(path: str) -> bool:
     return path == CITY_CONSOLE_PREFIX or path.startswith(CITY_CONSOLE_PREFIX + "/")
 
 
-def is_platform_host(host: str, platform_host: str) -> bool:
-    return strip_port(host) == platform_host
-
-
 def bind_request_to_site() -> None:
     """before_request: bind the city of the Host header, or refuse the request."""
     if request.endpoint in SITE_INDEPENDENT_ENDPOINTS:
         return
-    if is_platform_host(request.host, current_app.url_map.platform_host):
-        g.site = "platform"
-        return
-    tenant = directory().lookup_host(request.host)
-    if tenant is None or tenant.status == RETIRED:
+    site = current_site()
+    if site.kind == UNKNOWN:
         raise UnknownSite()
-    g.site = "city"
-    if tenant.status == SUSPENDED and not is_city_console_path(request.path):
-        g.suspended_tenant = tenant
-        raise CitySuspended()
-    bind_tenant(tenant)
+    if site.kind == CITY:
+        if site.tenant.status == SUSPENDED and not is_city_console_path(request.path):
+            raise CitySuspended()
+        bind_tenant(site.tenant)
 
 
 def init_app(app: Flask) -> None:
     if not isinstance(app.url_map, AudienceUrlMap):
         raise TypeError("the app's url_map_class must be AudienceUrlMap")
     app.url_map.platform_host = strip_port(app.config["PLATFORM_HOST"])
+    app.url_map.directory = app.extensions["tenant_directory"]
     app.before_request(bind_request_to_site)

@@ -3,22 +3,13 @@
 from flask import current_app, request
 from flask.sessions import SecureCookieSessionInterface
 
-from tenants.naming import strip_port
-
-
-def site_key() -> str:
-    """`city:<slug>`, `platform`, or `unknown` for the current request's host."""
-    host = request.host
-    if strip_port(host) == current_app.url_map.platform_host:
-        return "platform"
-    tenant = current_app.extensions["tenant_directory"].lookup_host(host)
-    return f"city:{tenant.slug}" if tenant is not None else "unknown"
+from tenants.routing import site_of
 
 
 class CitySessionInterface(SecureCookieSessionInterface):
     @property
     def salt(self) -> str:
-        return f"cookie-session:{site_key()}"
+        return f"cookie-session:{site_of(request.environ, current_app.url_map).key}"
 
 
 def init_app(app) -> None:

@@ -21,9 +21,9 @@ from app.accounts.models import User
 from app.admin import bp
 from app.admin.forms import InviteForm, NewAccountForm, StaffRoleForm
 from app.audit.forms import AuditFilterForm
-from app.csv_export import csv_download
 from app.extensions import limiter
 from app.modules import enabled_modules
+from app.spreadsheets.export import csv_download
 from app.staff import invitations, staff_second_factor
 from app.staff.models import ADMIN, StaffInvitation, StaffMember
 from app.staff.permissions import (

@@ -64,7 +64,7 @@ def _as_json(value) -> str:
 
 
 def csv_rows(entries):
-    """The rows of the CSV export, under CSV_HEADER (app.csv_export.csv_download)."""
+    """The rows of the CSV export, under CSV_HEADER (app.spreadsheets.export.csv_download)."""
     for entry in entries:
         yield [entry.id, entry.occurred_at.isoformat(), entry.actor, entry.action, entry.target,
                _as_json(entry.before), _as_json(entry.after)]

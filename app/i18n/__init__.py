@@ -7,13 +7,14 @@ default, the browser's Accept-Language. Dates and times are shown in the city's 
 money (kept as integer fen) as yuan, both formatted for the page's language.
 """
 from datetime import date, datetime, time
-from decimal import Decimal
 
 import flask_babel
 from flask import g, has_request_context, request, session
 from flask_babel import get_locale
 
 from app.extensions import babel
+from app.money import format_fen
+from tenants.routing import requested_city
 
 LANGUAGES = {"zh_Hans": "简体中文", "en": "English"}
 _PRIMARY_TAG = {"zh": "zh_Hans", "en": "en"}
@@ -55,7 +56,7 @@ def select_locale() -> str:
     if has_request_context():
         candidates.append(session.get("locale"))
     candidates.append(_signed_in_user_locale())
-    tenant = g.get("tenant") or g.get("suspended_tenant")
+    tenant = g.get("tenant") or requested_city()
     if tenant is not None:
         candidates.append(tenant.locale)
     for candidate in candidates:
@@ -70,7 +71,7 @@ def select_locale() -> str:
 
 
 def select_timezone() -> str | None:
-    tenant = g.get("tenant") or g.get("suspended_tenant")
+    tenant = g.get("tenant") or requested_city()
     return tenant.timezone if tenant is not None else None
 
 
@@ -80,19 +81,6 @@ def html_lang(locale) -> str:
 
 
 # -- formatting ----------------------------------------------------------------------------
-
-def format_fen(fen: int | None, locale=None) -> str:
-    """An amount of integer fen as yuan for the page's language: 123450 -> '¥1,234.50'.
-    Babel writes CN¥ in English; the sites are Chinese cities', so ¥ is unambiguous."""
-    if fen is None:
-        return ""
-    if isinstance(fen, bool) or not isinstance(fen, int):
-        raise TypeError(f"money is kept as integer fen, not {type(fen).__name__}")
-    from babel.numbers import format_currency
-
-    text = format_currency(Decimal(fen).scaleb(-2), "CNY", locale=locale or get_locale())
-    return text.replace("CN¥", "¥")
-
 
 def format_city_date(value: date | datetime | None, format: str = "medium") -> str:
     """A date (a datetime is first moved to the city's time zone)."""

@@ -13,14 +13,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.audit import actor_of, record
-from app.csv_export import csv_download
-from app.i18n import format_fen
 from app.i18n.city_time import city_midnight, city_zone
+from app.money import fen_of, format_fen, yuan
 from app.payments import merchant, service
 from app.payments.errors import PaymentError, RefundRefused
 from app.payments.forms import ExportForm, MerchantForm, RefundForm, SearchForm
 from app.payments.models import Payment
-from app.payments.money import fen_of, yuan
+from app.spreadsheets.export import csv_download
 from app.staff.models import ADMIN
 from app.staff.permissions import (
     CONFIGURE_MODULE,

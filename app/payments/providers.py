@@ -16,10 +16,10 @@ from zoneinfo import ZoneInfo
 import requests
 from flask import url_for
 
+from app.money import fen_of, yuan
 from app.payments import merchant, signing
 from app.payments.errors import ProviderError
 from app.payments.models import SANDBOX, Payment, Refund
-from app.payments.money import fen_of, yuan
 
 log = logging.getLogger(__name__)
 

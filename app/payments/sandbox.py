@@ -12,9 +12,9 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects.postgresql import insert
 
+from app.money import fen_of
 from app.payments import merchant, signing
 from app.payments.models import SandboxTrade
-from app.payments.money import fen_of
 from app.payments.providers import ALIPAY_TIME_ZONE, alipay_time
 from tenants.db import db
 

@@ -373,7 +373,7 @@ def receive_notification(provider: str, params: dict) -> bool:
     provider's key, for this city's app_id, about one of this city's payments through that
     provider, for its exact amount. Returns False (and changes nothing) otherwise. The caller
     commits."""
-    from app.payments.money import fen_of
+    from app.money import fen_of
     from app.payments.providers import provider_for
 
     try:

@@ -17,10 +17,10 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.extensions import csrf
+from app.money import fen_of
 from app.payments import sandbox, service
 from app.payments.errors import PaymentError
 from app.payments.models import PROVIDERS, SANDBOX, STARTED, SUBMITTED, SUCCESS, Payment
-from app.payments.money import fen_of
 from app.payments.providers import provider_for
 from app.web.maintenance import keeps_working_in_maintenance
 from tenants.db import db

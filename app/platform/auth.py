@@ -31,6 +31,7 @@ from tenants.models import (
     PlatformRecoveryCode,
     PlatformStaff,
 )
+from tenants.routing import PLATFORM, current_site
 
 __all__ = ["PLATFORM_ADMIN", "PLATFORM_SUPPORT", "current_platform_staff", "gate",
            "platform_console", "platform_staff_required", "second_factor_passed", "sign_in",
@@ -45,7 +46,7 @@ platform_second_factor = SecondFactor(PlatformRecoveryCode, PlatformRecoveryCode
 
 
 def _on_platform_host() -> bool:
-    return g.get("site") == "platform"
+    return current_site().kind == PLATFORM
 
 
 def current_platform_staff() -> PlatformStaff | None:

@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from app.web.maintenance import MAINTENANCE_NOTICE, CityInMaintenance
-from tenants.routing import CitySuspended, UnknownSite
+from tenants.routing import CitySuspended, UnknownSite, requested_city
 
 
 def _messages(error: HTTPException) -> tuple[str, str]:
@@ -42,7 +42,7 @@ def render_error(error: HTTPException):
     title, message = _messages(error)
     if request.accept_mimetypes.best == "application/json":
         return jsonify(error=error.name, message=message, status=error.code), error.code
-    tenant = g.get("tenant") or g.get("suspended_tenant")
+    tenant = g.get("tenant") or requested_city()
     return render_template("errors/error.html", code=error.code, title=title, message=message,
                            tenant=tenant), error.code
 

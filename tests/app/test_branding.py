@@ -18,10 +18,11 @@ from app.branding import change as brand
 from app.branding.change import BrandingChange, apply_branding
 from app.branding.colours import check_contrast, contrast_problems, contrast_ratio, normalize_color
 from app.branding.models import Branding
-from app.i18n import format_city_date, format_city_datetime, format_fen, select_locale
+from app.i18n import format_city_date, format_city_datetime, select_locale
 from app.images import ImageRefused, read_image, sanitize_svg
 from app.modules import configure
 from app.modules.announcements.models import Announcement
+from app.money import format_fen
 from tenants.context import bind_tenant, directory, tenant_context
 from tenants.db import db
 from tenants.models import PlatformAuditEntry

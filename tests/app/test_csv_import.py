@@ -11,7 +11,9 @@ import sqlalchemy as sa
 from flask_login import login_user
 
 from app.accounts.models import User
-from app.modules.csv_import import (
+from app.modules.traffic_fines.admin import FINES_IMPORT
+from app.modules.traffic_fines.models import TrafficFine
+from app.spreadsheets.imports import (
     CellError,
     check,
     commit,
@@ -20,8 +22,6 @@ from app.modules.csv_import import (
     staged_file,
     yuan_to_fen,
 )
-from app.modules.traffic_fines.admin import FINES_IMPORT
-from app.modules.traffic_fines.models import TrafficFine
 from tenants.context import tenant_context
 from tenants.db import db
 from tests.conftest import form_token

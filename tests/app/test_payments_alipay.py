@@ -8,9 +8,9 @@ from urllib.parse import parse_qsl
 
 import pytest
 
+from app.money import yuan
 from app.payments import signing
 from app.payments.models import STARTED, SUCCESS, Payment
-from app.payments.money import yuan
 from app.payments.service import settle, transition
 from tenants.context import tenant_context
 from tenants.db import db

@@ -5,8 +5,8 @@ import pytest
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from app.money import fen_of, yuan
 from app.payments import signing
-from app.payments.money import fen_of, yuan
 from app.payments.providers import AlipayClient, verified_response
 
 

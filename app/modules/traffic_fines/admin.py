@@ -6,10 +6,12 @@ import sqlalchemy as sa
 from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 
-from app.csv_export import csv_download
 from app.i18n.city_time import city_midnight, city_today
 from app.modules.billing import where_state
-from app.modules.csv_import import (
+from app.modules.traffic_fines.forms import FineFilterForm
+from app.modules.traffic_fines.models import TrafficFine
+from app.spreadsheets.export import csv_download
+from app.spreadsheets.imports import (
     Column,
     ImportSpec,
     a_city_time,
@@ -20,8 +22,6 @@ from app.modules.csv_import import (
     text,
     yuan_to_fen,
 )
-from app.modules.traffic_fines.forms import FineFilterForm
-from app.modules.traffic_fines.models import TrafficFine
 from app.staff.permissions import staff_required
 from app.web.forms import INVALID_FORM
 from app.web.pagination import page_of

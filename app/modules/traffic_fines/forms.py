@@ -4,7 +4,7 @@ from wtforms import DateField, HiddenField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
 from app.modules.billing import PAYMENT_STATES
-from app.modules.csv_import import normalize_plate
+from app.spreadsheets.imports import normalize_plate
 
 
 class LookupForm(FlaskForm):

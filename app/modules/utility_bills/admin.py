@@ -7,11 +7,14 @@ from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from app.csv_export import csv_download
 from app.i18n.city_time import city_today
 from app.modules import settings_of
 from app.modules.billing import where_state
-from app.modules.csv_import import (
+from app.modules.utility_bills.forms import AccountFilterForm, BillFilterForm
+from app.modules.utility_bills.models import UtilityAccount, UtilityBill, normalize_surname
+from app.modules.utility_bills.settings import kinds_of
+from app.spreadsheets.export import csv_download
+from app.spreadsheets.imports import (
     CellError,
     Column,
     ImportSpec,
@@ -21,9 +24,6 @@ from app.modules.csv_import import (
     text,
     yuan_to_fen,
 )
-from app.modules.utility_bills.forms import AccountFilterForm, BillFilterForm
-from app.modules.utility_bills.models import UtilityAccount, UtilityBill, normalize_surname
-from app.modules.utility_bills.settings import kinds_of
 from app.staff.permissions import staff_required
 from app.web.forms import INVALID_FORM
 from app.web.pagination import page_of

@@ -4,7 +4,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.modules.billing import PaidMixin, paid_index
-from app.modules.csv_import import without_separators
+from app.spreadsheets.imports import without_separators
 from tenants.db import db
 
 

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.audit import actor_of, record
 from app.i18n.city_time import city_zone
-from app.payments.money import fen_of
+from app.money import fen_of
 from app.web.forms import INVALID_FORM, form_status
 from tenants.context import current_tenant
 from tenants.db import db
