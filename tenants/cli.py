@@ -8,11 +8,13 @@ from datetime import UTC, datetime
 
 import click
 import sqlalchemy as sa
+from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from tenants import provisioning
 from tenants.context import CityRetired, directory
 from tenants.db import db
+from tenants.export import ExportError, export_city, import_city
 from tenants.jobs import opened_jobs_app, recover_stalled_jobs, worker_app
 from tenants.migrations import (
     PLATFORM_TREE,
@@ -158,7 +160,6 @@ def migrate(slugs, all_, jobs):
     """Upgrade city schemas to the tenant migration head. Cities already there are skipped;
     a failing city is reported and the others go on; running again resumes. Retired cities are
     migrated too (they may be restored)."""
-    from flask import current_app
 
     cities = _fresh_directory()
     if all_ == bool(slugs):
@@ -219,7 +220,6 @@ def retire(slug, retention_days, yes):
     """Retire a city (active or suspended): its sites answer 404 at once and its queued jobs are
     cancelled; its schema, role and data are kept for the retention period, then
     `flask tenants purge` drops them. `flask tenants restore` brings it back until then."""
-    from flask import current_app
 
     if not yes:
         raise click.UsageError(
@@ -282,7 +282,6 @@ def export(slug, output):
     """Export the city SLUG (active, suspended or retired) to one .tar.gz archive: its schema
     (pg_dump, data and DDL), its platform rows, its uploaded files and a manifest with
     checksums. `flask tenants import` restores it, here or on another installation."""
-    from tenants.export import ExportError, export_city
 
     try:
         exported = export_city(slug, output)
@@ -305,7 +304,6 @@ def import_(archive, slug, domains):
     """Create a city from an archive of `flask tenants export`, in one transaction: checksums
     verified first; refused if the slug or a domain exists or the schema version is unknown to
     this code; an older schema version is migrated to head. On failure nothing is left."""
-    from tenants.export import ExportError, import_city
 
     try:
         imported = import_city(archive, slug=slug, domains=list(domains) or None)
@@ -352,7 +350,6 @@ jobs_cli = AppGroup("jobs", help="The job queue: what waits, runs and failed.")
 @with_appcontext
 def worker(concurrency, queues, once):
     """Run a job worker. Several workers, on several machines, share the queue."""
-    from flask import current_app
 
     app = worker_app(current_app)
     recovered = recover_stalled_jobs(app, current_app.config["JOBS_STALLED_AFTER_SECONDS"])

@@ -14,6 +14,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from tenants.db import db
 from tenants.naming import strip_port
 
 log = logging.getLogger(__name__)
@@ -133,8 +134,6 @@ class TenantDirectory:
 
 
 def init_app(app) -> None:
-    from tenants.db import db
-
     with app.app_context():
         engine = db.engine  # creating the engine opens no connection
     app.extensions["tenant_directory"] = TenantDirectory(

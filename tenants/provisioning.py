@@ -25,6 +25,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 from tenants import uploads
 from tenants.db import city_tables, db
 from tenants.directory import TenantInfo, read_cities
+from tenants.migrations import tenant_head
 from tenants.models import (
     ACTIVE,
     LOCALES,
@@ -221,8 +222,6 @@ def create_tenant(slug: str, name: str, domains: list[str], name_zh: str | None 
     """Provision a city, atomically. Raises InvalidName or ProvisioningError, changing nothing.
     `plan`: the key of its plan (None: not limited); `by`: the actor the platform audit log
     records (default: the CLI user)."""
-    from tenants.migrations import tenant_head
-
     name, name_zh, hosts = _validated(slug, name, name_zh, domains, locale, timezone)
     engine = db.engine
     ddl = city_schema_ddl(db.metadata, len(db.metadata.tables), engine.dialect)

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app.accounts.models import User
@@ -96,7 +97,6 @@ def authenticate_form(form) -> User | None:
     """The account of a sign-in form (fields identifier and password), its last sign-in
     recorded; or None, with the same message on the password field whether the account is
     unknown or the password wrong."""
-    from flask_babel import gettext as _
 
     user = authenticate(form.identifier.data, form.password.data)
     if user is None:

@@ -2,6 +2,8 @@
 member) by email; prints the link too, for when mail is not set up yet."""
 import click
 
+from app.accounts import normalize_email
+from app.modules import discover
 from app.staff import invitations
 from app.staff.models import ADMIN, MODULE_ROLES, ROLES
 from app.staff.seats import NoStaffSeatLeft
@@ -20,8 +22,6 @@ from tenants.provisioning import actor
 def invite_admin_command(slug, email, role, modules):
     """Invite EMAIL to the staff of the city SLUG: mails a link that works once, for 7 days,
     and records the invitation in the city's audit log."""
-    from app.accounts import normalize_email
-    from app.modules import discover
 
     if "@" not in (normalize_email(email) or ""):
         raise click.BadParameter(f"{email!r} is not an email address", param_hint="EMAIL")

@@ -12,18 +12,16 @@ from wtforms.validators import DataRequired, Email, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.accounts.forms import new_password_fields
+from app.modules import discover
+from app.staff import role_label
 from app.staff.models import MODULE_ROLES, ROLES
 
 
 def role_choices() -> list[tuple[str, str]]:
-    from app.staff import role_label
-
     return [(role, role_label(role)) for role in ROLES]
 
 
 def module_choices() -> list[tuple[str, str]]:
-    from app.modules import discover
-
     return [(module.key, str(module.name)) for module in
             sorted(discover().values(), key=lambda m: (m.order, m.key))]
 

@@ -29,6 +29,7 @@ from wtforms.validators import Email, InputRequired, Length, NumberRange, Option
 
 from app import audit
 from app.admin import bp
+from app.modules import ModuleError, configure, discover, is_enabled, outside_plan, settings_of
 from app.staff.permissions import CONFIGURE_MODULE, VIEW, can, current_staff, staff_required
 from app.web.forms import form_status
 from tenants.db import db
@@ -213,8 +214,6 @@ def _flatten(messages):
 # -- pages ---------------------------------------------------------------------------------------
 
 def _module_or_404(key: str):
-    from app.modules import discover, outside_plan
-
     module = discover().get(key)
     if module is None or outside_plan(key):
         abort(404)
@@ -224,8 +223,6 @@ def _module_or_404(key: str):
 @bp.get("/modules")
 @staff_required(VIEW)
 def modules_list():
-    from app.modules import discover, is_enabled, outside_plan
-
     staff = current_staff()
     modules = sorted((m for m in discover().values() if not outside_plan(m.key)),
                      key=lambda m: (m.order, m.key))
@@ -237,8 +234,6 @@ def modules_list():
 @bp.route("/modules/<key>", methods=["GET", "POST"])
 @staff_required(VIEW)
 def module_edit(key):
-    from app.modules import ModuleError, configure, is_enabled, settings_of
-
     module = _module_or_404(key)
     allowed = can(current_staff(), CONFIGURE_MODULE, module=key)
     if request.method == "POST" and not allowed:

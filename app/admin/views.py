@@ -24,7 +24,7 @@ from app.audit.forms import AuditFilterForm
 from app.extensions import limiter
 from app.modules import enabled_modules
 from app.spreadsheets.export import csv_download
-from app.staff import invitations, staff_second_factor
+from app.staff import invitations, role_label, staff_second_factor
 from app.staff.models import ADMIN, StaffInvitation, StaffMember
 from app.staff.permissions import (
     MANAGE_STAFF,
@@ -221,8 +221,6 @@ def invitation(token):
 
 
 def _role(role: str) -> str:
-    from app.staff import role_label
-
     return role_label(role)
 
 

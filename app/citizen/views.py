@@ -1,14 +1,25 @@
 """The city's home page (a card per module the city offers), the banner on top of every page,
 and the language switcher."""
-from flask import abort, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    g,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import get_locale
 
-from app.branding import offered_languages
+from app.branding import current_branding, offered_languages
+from app.branding.assets import asset_urls
 from app.citizen import bp
-from app.i18n import LANGUAGES
+from app.i18n import LANGUAGES, language_links
 from app.modules import Module, enabled_modules
 from app.web.banner import SiteBanner
 from app.web.maintenance import maintenance_banner
-from app.web.navigation import safe_next
+from app.web.navigation import current_path, safe_next
 
 
 def enabled_services() -> list[Module]:
@@ -22,6 +33,27 @@ def site_banner() -> SiteBanner | None:
                                        if module.banner is not None))
     return next((banner for banner in (provider() for provider in providers)
                  if banner is not None), None)
+
+
+@bp.app_context_processor
+def city_page_context() -> dict:
+    """What every page of a city's site shows: its name, branding (colours through the theme
+    style sheet, logo, contact details), languages, the announcement banner and, for the home
+    page, the services the city offers."""
+    tenant = g.get("tenant")
+    if tenant is None:
+        return {}
+    branding = current_branding()
+    city_name = tenant.display_name(get_locale())
+    context = {"tenant": tenant, "branding": branding, "city_name": city_name}
+    if has_request_context():  # a page, not a mail rendered by a job
+        sections = [module.account_section for module in enabled_modules()
+                    if module.account_section]
+        context.update(services=enabled_services(), site_banner=site_banner(),
+                       account_sections=sections,
+                       languages=language_links(current_path()),
+                       **asset_urls(branding, city_name))
+    return context
 
 
 @bp.get("/")

@@ -11,7 +11,9 @@ from datetime import date, datetime, time
 import flask_babel
 from flask import g, has_request_context, request, session
 from flask_babel import get_locale
+from flask_login import current_user
 
+from app.branding import offered_languages
 from app.extensions import babel
 from app.money import format_fen
 from tenants.routing import requested_city
@@ -22,8 +24,6 @@ FALLBACK_LOCALE = "zh_Hans"
 
 
 def _offered() -> list[str]:
-    from app.branding import offered_languages
-
     return offered_languages()
 
 
@@ -31,7 +31,6 @@ def _signed_in_user_locale() -> str | None:
     """The signed-in citizen's language, on a city's site only (accounts are the city's)."""
     if not has_request_context() or g.get("tenant") is None:
         return None
-    from flask_login import current_user
 
     try:
         return getattr(current_user, "locale", None) if current_user.is_authenticated else None

@@ -15,7 +15,12 @@ moves the payment to success. Errors subclass PaymentError and carry a translata
 """
 from flask import url_for
 
-from app.payments import tasks  # noqa: F401  (declared before any app binds the jobs)
+from app.payments import (  # noqa: F401  (`flask tenants payments`; jobs declared early)
+    admin,
+    cli,
+    tasks,
+    views,
+)
 from app.payments.checkout import checkout_url, start_checkout
 from app.payments.errors import (
     AlreadyPaid,
@@ -56,7 +61,6 @@ def receipt_url(payment: Payment) -> str:
 def init_app(app) -> None:
     """The citizen-facing pages (checkout, the provider's return and notification, receipts);
     the city console mounts the staff's (app/payments/admin.py) itself."""
-    from app.payments import admin, cli, views  # noqa: F401  (routes, commands)
 
     app.register_blueprint(views.bp)
     app.jinja_env.globals["can_see_payments"] = admin.can_see_payments

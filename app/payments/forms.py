@@ -11,7 +11,7 @@ from wtforms import (
 from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
 
 from app.payments import signing
-from app.payments.models import STATUSES
+from app.payments.models import STATUSES, payment_status
 
 
 class SearchForm(FlaskForm):
@@ -25,8 +25,6 @@ class SearchForm(FlaskForm):
     date_to = DateField(_l("To"), validators=[Optional()], format="%Y-%m-%d")
 
     def __init__(self, *args, **kwargs):
-        from app.payments.views import payment_status
-
         super().__init__(*args, **kwargs)
         self.status.choices = [SelectChoice("", _l("Any"))] + [
             SelectChoice(status, payment_status(status)) for status in STATUSES]

@@ -10,6 +10,7 @@ from app import crypto
 from app.payments import signing
 from app.payments.errors import PaymentUnavailable
 from app.payments.models import ALIPAY, SANDBOX, MerchantAccount
+from tenants.context import current_tenant
 from tenants.db import TenantSession, db
 
 DEFAULT_ALIPAY_GATEWAY = "https://openapi.alipay.com/gateway.do"
@@ -66,8 +67,6 @@ def ready_account() -> MerchantAccount:
 
 
 def sandbox_app_id() -> str:
-    from tenants.context import current_tenant
-
     return f"sandbox-{current_tenant().slug}"[:32]
 
 

@@ -7,6 +7,7 @@ tabs or a double click can never charge twice."""
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -19,6 +20,23 @@ STATUSES = (CREATED, STARTED, SUBMITTED, SUCCESS, FAILED, CANCELLED, EXPIRED, ER
 UNFINISHED = (CREATED, STARTED, SUBMITTED)
 FINISHED = (SUCCESS, FAILED, CANCELLED, EXPIRED, ERROR)
 # The only moves a payment makes; a finished payment makes none.
+# What citizens and staff read of a status.
+STATUS_LABELS = {
+    "created": _l("Not paid yet"),
+    "started": _l("Not paid yet"),
+    "submitted": _l("Waiting for confirmation"),
+    "success": _l("Paid"),
+    "failed": _l("Failed"),
+    "cancelled": _l("Cancelled"),
+    "expired": _l("Expired"),
+    "error": _l("Error"),
+}
+
+
+def payment_status(status: str) -> str:
+    return str(STATUS_LABELS.get(status, status))
+
+
 TRANSITIONS = {
     CREATED: {STARTED, SUCCESS, FAILED, CANCELLED, EXPIRED, ERROR},
     STARTED: {SUBMITTED, SUCCESS, FAILED, CANCELLED, EXPIRED, ERROR},

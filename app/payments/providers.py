@@ -11,27 +11,21 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 import requests
 from flask import url_for
 
 from app.money import fen_of, yuan
-from app.payments import merchant, signing
+from app.payments import merchant, sandbox, signing
 from app.payments.errors import ProviderError
 from app.payments.models import SANDBOX, Payment, Refund
+from app.payments.signing import ALIPAY_TIME_ZONE, alipay_time
 
 log = logging.getLogger(__name__)
 
-# Alipay's timestamps are Beijing time.
-ALIPAY_TIME_ZONE = ZoneInfo("Asia/Shanghai")
 SUCCESS_CODE = "10000"
 TRADE_NOT_EXIST = "ACQ.TRADE_NOT_EXIST"
 REQUEST_TIMEOUT_SECONDS = 10
-
-
-def alipay_time(moment: datetime) -> str:
-    return moment.astimezone(ALIPAY_TIME_ZONE).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @dataclass(frozen=True)
@@ -151,8 +145,6 @@ def provider_for(name: str) -> AlipayClient:
     """The client of the bound city's provider `name` (sandbox or alipay)."""
     credentials = merchant.credentials(name)
     if name == SANDBOX:
-        from app.payments import sandbox
-
         return AlipayClient(name, credentials, sandbox.answer, gateway_url=None)
     return AlipayClient(name, credentials, _https_transport(credentials.gateway_url),
                         credentials.gateway_url)

@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from app.money import fen_of
 from app.payments import merchant, signing
 from app.payments.models import SandboxTrade
-from app.payments.providers import ALIPAY_TIME_ZONE, alipay_time
+from app.payments.signing import ALIPAY_TIME_ZONE, alipay_time
 from tenants.db import db
 
 WAIT_BUYER_PAY, TRADE_SUCCESS, TRADE_CLOSED = "WAIT_BUYER_PAY", "TRADE_SUCCESS", "TRADE_CLOSED"

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import has_request_context, session
 
 from app.i18n.city_time import city_zone
+from app.money import fen_of
 from app.payments import merchant
 from app.payments.errors import (
     AlreadyPaid,
@@ -40,6 +41,7 @@ from app.payments.models import (
     PaymentItem,
     Refund,
 )
+from app.payments.providers import provider_for
 from tenants.db import db
 
 log = logging.getLogger(__name__)
@@ -293,8 +295,6 @@ def cancel(payment: Payment) -> None:
 def settle(payment: Payment) -> bool:
     """Ask the provider about a (locked) unfinished payment that reached it; returns whether it
     changed. Never called for a created payment (the provider has never seen it)."""
-    from app.payments.providers import provider_for
-
     if not payment.unfinished or payment.status == CREATED:
         return False
     trade = provider_for(payment.provider).query(payment)
@@ -307,8 +307,6 @@ def settle_or_end(payment: Payment, to: str, cause: str) -> None:
     """End a (locked) unfinished payment: if the provider has seen it, ask it first (paid after
     all → success) and close the trade there, so it takes no money later; then move it `to`
     (cancelled, expired). Raises ProviderError, changing nothing, if the provider can't say."""
-    from app.payments.providers import provider_for
-
     if payment.status != CREATED:
         if settle(payment):
             return
@@ -350,8 +348,6 @@ def expire_due(limit: int = 200) -> int:
 def refund(payment: Payment, amount_fen: int, reason: str, by: str) -> Refund:
     """Give back `amount_fen` of a (locked) successful payment through its provider; recorded
     with an event. Raises RefundRefused beyond what is still refundable."""
-    from app.payments.providers import provider_for
-
     if payment.status != SUCCESS:
         raise RefundRefused()
     if not isinstance(amount_fen, int) or amount_fen <= 0 or amount_fen > payment.refundable_fen:
@@ -373,9 +369,6 @@ def receive_notification(provider: str, params: dict) -> bool:
     provider's key, for this city's app_id, about one of this city's payments through that
     provider, for its exact amount. Returns False (and changes nothing) otherwise. The caller
     commits."""
-    from app.money import fen_of
-    from app.payments.providers import provider_for
-
     try:
         client = provider_for(provider)
     except PaymentUnavailable:

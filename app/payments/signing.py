@@ -1,13 +1,22 @@
-"""RSA2 as Alipay uses it: SHA256withRSA (PKCS#1 v1.5) over the parameters sorted by name and
-joined as `k=v&k=v`, base64-encoded; keys in PEM, or bare base64 as Alipay's console gives
-them."""
+"""What both sides of Alipay's open API share (the real gateway's client and the built-in
+sandbox): RSA2 as Alipay uses it — SHA256withRSA (PKCS#1 v1.5) over the parameters sorted by
+name and joined as `k=v&k=v`, base64-encoded; keys in PEM, or bare base64 as Alipay's console
+gives them — and its timestamps, Beijing time."""
 import base64
 import binascii
+from datetime import datetime
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+ALIPAY_TIME_ZONE = ZoneInfo("Asia/Shanghai")
+
+
+def alipay_time(moment: datetime) -> str:
+    return moment.astimezone(ALIPAY_TIME_ZONE).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def content_to_sign(params: dict, exclude=("sign",)) -> str:

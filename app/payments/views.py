@@ -13,17 +13,26 @@ from flask import (
     request,
     url_for,
 )
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.extensions import csrf
 from app.money import fen_of
 from app.payments import sandbox, service
 from app.payments.errors import PaymentError
-from app.payments.models import PROVIDERS, SANDBOX, STARTED, SUBMITTED, SUCCESS, Payment
+from app.payments.merchant import account
+from app.payments.models import (
+    PROVIDERS,
+    SANDBOX,
+    STARTED,
+    SUBMITTED,
+    SUCCESS,
+    Payment,
+    payment_status,
+)
 from app.payments.providers import provider_for
 from app.web.maintenance import keeps_working_in_maintenance
 from tenants.db import db
+from tenants.jobs import defer_for_city
 
 log = logging.getLogger(__name__)
 
@@ -142,8 +151,6 @@ def notify(provider):
 @bp.route("/sandbox/gateway", methods=["GET", "POST"])
 def sandbox_gateway():
     """Sandbox checkout: what Alipay's cashier page is, with "Approve" and "Decline"."""
-    from app.payments.merchant import account
-    from tenants.jobs import defer_for_city
 
     params = (request.form if request.method == "POST" else request.args).to_dict()
     params.pop("csrf_token", None)
@@ -169,18 +176,4 @@ def sandbox_gateway():
     return redirect(location, 303)
 
 
-STATUS_LABELS = {
-    "created": _l("Not paid yet"),
-    "started": _l("Not paid yet"),
-    "submitted": _l("Waiting for confirmation"),
-    "success": _l("Paid"),
-    "failed": _l("Failed"),
-    "cancelled": _l("Cancelled"),
-    "expired": _l("Expired"),
-    "error": _l("Error"),
-}
-
-
-@bp.app_template_filter("payment_status")
-def payment_status(status: str) -> str:
-    return str(STATUS_LABELS.get(status, status))
+bp.add_app_template_filter(payment_status, "payment_status")

@@ -4,8 +4,13 @@ city lifecycle, impersonation and the platform audit log.
 
 Every view of this package's blueprint `platform` is served on the platform host only
 (tenants/routing.py). Pages of the console extend platform/console/layout.html."""
-from flask import Blueprint
+from flask import Blueprint, current_app, request
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+
+from app.i18n import language_links
+from app.platform.auth import current_platform_staff, second_factor_passed
+from app.web.navigation import current_path
 
 bp = Blueprint("platform", __name__)
 
@@ -27,19 +32,11 @@ def _is_current(endpoint: str | None, patterns) -> bool:
 
 
 def platform_role_label(role: str) -> str:
-    from flask_babel import gettext as _
-
     return {"admin": _("Platform administrator"), "support": _("Support")}.get(role, role)
 
 
 @bp.context_processor
 def _console_context() -> dict:
-    from flask import current_app, request
-
-    from app.i18n import language_links
-    from app.platform.auth import current_platform_staff, second_factor_passed
-    from app.web.navigation import current_path
-
     staff = current_platform_staff()
     verified = staff is not None and second_factor_passed()
     nav = [(endpoint, label, _is_current(request.endpoint, current))

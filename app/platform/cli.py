@@ -3,13 +3,17 @@ print the link where its owner chooses a password (then sets up the second facto
 `flask platform reset-staff EMAIL`: the same link again, for a forgotten password (and, with
 --second-factor, a lost phone)."""
 import click
+import sqlalchemy as sa
 from flask import current_app, url_for
 
+from app.accounts import normalize_email
 from app.platform import audit
+from app.platform.account import set_password_token
 from app.platform.auth import find_staff
+from app.web.links import outside_request
 from tenants.cli import platform_cli
 from tenants.db import db
-from tenants.models import PLATFORM_ADMIN, PLATFORM_ROLES, PlatformStaff
+from tenants.models import PLATFORM_ADMIN, PLATFORM_ROLES, PlatformRecoveryCode, PlatformStaff
 from tenants.provisioning import actor
 
 
@@ -22,7 +26,6 @@ def create_staff_command(email, role):
     """Make the vendor staff account EMAIL of the platform console and print a link, valid for
     72 hours and once, where its owner chooses a password; they set up their second factor
     (TOTP) when they first sign in. No password is printed or stored by this command."""
-    from app.accounts import normalize_email
 
     address = normalize_email(email) or ""
     local, _, domain = address.partition("@")
@@ -48,9 +51,6 @@ def create_staff_command(email, role):
 def reset_staff_command(email, second_factor):
     """Reset the password of the vendor staff account EMAIL: its sessions end at once, and a
     link (valid for 72 hours, once) is printed where its owner chooses a new one."""
-    import sqlalchemy as sa
-
-    from tenants.models import PlatformRecoveryCode
 
     staff = find_staff(email)
     if staff is None:
@@ -70,8 +70,5 @@ def reset_staff_command(email, second_factor):
 
 
 def _set_password_link(staff: PlatformStaff) -> str:
-    from app.platform.account import set_password_token
-    from app.web.links import outside_request
-
     with outside_request(current_app.config["PLATFORM_HOST"]):
         return url_for("platform.set_password", token=set_password_token(staff), _external=True)

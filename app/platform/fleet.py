@@ -26,7 +26,7 @@ from tenants.context import directory
 from tenants.db import db
 from tenants.directory import TenantInfo
 from tenants.migrations import city_versions, tenant_head
-from tenants.models import ACTIVE, RETIRED, SUSPENDED, Plan, PlatformAuditEntry
+from tenants.models import ACTIVE, RETIRED, SUSPENDED, Plan
 
 PAGE_SIZE = 50
 HISTORY_SIZE = 50
@@ -146,21 +146,3 @@ def tenant_or_404(slug: str) -> TenantInfo:
     if tenant is None:
         abort(404)
     return tenant
-
-
-@bp.get("/console/cities/<slug>")
-@platform_staff_required()
-def city(slug):
-    from app.platform.lifecycle import ACTIONS
-
-    tenant = tenant_or_404(slug)
-    (row,) = city_figures([tenant])
-    history = db.session.scalars(sa.select(PlatformAuditEntry).where(
-        PlatformAuditEntry.tenant_slug == slug).order_by(
-        PlatformAuditEntry.occurred_at.desc(), PlatformAuditEntry.id.desc())
-        .limit(HISTORY_SIZE)).all()
-    plan = db.session.scalar(sa.select(Plan).where(Plan.key == tenant.plan)) if (
-        tenant.plan) else None
-    actions = [(name, step) for name, step in ACTIONS.items() if step.available(tenant)]
-    return render_template("platform/console/city.html", tenant=tenant, row=row, plan=plan,
-                           history=history, head=tenant_head(), actions=actions)

@@ -17,6 +17,8 @@ from app.impersonation import IMPERSONATION_MINUTES, LINK_SECONDS, make_link_tok
 from app.platform import audit, bp
 from app.platform.auth import current_platform_staff, platform_staff_required
 from app.platform.fleet import tenant_or_404
+from app.staff import role_label
+from app.staff.models import StaffMember
 from app.web.forms import form_status
 from tenants.context import tenant_context
 from tenants.db import db
@@ -33,8 +35,6 @@ class ImpersonateForm(FlaskForm):
 
 def _city_staff(tenant) -> list[SelectChoice]:
     """The city's active staff members with a second factor: (id, "email · role")."""
-    from app.staff import role_label
-    from app.staff.models import StaffMember
 
     with tenant_context(tenant):
         members = db.session.scalars(sa.select(StaffMember).where(

@@ -1,11 +1,12 @@
-"""A city's lifecycle from the platform console: suspend and resume, maintenance mode, plan,
-domains, retire and restore. Each is a page that says what will happen and asks to confirm
-(GET), then does it (POST) through tenants/provisioning.py — the same code as the CLI — which
-writes the platform audit entry, with the signed-in vendor staff member as the actor, in the
-transaction of the change. Platform administrators only."""
+"""A city's page in the platform console, with its history, and its lifecycle: suspend and
+resume, maintenance mode, plan, domains, retire and restore. Each step is a page that says what
+will happen and asks to confirm (GET), then does it (POST) through tenants/provisioning.py — the
+same code as the CLI — which writes the platform audit entry, with the signed-in vendor staff
+member as the actor, in the transaction of the change. Platform administrators only."""
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -16,14 +17,16 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from app.platform import bp
 from app.platform.audit import actor_of
-from app.platform.auth import PLATFORM_ADMIN, current_platform_staff
-from app.platform.auth import platform_staff_required as staff_required
-from app.platform.fleet import all_plans, tenant_or_404
+from app.platform.auth import PLATFORM_ADMIN, current_platform_staff, platform_staff_required
+from app.platform.fleet import HISTORY_SIZE, all_plans, city_figures, tenant_or_404
 from app.web.forms import form_status
 from tenants import provisioning
+from tenants.context import directory
+from tenants.db import db
 from tenants.directory import TenantInfo
-from tenants.models import ACTIVE, RETIRED, SUSPENDED
-from tenants.naming import InvalidName
+from tenants.migrations import tenant_head
+from tenants.models import ACTIVE, RETIRED, SUSPENDED, Plan, PlatformAuditEntry
+from tenants.naming import InvalidName, normalize_domain, strip_port
 
 # -- forms -----------------------------------------------------------------------------------
 
@@ -33,8 +36,6 @@ class ConfirmForm(FlaskForm):
 
 def domain_problem(domain: str) -> str | None:
     """What is wrong with a domain for a new host of a city (translated), or None."""
-    from tenants.context import directory
-    from tenants.naming import normalize_domain, strip_port
 
     try:
         host = normalize_domain(domain)
@@ -180,8 +181,24 @@ ACTIONS = {
 }
 
 
+@bp.get("/console/cities/<slug>")
+@platform_staff_required()
+def city(slug):
+    tenant = tenant_or_404(slug)
+    (row,) = city_figures([tenant])
+    history = db.session.scalars(sa.select(PlatformAuditEntry).where(
+        PlatformAuditEntry.tenant_slug == slug).order_by(
+        PlatformAuditEntry.occurred_at.desc(), PlatformAuditEntry.id.desc())
+        .limit(HISTORY_SIZE)).all()
+    plan = db.session.scalar(sa.select(Plan).where(Plan.key == tenant.plan)) if (
+        tenant.plan) else None
+    actions = [(name, step) for name, step in ACTIONS.items() if step.available(tenant)]
+    return render_template("platform/console/city.html", tenant=tenant, row=row, plan=plan,
+                           history=history, head=tenant_head(), actions=actions)
+
+
 @bp.route("/console/cities/<slug>/<action>", methods=["GET", "POST"])
-@staff_required(PLATFORM_ADMIN)
+@platform_staff_required(PLATFORM_ADMIN)
 def city_action(slug, action):
     tenant, step = tenant_or_404(slug), ACTIONS.get(action)
     if step is None:

@@ -26,13 +26,17 @@ from wtforms.validators import DataRequired, Email, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.admin.forms import module_choices
+from app.audit import record
 from app.i18n import LANGUAGES, html_lang
+from app.modules import configure
 from app.platform import bp
 from app.platform.audit import actor_of
 from app.platform.auth import PLATFORM_ADMIN, current_platform_staff
 from app.platform.auth import platform_staff_required as staff_required
 from app.platform.fleet import all_plans
 from app.platform.lifecycle import domain_problem
+from app.staff import invitations
+from app.staff.models import ADMIN
 from app.web.forms import INVALID_FORM, form_status
 from tenants import provisioning
 from tenants.db import db
@@ -123,10 +127,6 @@ class ProvisionForm(FlaskForm):
 
 def _set_up(tenant, form: ProvisionForm, by: str) -> str:
     """The city's initial modules and its first administrator's invitation; the link."""
-    from app.audit import record
-    from app.modules import configure
-    from app.staff import invitations
-    from app.staff.models import ADMIN
 
     def enable_modules():
         for key, (before, after) in configure(enable=form.modules.data or []).items():

@@ -13,7 +13,8 @@ from app.accounts import InvalidLink, normalize_email
 from app.mail import send_mail
 from app.staff.models import INVITATION_LIFETIME, StaffInvitation, StaffMember
 from app.staff.seats import check_staff_seat
-from tenants.context import current_tenant
+from app.web.links import outside_request
+from tenants.context import current_tenant, tenant_context
 from tenants.db import db
 
 
@@ -72,8 +73,6 @@ def invite_from_outside(tenant, email: str, role: str, modules: list[str], actor
     """`invite` for code that runs outside the city's site (the CLI, the platform console):
     bound to the city, links made for its first domain; `prepare()`, if given, runs first in
     the same transaction. Commits; returns the link."""
-    from app.web.links import outside_request
-    from tenants.context import tenant_context
 
     with tenant_context(tenant):
         with outside_request(tenant.domains[0]):

@@ -106,7 +106,7 @@ def test_errors_of_configure_go_back_to_their_fields(app, client, town):
     signed_in_staff(app, client, town)
     refusal = ModuleError({"announcements.per_page": ["Too many for this city."],
                            "announcements._schema": ["Something else is wrong."]})
-    with mock.patch("app.modules.configure", side_effect=refusal):
+    with mock.patch("app.admin.modules.configure", side_effect=refusal):
         response = post_form(client, town, PAGE, {"enabled": "y", "per_page": "30"})
     body = response.get_data(as_text=True)
     assert response.status_code == 422

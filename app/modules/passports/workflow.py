@@ -11,6 +11,7 @@ from app.accounts.models import User
 from app.audit import actor_of, record
 from app.i18n import TranslatedError
 from app.i18n.city_time import city_day
+from app.modules import settings_of
 from app.modules.passports.models import (
     APPROVED,
     COLLECTED,
@@ -209,8 +210,6 @@ def _closed_days() -> frozenset[date]:
 
 
 def passport_settings() -> dict:
-    from app.modules import settings_of
-
     return settings_of("passports")
 
 
