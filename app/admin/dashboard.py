@@ -19,8 +19,9 @@ from flask_babel import lazy_gettext as _l
 
 from app.accounts.models import User
 from app.admin import bp
-from app.i18n.city_time import city_midnight, city_today, day_in
-from app.modules import Figure, enabled_modules
+from app.city_time import city_midnight, city_today, day_in
+from app.figures import Figure
+from app.modules import enabled_modules
 from app.money import format_fen
 from app.staff.models import StaffMember
 from app.staff.permissions import VIEW, can, current_staff, staff_required

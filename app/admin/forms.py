@@ -12,18 +12,13 @@ from wtforms.validators import DataRequired, Email, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.accounts.forms import new_password_fields
-from app.modules import discover
+from app.modules import module_choices
 from app.staff import role_label
 from app.staff.models import MODULE_ROLES, ROLES
 
 
 def role_choices() -> list[tuple[str, str]]:
     return [(role, role_label(role)) for role in ROLES]
-
-
-def module_choices() -> list[tuple[str, str]]:
-    return [(module.key, str(module.name)) for module in
-            sorted(discover().values(), key=lambda m: (m.order, m.key))]
 
 
 class RoleFieldsMixin:

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from app.audit.models import AuditEntry
-from app.i18n.city_time import city_midnight
+from app.city_time import city_midnight
 from app.impersonation import current_impersonation
 from tenants.db import db
 

@@ -19,8 +19,8 @@ from app.citizen.forms import (
     ResetPasswordForm,
 )
 from app.extensions import limiter
-from app.mail import send_mail
 from app.notifications import notify
+from app.notifications.mail import send_mail
 from app.web.forms import form_status
 from app.web.navigation import safe_next
 from tenants.context import current_tenant

@@ -15,38 +15,34 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import datetime
 from functools import cache, partial
 
 import marshmallow
 import sqlalchemy as sa
 from flask import Blueprint, Flask, abort, g, url_for
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
 
 from app.entitlements import current_entitlements
-from app.modules.models import CityModule
+from app.figures import Figure
 from app.payments import Payable, register_payable
 from app.web.banner import SiteBanner
 from tenants.db import db
 from tenants.jobs import ask_active_cities, city_task, defer_for_city, platform_task
 
 
-@dataclass(frozen=True)
-class Figure:
-    """A number a module shows on the city's dashboard, from one aggregate query in the bound
-    city (an index must serve it: bench/dashboard.py times them with a year of data).
+class CityModule(db.Model):
+    """Whether the city offers a module, and its settings for it (validated by the module's
+    schema before they are stored)."""
 
-    Give exactly one of:
-    - `per_day(first_day: date, timezone: str) -> {date: value}`: the figure of each day from
-      `first_day` to today in the city's time zone (days without a row may be missing); the
-      dashboard adds the days up for today, 7 days and 30 days and draws them as a chart.
-      For unit "percent", each value is a (numerator, denominator) pair, summed separately.
-    - `current() -> value`: a figure of the moment (applications waiting, overdue).
-    """
-    key: str
-    label: str  # lazy_gettext
-    unit: str = "count"  # count | fen | percent
-    per_day: Callable[[date, str], dict] | None = None
-    current: Callable[[], int] | None = None
+    __tablename__ = "modules"
+
+    key: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    settings: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
+    updated_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), server_default=sa.func.now(), onupdate=sa.func.now())
 
 
 @dataclass(frozen=True)
@@ -151,6 +147,12 @@ def city_states() -> dict[str, CityModule]:
 def is_enabled(key: str) -> bool:
     state = city_states().get(key)
     return state is not None and state.enabled
+
+
+def module_choices() -> list[tuple[str, str]]:
+    """Every module as a form's choice (key, name), in the modules' order."""
+    return [(module.key, str(module.name)) for module in
+            sorted(discover().values(), key=lambda m: (m.order, m.key))]
 
 
 def enabled_modules() -> list[Module]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from flask import current_app, g
 
-from app.mail import outbox_dir, send_mail
+from app.notifications.mail import outbox_dir, send_mail
 
 log = logging.getLogger(__name__)
 

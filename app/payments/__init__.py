@@ -13,7 +13,6 @@ asks for a payment in a view:
 the same key and request. `on_paid(payment, item_ids)` is called once, in the transaction that
 moves the payment to success. Errors subclass PaymentError and carry a translatable `message`.
 """
-from flask import url_for
 
 from app.payments import (  # noqa: F401  (`flask tenants payments`; jobs declared early)
     admin,
@@ -21,7 +20,7 @@ from app.payments import (  # noqa: F401  (`flask tenants payments`; jobs declar
     tasks,
     views,
 )
-from app.payments.checkout import checkout_url, start_checkout
+from app.payments.checkout import checkout_url, receipt_url, start_checkout
 from app.payments.errors import (
     AlreadyPaid,
     PaymentConflict,
@@ -51,11 +50,6 @@ from app.payments.service import (
     register_payable,
     request_payment,
 )
-
-
-def receipt_url(payment: Payment) -> str:
-    """The printable receipt of a successful payment."""
-    return url_for("payments.receipt", reference=payment.reference)
 
 
 def init_app(app) -> None:

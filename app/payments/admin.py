@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.audit import actor_of, record
-from app.i18n.city_time import city_midnight, city_zone
+from app.city_time import city_midnight, city_zone
 from app.money import fen_of, format_fen, yuan
 from app.payments import merchant, service
 from app.payments.errors import PaymentError, RefundRefused

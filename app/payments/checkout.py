@@ -18,6 +18,11 @@ def checkout_url(payment: Payment) -> str:
     return url_for("payments.show", reference=payment.reference)
 
 
+def receipt_url(payment: Payment) -> str:
+    """The printable receipt of a successful payment."""
+    return url_for("payments.receipt", reference=payment.reference)
+
+
 def start_checkout(kind: str, items: Sequence[PaymentItemRequest], description: str,
                    idempotency_key: str, *, back: str, refused: Callable,
                    prepare: Callable[[Payment], None] | None = None):

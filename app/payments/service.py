@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from flask import has_request_context, session
 
-from app.i18n.city_time import city_zone
+from app.city_time import city_zone
 from app.money import fen_of
 from app.payments import merchant
 from app.payments.errors import (

@@ -10,7 +10,7 @@ from wtforms import IntegerField, SelectMultipleField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, Regexp, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.admin.forms import module_choices
+from app.modules import module_choices
 from app.platform import audit, bp
 from app.platform.auth import PLATFORM_ADMIN, current_platform_staff, platform_staff_required
 from app.platform.fleet import all_plans

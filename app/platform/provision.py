@@ -25,10 +25,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.admin.forms import module_choices
 from app.audit import record
 from app.i18n import LANGUAGES, html_lang
-from app.modules import configure
+from app.modules import configure, module_choices
 from app.platform import bp
 from app.platform.audit import actor_of
 from app.platform.auth import PLATFORM_ADMIN, current_platform_staff

@@ -35,7 +35,7 @@ from flask_wtf.file import FileField, FileRequired, FileSize
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.audit import actor_of, record
-from app.i18n.city_time import city_zone
+from app.city_time import city_zone
 from app.money import fen_of
 from app.web.forms import INVALID_FORM, form_status
 from tenants.context import current_tenant

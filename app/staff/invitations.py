@@ -10,7 +10,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from app import audit
 from app.accounts import InvalidLink, normalize_email
-from app.mail import send_mail
+from app.notifications.mail import send_mail
 from app.staff.models import INVITATION_LIFETIME, StaffInvitation, StaffMember
 from app.staff.seats import check_staff_seat
 from app.web.links import outside_request

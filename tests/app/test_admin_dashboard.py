@@ -10,7 +10,8 @@ import sqlalchemy as sa
 
 from app.accounts.models import User
 from app.admin.dashboard import format_value, new_citizen_accounts, values_of
-from app.modules import Figure, discover
+from app.figures import Figure
+from app.modules import discover
 from tenants.context import tenant_context
 from tenants.db import db
 from tests.support.accounts import add_citizen, sign_in_to_admin, signed_in_staff

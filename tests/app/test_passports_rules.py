@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.i18n.city_time import city_today
+from app.city_time import city_today
 from app.modules import ModuleError, configure, discover, settings_of
 from app.modules.passports import overdue_now, submitted_per_day, waiting_now
 from app.modules.passports.models import PassportApplication

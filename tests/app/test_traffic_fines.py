@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from app.i18n.city_time import city_today
+from app.city_time import city_today
 from app.modules import ModuleError, configure, discover
 from app.modules.traffic_fines.fees import amount_due
 from app.modules.traffic_fines.models import TrafficFine

@@ -4,7 +4,7 @@ nobody else sees or pays them."""
 import pytest
 import sqlalchemy as sa
 
-from app.i18n.city_time import city_today
+from app.city_time import city_today
 from app.modules import discover
 from app.modules.utility_bills.models import AccountLink, UtilityBill
 from app.payments import Payment

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.audit import actor_of, record
-from app.i18n.city_time import city_zone
+from app.city_time import city_zone
 from app.modules.announcements.forms import AnnouncementForm
 from app.modules.announcements.models import Announcement
 from app.staff.permissions import staff_required

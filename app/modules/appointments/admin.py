@@ -13,7 +13,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 
 from app.audit import actor_of, record
-from app.i18n.city_time import city_day, city_today, city_zone
+from app.city_time import city_day, city_today, city_zone
 from app.modules.appointments import booking
 from app.modules.appointments.booking import KEY, AppointmentError
 from app.modules.appointments.forms import (

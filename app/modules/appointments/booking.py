@@ -23,8 +23,8 @@ from sqlalchemy.dialects.postgresql import insert
 from app import crypto
 from app.accounts.models import User
 from app.audit import record
+from app.city_time import city_day, city_today, city_zone
 from app.i18n import TranslatedError
-from app.i18n.city_time import city_day, city_today, city_zone
 from app.modules import settings_of
 from app.modules.appointments.models import (
     BOOKED,

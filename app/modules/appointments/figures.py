@@ -5,8 +5,8 @@ from datetime import date
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from app.i18n.city_time import city_midnight, city_today, day_in
-from app.modules import Figure
+from app.city_time import city_midnight, city_today, day_in
+from app.figures import Figure
 from app.modules.appointments.models import CANCELLED, MOVED, Appointment, Slot
 from tenants.db import db
 

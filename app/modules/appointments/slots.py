@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from app.i18n.city_time import city_midnight, city_today, city_zone
+from app.city_time import city_midnight, city_today, city_zone
 from app.modules.appointments.models import Closure, Department, Schedule, Slot, SlotBlock
 from tenants.db import db
 

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from app.audit import actor_of
-from app.i18n.city_time import city_zone
+from app.city_time import city_zone
 from app.modules import settings_of
 from app.modules.appointments import booking
 from app.modules.appointments.booking import KEY, AppointmentError, Patient

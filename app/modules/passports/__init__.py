@@ -7,8 +7,9 @@ from datetime import date
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from app.i18n.city_time import city_midnight, city_today, day_in
-from app.modules import Figure, Module
+from app.city_time import city_midnight, city_today, day_in
+from app.figures import Figure
+from app.modules import Module
 from app.modules.passports import demo
 from app.modules.passports.admin import bp as admin_bp
 from app.modules.passports.fees import FEE

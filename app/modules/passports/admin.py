@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from app.i18n.city_time import city_midnight, city_today
+from app.city_time import city_midnight, city_today
 from app.modules.passports.documents import send_document
 from app.modules.passports.forms import StaffActionForm
 from app.modules.passports.models import (

@@ -9,8 +9,8 @@ from flask_babel import lazy_gettext as _l
 
 from app.accounts.models import User
 from app.audit import actor_of, record
+from app.city_time import city_day
 from app.i18n import TranslatedError
-from app.i18n.city_time import city_day
 from app.modules import settings_of
 from app.modules.passports.models import (
     APPROVED,

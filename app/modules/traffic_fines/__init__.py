@@ -5,12 +5,12 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
 from app.modules import Module
-from app.modules.billing import paid_figures, paid_records
 from app.modules.traffic_fines import demo
 from app.modules.traffic_fines.admin import bp as admin_bp
 from app.modules.traffic_fines.models import TrafficFine
 from app.modules.traffic_fines.settings import TrafficFineSettings
 from app.modules.traffic_fines.views import PAYABLE_KIND, bp, return_url
+from app.payments.records import paid_figures, paid_records
 from tenants.db import db
 
 

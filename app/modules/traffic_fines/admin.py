@@ -6,10 +6,10 @@ import sqlalchemy as sa
 from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 
-from app.i18n.city_time import city_midnight, city_today
-from app.modules.billing import where_state
+from app.city_time import city_midnight, city_today
 from app.modules.traffic_fines.forms import FineFilterForm
 from app.modules.traffic_fines.models import TrafficFine
+from app.payments.records import where_state
 from app.spreadsheets.export import csv_download
 from app.spreadsheets.imports import (
     Column,

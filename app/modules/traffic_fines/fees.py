@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_FLOOR, Decimal
 
-from app.i18n.city_time import city_today
+from app.city_time import city_today
 from app.modules import settings_of
 
 

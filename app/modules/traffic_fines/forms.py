@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
-from app.modules.billing import PAYMENT_STATES
+from app.payments.records import PAYMENT_STATES
 from app.spreadsheets.imports import normalize_plate
 
 

@@ -3,7 +3,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.modules.billing import PaidMixin, paid_index
+from app.payments.records import PaidMixin, paid_index
 from tenants.db import db
 
 

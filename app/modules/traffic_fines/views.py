@@ -12,12 +12,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, session, u
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.modules.billing import limit_failed_attempts, receipt_link
+from app.modules import settings_of
 from app.modules.traffic_fines.fees import due_today
 from app.modules.traffic_fines.forms import LookupForm, PayForm
 from app.modules.traffic_fines.models import TrafficFine
 from app.payments import PaymentItemRequest, start_checkout
+from app.payments.records import receipt_link
 from app.web.forms import form_status
+from app.web.throttle import limit_failures
 from tenants.db import db
 
 bp = Blueprint("traffic_fines", __name__, template_folder="templates")
@@ -28,7 +30,7 @@ NOT_FOUND = 404
 
 
 @bp.route("/", methods=["GET", "POST"])
-@limit_failed_attempts("traffic_fines", "lookups_per_hour", NOT_FOUND)
+@limit_failures(lambda: settings_of("traffic_fines")["lookups_per_hour"], NOT_FOUND)
 def index():
     form = LookupForm()
     if not form.validate_on_submit():

@@ -5,12 +5,12 @@ app.payments. See docs/modules/fines_and_bills.md."""
 from flask_babel import lazy_gettext as _l
 
 from app.modules import Module
-from app.modules.billing import paid_figures, paid_records
 from app.modules.utility_bills import demo
 from app.modules.utility_bills.admin import bp as admin_bp
 from app.modules.utility_bills.models import UtilityBill
 from app.modules.utility_bills.settings import UtilityBillSettings
 from app.modules.utility_bills.views import PAYABLE_KIND, bp, linked_accounts, return_url
+from app.payments.records import paid_figures, paid_records
 
 bp.add_app_template_global(linked_accounts, "linked_utility_accounts")
 

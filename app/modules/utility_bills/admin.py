@@ -7,12 +7,12 @@ from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from app.i18n.city_time import city_today
+from app.city_time import city_today
 from app.modules import settings_of
-from app.modules.billing import where_state
 from app.modules.utility_bills.forms import AccountFilterForm, BillFilterForm
 from app.modules.utility_bills.models import UtilityAccount, UtilityBill, normalize_surname
 from app.modules.utility_bills.settings import kinds_of
+from app.payments.records import where_state
 from app.spreadsheets.export import csv_download
 from app.spreadsheets.imports import (
     CellError,

@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
-from app.modules.billing import PAYMENT_STATES
+from app.payments.records import PAYMENT_STATES
 
 
 class LinkForm(FlaskForm):

@@ -3,7 +3,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.modules.billing import PaidMixin, paid_index
+from app.payments.records import PaidMixin, paid_index
 from app.spreadsheets.imports import without_separators
 from tenants.db import db
 

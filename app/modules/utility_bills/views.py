@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from wtforms import SelectChoice
 
 from app.audit import actor_of, record
-from app.modules.billing import limit_failed_attempts, receipt_link
+from app.modules import settings_of
 from app.modules.utility_bills.forms import LinkForm, PayBillsForm
 from app.modules.utility_bills.models import (
     AccountLink,
@@ -22,7 +22,9 @@ from app.modules.utility_bills.models import (
     normalize_surname,
 )
 from app.payments import PaymentItemRequest, start_checkout
+from app.payments.records import receipt_link
 from app.web.forms import INVALID_FORM, form_status
+from app.web.throttle import limit_failures
 from tenants.db import db
 
 bp = Blueprint("utility_bills", __name__, template_folder="templates")
@@ -79,7 +81,7 @@ def index():
 
 @bp.route("/link", methods=["GET", "POST"])
 @login_required
-@limit_failed_attempts("utility_bills", "link_attempts_per_hour", NOT_LINKED)
+@limit_failures(lambda: settings_of("utility_bills")["link_attempts_per_hour"], NOT_LINKED)
 def link():
     form = LinkForm()
     if not form.validate_on_submit():

@@ -1,21 +1,19 @@
-"""What the modules that charge for records loaded by staff (traffic fines, utility bills) share:
-the columns recording a payment, marking records paid when their payment succeeds, the
-dashboard figures of what was paid, the throttle of citizens' failed look-ups."""
+"""Records that staff load and citizens pay (traffic fines, utility bills — any module may):
+the columns recording a payment, marking records paid when their payment succeeds, the staff's
+filter by payment state, the receipt link, and the dashboard figures of what was paid."""
 from datetime import date, datetime
 from functools import partial
 
 import sqlalchemy as sa
-from flask import g
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 from wtforms import SelectChoice
 
-from app.extensions import limiter
-from app.i18n.city_time import city_midnight, day_in
-from app.modules import Figure, settings_of
-from app.payments import Payable, payment_for, receipt_url
-from app.payments.service import may_see
+from app.city_time import city_midnight, day_in
+from app.figures import Figure
+from app.payments.checkout import receipt_url
+from app.payments.service import Payable, may_see, payment_for
 from tenants.db import db
 
 
@@ -79,16 +77,6 @@ def paid_records(model, kind: str, return_url) -> Payable:
     """What app.payments charges for records of `model`, as the payable `kind`: a successful
     payment marks them paid (mark_paid)."""
     return Payable(kind=kind, on_paid=partial(mark_paid, model), return_url=return_url)
-
-
-def limit_failed_attempts(module: str, setting: str, failed_status: int):
-    """A view's throttle of failed attempts (answers with `failed_status`) per hour and client,
-    as many as the module's `setting` allows (10 where no city is bound)."""
-    def per_hour() -> str:
-        return f"{settings_of(module)[setting] if g.get('tenant') else 10} per hour"
-
-    return limiter.limit(per_hour, methods=["POST"],
-                         deduct_when=lambda response: response.status_code == failed_status)
 
 
 def receipt_link(kind: str, item_id: int) -> str | None:
