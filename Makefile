@@ -57,7 +57,7 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check --config config/ruff.toml .
-	$(BIN)/lint-imports --config setup.cfg
+	$(BIN)/lint-imports --no-cache setup.cfg
 
 db-stop:
 	@test ! -x $(BIN)/python || $(BIN)/python -m app.embedded_postgres stop

@@ -39,6 +39,7 @@ from app.branding.change import (
     CONTACT_EMAIL,
     CONTACT_PHONE,
     HERO_MAX_BYTES,
+    IMAGE_LIMITS,
     LOGO_MAX_BYTES,
     NAME_MAX,
     TEXT_LIMITS,
@@ -60,7 +61,6 @@ from app.staff.permissions import MANAGE_STAFF, staff_required
 from app.web.forms import INVALID_FORM
 from tenants.context import current_tenant
 
-IMAGE_LIMITS = {"logo": LOGO_MAX_BYTES, "favicon": LOGO_MAX_BYTES, "hero": HERO_MAX_BYTES}
 IMAGE_FILE = {"accept": "image/png,image/jpeg,image/svg+xml"}
 
 

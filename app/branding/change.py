@@ -20,6 +20,7 @@ from tenants.uploads import upload_dir, write_upload
 
 LOGO_MAX_BYTES = 512 * 1024
 HERO_MAX_BYTES = 2 * 1024 * 1024
+IMAGE_LIMITS = {"logo": LOGO_MAX_BYTES, "favicon": LOGO_MAX_BYTES, "hero": HERO_MAX_BYTES}
 UPLOAD_AREA = "branding"
 TEXT_LIMITS = {
     "tagline": 200, "tagline_zh": 200, "contact_address": 300, "contact_address_zh": 300,
@@ -27,7 +28,7 @@ TEXT_LIMITS = {
 }
 CONTACT_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{2,38}$")
 CONTACT_EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[A-Za-z]{2,}$")
-IMAGE_KINDS = ("logo", "favicon", "hero")
+IMAGE_KINDS = tuple(IMAGE_LIMITS)
 AUDITED = ("primary_color", "accent_color", "hero_pattern", "languages", *TEXT_LIMITS,
            *(f"{kind}_{part}" for kind in IMAGE_KINDS for part in ("file", "content_type",
                                                                    "hash")))

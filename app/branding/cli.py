@@ -3,7 +3,6 @@ the same validation as the console (app.branding.change)."""
 from pathlib import Path
 
 import click
-from flask import current_app
 
 from app.branding import BrandingError, current_branding
 from app.branding.change import (
@@ -85,10 +84,8 @@ def brand(slug, primary, accent, logo, remove_logo, hero, remove_hero, hero_patt
             texts={name: value for name, value in texts.items() if value is not None},
             languages=parse_languages(languages) if languages is not None else None,
             default_language=default_language,
-            logo=_read(logo, "logo", current_app.config.get("BRANDING_LOGO_MAX_BYTES",
-                                                            LOGO_MAX_BYTES)),
-            hero=_read(hero, "hero image", current_app.config.get("BRANDING_HERO_MAX_BYTES",
-                                                                  HERO_MAX_BYTES)),
+            logo=_read(logo, "logo", LOGO_MAX_BYTES),
+            hero=_read(hero, "hero image", HERO_MAX_BYTES),
             remove_logo=remove_logo, remove_hero=remove_hero,
         )
         if change == BrandingChange():

@@ -12,7 +12,6 @@ Roles: admin does everything; support reads everything and may impersonate city 
 `@platform_staff_required(PLATFORM_ADMIN)`.
 """
 from datetime import UTC, datetime
-from functools import wraps
 
 import sqlalchemy as sa
 from flask import abort, g, session
@@ -142,17 +141,4 @@ def platform_staff_required(role: str | None = None):
     support staff both pass."""
     if role is not None and role not in PLATFORM_ROLES:
         raise ValueError(f"unknown platform role {role!r}")
-
-    def decorator(view):
-        @wraps(view)
-        def guarded(*args, **kwargs):
-            answer = gate()
-            if answer is not None:
-                return answer
-            if role is not None and current_platform_staff().role != role:
-                abort(403)
-            return view(*args, **kwargs)
-
-        return guarded
-
-    return decorator
+    return platform_console.required(lambda staff: role is None or staff.role == role)

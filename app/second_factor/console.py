@@ -8,7 +8,10 @@ names a step) and calls `add_routes(blueprint)`. Its gate (`gate`) is what every
 console runs first. Attempts are throttled per account and per address (password) and per
 account (codes), counting failures only.
 """
-from flask import flash, redirect, render_template, request, session, url_for
+from collections.abc import Callable
+from functools import wraps
+
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from app.extensions import limiter
@@ -114,6 +117,23 @@ class ConsoleSignIn:
         if stage == ENROLLED or self.second_factor_passed():
             return None
         return redirect(url_for(f"{self.blueprint}.second_factor", next=current_path()))
+
+    def required(self, allowed: Callable[[object], bool]):
+        """A decorator for the console's views: the gate (VERIFIED), then 403 unless
+        `allowed(staff)`."""
+        def decorator(view):
+            @wraps(view)
+            def guarded(*args, **kwargs):
+                answer = self.gate()
+                if answer is not None:
+                    return answer
+                if not allowed(self.staff_of(self.current_account())):
+                    abort(403)
+                return view(*args, **kwargs)
+
+            return guarded
+
+        return decorator
 
     # -- throttling keys ------------------------------------------------------------------
 

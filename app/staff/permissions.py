@@ -12,8 +12,6 @@ Module admin pages should check with a module key: `staff_required("work_module"
 module="announcements")`. Reading a module's pages ("view" with a module) is open to viewers
 and to the staff of that module.
 """
-from functools import wraps
-
 import sqlalchemy as sa
 from flask import abort, g, session
 from flask_babel import gettext as _
@@ -129,17 +127,4 @@ def staff_required(action: str = VIEW, module: str | None = None):
     not allowed `action` (on `module`) → 403."""
     if action not in ACTIONS:
         raise ValueError(f"unknown action {action!r}")
-
-    def decorator(view):
-        @wraps(view)
-        def guarded(*args, **kwargs):
-            answer = gate()
-            if answer is not None:
-                return answer
-            if not can(current_staff(), action, module):
-                abort(403)
-            return view(*args, **kwargs)
-
-        return guarded
-
-    return decorator
+    return city_console.required(lambda staff: can(staff, action, module))
