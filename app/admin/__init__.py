@@ -11,64 +11,7 @@ console's template context and layout. Views then check the staff member's role 
 they do (`app.staff.permissions.staff_required`).
 
 Registered by create_app (`app.register_blueprint(admin.bp)`)."""
-from flask import Blueprint, request
-
-from app.impersonation import current_impersonation
-from app.modules import discover
-from app.payments import admin as payments_admin
-from app.staff import role_label
-from app.staff.models import ROLES
-from app.staff.permissions import (
-    MANAGE_STAFF,
-    can,
-    current_staff,
-    gate,
-    second_factor_passed,
-)
-from tenants.routing import CITY_CONSOLE_PREFIX
-
-bp = Blueprint("admin", __name__, url_prefix=CITY_CONSOLE_PREFIX)
-
-# The console's pages that run their own, earlier gate: signing in and out, the second factor,
-# accepting an invitation, entering as vendor support.
-BEFORE_SIGN_IN = frozenset({
-    "admin.login", "admin.second_factor", "admin.setup_second_factor", "admin.logout",
-    "admin.invitation", "admin.impersonate", "admin.end_impersonation",
-})
-
-for _module in discover().values():
-    if _module.admin is not None:
-        bp.register_blueprint(_module.admin, url_prefix=f"/{_module.slug}")
-bp.register_blueprint(payments_admin.bp, url_prefix="/payments")
-
-
-@bp.before_request
-def _signed_in_staff_only():
-    """Every console page but those of BEFORE_SIGN_IN: signed-in active staff who passed the
-    second factor in this session (else the sign-in, set-up or code page, or 403)."""
-    if request.endpoint not in BEFORE_SIGN_IN:
-        return gate("verified")
-    return None
-
-
-@bp.after_request
-def _no_store(response):
-    """Admin pages show personal data, secrets and recovery codes: never cached."""
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-@bp.context_processor
-def _admin_context() -> dict:
-    staff = current_staff()
-    verified = staff is not None and second_factor_passed()
-    return {"staff": staff, "admin_nav": verified,
-            "can_manage_staff": verified and can(staff, MANAGE_STAFF),
-            "role_label": role_label, "ROLES": ROLES, "impersonation": current_impersonation()}
-
-
-# The console's own pages and `flask tenants invite-admin`:
-from app.admin import (  # noqa: E402,F401
+from app.admin import (  # noqa: F401  (their routes and commands)
     branding,
     cli,
     dashboard,
@@ -77,3 +20,6 @@ from app.admin import (  # noqa: E402,F401
     providers,
     views,
 )
+from app.admin.blueprint import bp
+
+__all__ = ["bp"]

@@ -33,7 +33,7 @@ from wtforms.validators import (
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app import audit
-from app.admin import bp
+from app.admin.blueprint import bp
 from app.branding import BrandingError, current_branding
 from app.branding.change import (
     CONTACT_EMAIL,

@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.accounts.models import User
-from app.admin import bp
+from app.admin.blueprint import bp
 from app.city_time import city_midnight, city_today, day_in
 from app.figures import Figure
 from app.modules import enabled_modules

@@ -7,7 +7,7 @@ from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 
 from app import audit
-from app.admin import bp
+from app.admin.blueprint import bp
 from app.extensions import limiter
 from app.impersonation import (
     IMPERSONATION_KEY,

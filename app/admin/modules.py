@@ -28,7 +28,7 @@ from wtforms import (
 from wtforms.validators import Email, InputRequired, Length, NumberRange, Optional
 
 from app import audit
-from app.admin import bp
+from app.admin.blueprint import bp
 from app.modules import ModuleError, configure, discover, is_enabled, outside_plan, settings_of
 from app.staff.permissions import CONFIGURE_MODULE, VIEW, can, current_staff, staff_required
 from app.web.forms import form_status

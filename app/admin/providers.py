@@ -14,7 +14,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, URLField
 
 from app import audit
-from app.admin import bp
+from app.admin.blueprint import bp
 from app.oidc.models import DEFAULT_SCOPES, OidcProvider
 from app.oidc.providers import ProviderInvalid, save_provider, set_provider_enabled
 from app.staff.permissions import MANAGE_STAFF, staff_required

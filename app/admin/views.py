@@ -18,7 +18,7 @@ from flask_wtf import FlaskForm
 from app import accounts, audit
 from app.accounts import InvalidLink
 from app.accounts.models import User
-from app.admin import bp
+from app.admin.blueprint import bp
 from app.admin.forms import InviteForm, NewAccountForm, StaffRoleForm
 from app.audit.forms import AuditFilterForm
 from app.extensions import limiter

@@ -1,8 +1,7 @@
 """The citizen site, on each city's own host: the home page, the banner and the language
 switcher (views.py), accounts (account.py) and sign-in with the city's OpenID providers
 (oidc.py). The modules' citizen pages are their own blueprints, with this site's layout."""
-from flask import Blueprint
+from app.citizen import account, oidc, views  # noqa: F401  (their routes and commands)
+from app.citizen.blueprint import bp
 
-bp = Blueprint("citizen", __name__)
-
-from app.citizen import account, oidc, views  # noqa: E402,F401  (registers routes)
+__all__ = ["bp"]

@@ -10,7 +10,7 @@ from app import accounts
 from app.accounts import RESET_PASSWORD, VERIFY_EMAIL, InvalidLink
 from app.accounts.forms import LoginForm
 from app.accounts.models import User
-from app.citizen import bp
+from app.citizen.blueprint import bp
 from app.citizen.forms import (
     ChangePasswordForm,
     ForgotPasswordForm,

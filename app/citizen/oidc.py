@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_user
 from joserfc.errors import JoseError
 
-from app.citizen import bp
 from app.citizen.account import after_sign_in_path
+from app.citizen.blueprint import bp
 from app.oidc import enabled_providers
 from app.oidc.client import ProviderUnusable, client_for
 from app.oidc.linking import CREATED, LINKED, account_for

@@ -14,7 +14,7 @@ from flask_babel import get_locale
 
 from app.branding import current_branding, offered_languages
 from app.branding.assets import asset_urls
-from app.citizen import bp
+from app.citizen.blueprint import bp
 from app.i18n import LANGUAGES, language_links
 from app.modules import Module, enabled_modules
 from app.web.banner import SiteBanner

@@ -8,8 +8,9 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from app import accounts
 from app.extensions import limiter
 from app.i18n import LANGUAGES
-from app.platform import audit, bp
+from app.platform import audit
 from app.platform.auth import platform_console, sign_in, sign_out
+from app.platform.blueprint import bp
 from app.platform.forms import SetPasswordForm
 from app.web.forms import form_status
 from app.web.navigation import safe_next

@@ -13,8 +13,8 @@ from wtforms.validators import Length, Optional
 
 from app.audit import _escape_like
 from app.audit.forms import AuditFilterForm
-from app.platform import bp
 from app.platform.auth import platform_staff_required
+from app.platform.blueprint import bp
 from app.spreadsheets.export import spreadsheet_safe
 from app.web.forms import INVALID_FORM
 from tenants.db import db

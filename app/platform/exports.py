@@ -19,8 +19,9 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField
 from wtforms.validators import InputRequired
 
-from app.platform import audit, bp
+from app.platform import audit
 from app.platform.auth import PLATFORM_ADMIN, current_platform_staff, platform_staff_required
+from app.platform.blueprint import bp
 from app.web.forms import INVALID_FORM
 from tenants.context import directory
 from tenants.db import db

@@ -19,8 +19,8 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import Length, Optional
 
-from app.platform import bp
 from app.platform.auth import platform_staff_required
+from app.platform.blueprint import bp
 from app.web.forms import INVALID_FORM
 from tenants.context import directory
 from tenants.db import db

@@ -15,8 +15,9 @@ from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField
 
-from app.platform import audit, bp
+from app.platform import audit
 from app.platform.auth import PLATFORM_ADMIN, current_platform_staff, platform_staff_required
+from app.platform.blueprint import bp
 from app.platform.exports import REFRESH_SECONDS
 from app.web.forms import INVALID_FORM
 from tenants.context import directory

@@ -14,8 +14,9 @@ from wtforms import SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length
 
 from app.impersonation import IMPERSONATION_MINUTES, LINK_SECONDS, make_link_token
-from app.platform import audit, bp
+from app.platform import audit
 from app.platform.auth import current_platform_staff, platform_staff_required
+from app.platform.blueprint import bp
 from app.platform.fleet import tenant_or_404
 from app.staff import role_label
 from app.staff.models import StaffMember

@@ -15,9 +15,9 @@ from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
-from app.platform import bp
 from app.platform.audit import actor_of
 from app.platform.auth import PLATFORM_ADMIN, current_platform_staff, platform_staff_required
+from app.platform.blueprint import bp
 from app.platform.fleet import HISTORY_SIZE, all_plans, city_figures, tenant_or_404
 from app.web.forms import form_status
 from tenants import provisioning

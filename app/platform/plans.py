@@ -11,8 +11,9 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Rege
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from app.modules import module_choices
-from app.platform import audit, bp
+from app.platform import audit
 from app.platform.auth import PLATFORM_ADMIN, current_platform_staff, platform_staff_required
+from app.platform.blueprint import bp
 from app.platform.fleet import all_plans
 from app.web.forms import form_status
 from tenants.db import db

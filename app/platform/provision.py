@@ -28,10 +28,10 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from app.audit import record
 from app.i18n import LANGUAGES, html_lang
 from app.modules import configure, module_choices
-from app.platform import bp
 from app.platform.audit import actor_of
 from app.platform.auth import PLATFORM_ADMIN, current_platform_staff
 from app.platform.auth import platform_staff_required as staff_required
+from app.platform.blueprint import bp
 from app.platform.fleet import all_plans
 from app.platform.lifecycle import domain_problem
 from app.staff import invitations

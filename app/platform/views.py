@@ -1,6 +1,6 @@
 from flask import render_template
 
-from app.platform import bp
+from app.platform.blueprint import bp
 from tenants.context import directory
 from tenants.models import ACTIVE
 

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from app.admin import BEFORE_SIGN_IN
+from app.admin.blueprint import BEFORE_SIGN_IN
 from tests.conftest import form_token
 from tests.support.accounts import add_staff, sign_in_to_admin
 from tests.support.cities import host
