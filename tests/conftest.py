@@ -1,5 +1,7 @@
 """Fixtures: a fresh PostgreSQL database per test run (on TEST_DATABASE_URL's server, or the
-embedded one), the platform schema migrated, and two cities, alpha and beta."""
+embedded one), the platform schema migrated, and two cities, alpha and beta. When that server
+is a Citus coordinator (its `postgres` database has workers registered), the database is
+bootstrapped as docs/scaling.md says, and every city is a distributed schema on a worker."""
 import email
 import email.policy
 import itertools
@@ -12,12 +14,11 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from app import create_app, embedded_postgres
+from tenants import citus
 from tenants.migrations import migrate_platform
 from tenants.naming import role_prefix
 from tenants.provisioning import create_tenant
 from tests.support import probe_tasks  # noqa: F401  (declared before any app is made)
-
-DROP_DATABASE = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
 
 
 def _server_uri() -> str:
@@ -30,21 +31,40 @@ def _database_uri(server_uri: str, database: str) -> str:
 
 @pytest.fixture(scope="session")
 def database_url():
-    """A database of this run's own; dropped afterwards with every city role made in it."""
+    """A database of this run's own (on every node of a Citus cluster); dropped afterwards
+    with every city role made in it."""
     server_uri = _server_uri()
     name = f"civic_test_{os.getpid()}"
     with psycopg.connect(server_uri, autocommit=True) as admin:
-        admin.execute(DROP_DATABASE.format(sql.Identifier(name)))
+        on_citus = bool(citus.registered_nodes(admin)[1])
+    citus.drop_database(server_uri, name)  # left by a run of the same pid that died
+    with psycopg.connect(server_uri, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
         oid = admin.execute("SELECT oid FROM pg_database WHERE datname = %s", (name,)).fetchone()[0]
-    yield _database_uri(server_uri, name)
-    with psycopg.connect(server_uri, autocommit=True) as admin:
-        admin.execute(DROP_DATABASE.format(sql.Identifier(name)))
-        roles = admin.execute(
-            "SELECT rolname FROM pg_roles WHERE starts_with(rolname, %s)", (role_prefix(oid),)
-        ).fetchall()
-        for (role,) in roles:
-            admin.execute(sql.SQL("DROP ROLE {}").format(sql.Identifier(role)))
+    uri = _database_uri(server_uri, name)
+    if on_citus:
+        citus.bootstrap(uri)
+    yield uri
+    citus.drop_database(server_uri, name, role_prefix(oid))
+
+
+@pytest.fixture(scope="session")
+def on_citus(database_url) -> bool:
+    """Whether this run's database is on a Citus coordinator (TEST_DATABASE_URL)."""
+    with psycopg.connect(database_url) as connection:
+        return citus.present(connection)
+
+
+@pytest.fixture()
+def requires_citus(on_citus):
+    if not on_citus:
+        pytest.skip("needs a Citus cluster: make test-citus (TEST_DATABASE_URL=coordinator)")
+
+
+@pytest.fixture()
+def requires_plain_postgresql(on_citus):
+    if on_citus:
+        pytest.skip("what plain PostgreSQL does; this run is on Citus")
 
 
 @pytest.fixture(scope="session")
