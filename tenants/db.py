@@ -105,3 +105,18 @@ def _enter_city(session, transaction, connection):
 
 
 db = SQLAlchemy(model_class=Base, session_options={"class_": TenantSession})
+
+
+def execute_statements(connection, statements) -> None:
+    """Run SQL statements without parameters, each one sent as a statement of its own but all
+    pipelined, so they cost one round trip as a script would. Never as one script: Citus sends
+    a DDL statement's whole query string on to the workers, where several commands in one
+    message are refused ("cannot insert multiple commands into a prepared statement").
+    `connection`: a SQLAlchemy Connection (inside its transaction) or a psycopg connection.
+    Errors are raised as psycopg's own."""
+    driver = (connection.connection.driver_connection if isinstance(connection, sa.Connection)
+              else connection)
+    with driver.pipeline(), driver.cursor() as cursor:
+        for statement in statements:
+            # Never prepared: the same DDL text runs in every city's schema.
+            cursor.execute(statement, prepare=False)

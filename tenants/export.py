@@ -41,12 +41,13 @@ import sqlalchemy as sa
 from alembic.util import CommandError
 from flask import current_app
 
-from tenants.db import db
+from tenants.db import db, execute_statements
 from tenants.migrations import (
     TENANT_TREE,
     migrate_tenants,
     render_upgrade,
     script_directory,
+    split_statements,
     tenant_head,
 )
 from tenants.models import ACTIVE, SUSPENDED, PlatformAuditEntry, Tenant, TenantDomain
@@ -382,7 +383,8 @@ def _replay(driver, dump: Path, rename: tuple[str, str]) -> None:
     with dump.open(encoding="utf-8") as lines, driver.cursor() as cursor:
         for part in dump_parts(lines, rename):
             if part[0] == "sql":
-                cursor.execute(part[1])  # no parameters: '%' and several statements are fine
+                # statement by statement, without parameters: '%' stays literal
+                execute_statements(driver, split_statements(part[1]))
             else:
                 with cursor.copy(part[1]) as copy:
                     for row in part[2]:
@@ -427,7 +429,7 @@ def import_city(archive_path: Path, slug: str | None = None, domains: list[str] 
             list(domains) if domains else [d["host"] for d in rows["domains"]],
             source["locale"], source["timezone"])
         head = tenant_head(script_location)
-        upgrade = render_upgrade(version, script_location) if version != head else ""
+        upgrade = render_upgrade(version, script_location) if version != head else ()
         files, files_made = city_folder(slug), False
         engine = db.engine
         connection = engine.connect()
@@ -445,18 +447,20 @@ def import_city(archive_path: Path, slug: str | None = None, domains: list[str] 
                 if extra:
                     connection.execute(sa.update(Tenant).where(Tenant.id == tenant_id)
                                        .values(**extra))
-                connection.exec_driver_sql(
-                    f"{new_city_sql(schema, role, checks.citus)};\n"
-                    f"{city_privileges_sql(schema, role)}")
+                # On Citus the schema is distributed once it is whole: pg_dump's ALTER
+                # statements (constraints, identities, sequence values) run on plain tables.
+                execute_statements(connection, [
+                    *new_city_sql(schema, role, checks.citus, distributed=False),
+                    *city_privileges_sql(schema, role)])
                 _replay(connection.connection.driver_connection, dump,
                         (manifest["schema"], schema))
-                connection.exec_driver_sql(
-                    f'SET LOCAL search_path TO "{schema}";\n'
-                    f'REVOKE ALL ON alembic_version FROM "{role}";\n'  # as provisioning leaves it
-                    f"{append_only_sql(role)}")
-                if upgrade:
-                    with connection.connection.cursor() as cursor:
-                        cursor.execute(upgrade)
+                execute_statements(connection, [
+                    f'SET LOCAL search_path TO "{schema}"',
+                    f'REVOKE ALL ON alembic_version FROM "{role}"',  # as provisioning leaves it
+                    *append_only_sql(role), *(upgrade or ())])
+                if checks.citus:
+                    connection.execute(sa.text("SELECT citus_schema_distribute(:schema)"),
+                                       {"schema": schema})
                 _audit(connection, "tenant.import", slug, by=by, archive=archive_path.name,
                        source_slug=manifest["slug"], source_created_at=manifest["created_at"],
                        schema_version=version, migrated_to=head if upgrade else None,

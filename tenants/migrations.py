@@ -19,13 +19,15 @@ from functools import lru_cache
 from pathlib import Path
 
 import sqlalchemy as sa
+import sqlparse
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.script import ScriptDirectory
 from psycopg import sql as psycopg_sql
 
-from tenants.db import PLATFORM_SCHEMA, db
+from tenants import citus
+from tenants.db import PLATFORM_SCHEMA, db, execute_statements
 
 log = logging.getLogger(__name__)
 
@@ -113,11 +115,12 @@ def city_versions(connection, schemas: list[str]) -> dict[str, str | None]:
     return versions
 
 
-def render_upgrade(from_revision: str, script_location: Path | None = None) -> str | None:
-    """The SQL that takes a city from `from_revision` to head, rendered once by Alembic's offline
-    mode. Migrations name no schema, so the same script serves every city at that revision.
-    None when a migration can't be rendered (it reads the database): such cities migrate online,
-    one Alembic run each."""
+def render_upgrade(from_revision: str,
+                   script_location: Path | None = None) -> tuple[str, ...] | None:
+    """The statements that take a city from `from_revision` to head, rendered once by Alembic's
+    offline mode. Migrations name no schema, so the same statements serve every city at that
+    revision. None when a migration can't be rendered (it reads the database): such cities
+    migrate online, one Alembic run each."""
     script = script_directory(TENANT_TREE, script_location)
     config = alembic_config(TENANT_TREE, script_location)
     config.output_buffer = io.StringIO()
@@ -128,7 +131,15 @@ def render_upgrade(from_revision: str, script_location: Path | None = None) -> s
         log.info("tenant migrations from %s can't be rendered; they run online", from_revision,
                  exc_info=True)
         return None
-    return config.output_buffer.getvalue()
+    return split_statements(config.output_buffer.getvalue())
+
+
+def split_statements(script: str) -> tuple[str, ...]:
+    """A script as its statements (sent one by one, as Citus needs: tenants.db
+    execute_statements), comments-only parts left out. sqlparse knows PostgreSQL's quoting
+    (dollar-quoted bodies, E'' strings), which a split on ';' does not."""
+    return tuple(statement for statement in sqlparse.split(script)
+                 if sqlparse.format(statement, strip_comments=True).strip())
 
 
 def _failed(slug, schema, before, started, error) -> CityMigration:
@@ -137,42 +148,45 @@ def _failed(slug, schema, before, started, error) -> CityMigration:
                          message)
 
 
-def _city_script(schema: str, expected: str, lock_timeout: str, upgrade_sql: str, quote) -> str:
+def _city_script(schema: str, expected: str, lock_timeout: str, upgrade: tuple[str, ...],
+                 on_citus: bool, quote) -> list[str]:
     """The rendered upgrade, bound to one city: its search_path, the lock timeout, and a check,
     under a row lock that keeps two migrators apart, that the city is still at `expected`."""
-    return (
-        f'SET LOCAL search_path TO "{schema}";\n'
-        f"SET LOCAL lock_timeout TO {quote(lock_timeout)};\n"
+    return [
+        f'SET LOCAL search_path TO "{schema}"',
+        f"SET LOCAL lock_timeout TO {quote(lock_timeout)}",
+        *([citus.CITY_DDL_SETTING] if on_citus else []),
         "DO $$ BEGIN\n"
         "  IF (SELECT version_num FROM alembic_version FOR UPDATE) IS DISTINCT FROM "
         f"{quote(expected)} THEN\n"
         f"    RAISE EXCEPTION 'the city is no longer at {expected}: run the migration again';\n"
         "  END IF;\n"
-        "END $$;\n"
-        f"{upgrade_sql}"
-    )
+        "END $$",
+        *upgrade,
+    ]
 
 
-def apply_upgrade(connection, slug: str, schema: str, before: str, upgrade_sql: str, head: str,
-                  lock_timeout: str) -> CityMigration:
-    """Migrate one city with a rendered script: one transaction, one round trip and the COMMIT.
-    Never raises: a failure is reported and rolled back."""
+def apply_upgrade(connection, slug: str, schema: str, before: str, upgrade: tuple[str, ...],
+                  head: str, lock_timeout: str, on_citus: bool = False) -> CityMigration:
+    """Migrate one city with rendered statements: one transaction, one pipelined round trip and
+    the COMMIT. Never raises: a failure is reported and rolled back."""
     started = time.perf_counter()
     driver = connection.connection.driver_connection
-    script = _city_script(schema, before, lock_timeout, upgrade_sql,
-                          lambda value: psycopg_sql.Literal(value).as_string(driver))
+    statements = _city_script(schema, before, lock_timeout, upgrade, on_citus,
+                              lambda value: psycopg_sql.Literal(value).as_string(driver))
     try:
-        with connection.begin(), connection.connection.cursor() as cursor:
-            # Straight to a DBAPI cursor, without parameters: the script's '%' signs are
-            # literal (rendered with paramstyle "named"), not placeholders.
-            cursor.execute(script)
+        with connection.begin():
+            # Without parameters: the statements' '%' signs are literal (rendered with
+            # paramstyle "named"), not placeholders.
+            execute_statements(connection, statements)
     except Exception as error:  # reported per city; the fleet goes on
         return _failed(slug, schema, before, started, error)
     return CityMigration(slug, schema, before, head, "migrated", time.perf_counter() - started)
 
 
 def migrate_city_online(engine: sa.Engine, slug: str, schema: str, lock_timeout: str,
-                        script_location: Path | None = None) -> CityMigration:
+                        script_location: Path | None = None,
+                        on_citus: bool = False) -> CityMigration:
     """Migrate one city with an Alembic run of its own, for migrations that can't be rendered.
     One transaction; never raises: a failure is reported and rolled back."""
     started = time.perf_counter()
@@ -184,6 +198,8 @@ def migrate_city_online(engine: sa.Engine, slug: str, schema: str, lock_timeout:
                 "set_config('lock_timeout', %(timeout)s, true)",
                 {"path": f'"{schema}"', "timeout": lock_timeout},
             )
+            if on_citus:
+                connection.exec_driver_sql(citus.CITY_DDL_SETTING)
             # The row lock keeps two migrators off the same city.
             before = connection.exec_driver_sql(
                 "SELECT version_num FROM alembic_version FOR UPDATE"
@@ -200,7 +216,7 @@ def migrate_city_online(engine: sa.Engine, slug: str, schema: str, lock_timeout:
     return CityMigration(slug, schema, before, after, "migrated", time.perf_counter() - started)
 
 
-def _apply_rendered(engine, cities, rendered, head, jobs, lock_timeout):
+def _apply_rendered(engine, cities, rendered, head, jobs, lock_timeout, on_citus):
     """Yield results as `jobs` threads, each on one pooled connection for all the cities of its
     share, apply the rendered scripts."""
     results = queue.SimpleQueue()
@@ -212,7 +228,7 @@ def _apply_rendered(engine, cities, rendered, head, jobs, lock_timeout):
                 while remaining:
                     tenant, before = remaining[0]
                     results.put(apply_upgrade(connection, tenant.slug, tenant.schema, before,
-                                              rendered[before], head, lock_timeout))
+                                              rendered[before], head, lock_timeout, on_citus))
                     remaining.popleft()
         except Exception as error:  # no connection: the rest of the share fails, reported
             for tenant, before in remaining:
@@ -235,14 +251,15 @@ def _start_worker(url: str) -> None:
     _worker_engine = sa.create_engine(url, pool_size=1, max_overflow=0)
 
 
-def _migrate_online_in_worker(slug, schema, lock_timeout, script_location):
-    return migrate_city_online(_worker_engine, slug, schema, lock_timeout, script_location)
+def _migrate_online_in_worker(slug, schema, lock_timeout, script_location, on_citus):
+    return migrate_city_online(_worker_engine, slug, schema, lock_timeout, script_location,
+                               on_citus)
 
 
-def _migrate_online(engine, cities, jobs, lock_timeout, script_location):
+def _migrate_online(engine, cities, jobs, lock_timeout, script_location, on_citus):
     """Yield results of online Alembic runs, in `jobs` worker processes (Alembic's `op` and
     `context` are process-global, so threads can't share them)."""
-    calls = [(t.slug, t.schema, lock_timeout, script_location) for t in cities]
+    calls = [(t.slug, t.schema, lock_timeout, script_location, on_citus) for t in cities]
     if jobs <= 1 or len(calls) <= 1:
         yield from (migrate_city_online(engine, *call) for call in calls)
         return
@@ -276,13 +293,17 @@ def migrate_tenants(tenants, jobs: int = 1, lock_timeout: str = "5s",
             yield CityMigration(tenant.slug, tenant.schema, head, head, "up to date")
         else:
             behind.append(tenant)
+    if not behind:
+        return
+    with engine.connect() as connection:
+        on_citus = citus.present(connection)
     rendered = {version: render_upgrade(version, script_location)
                 for version in {versions[t.schema] for t in behind} if version is not None}
     rendered = {version: sql for version, sql in rendered.items() if sql is not None}
     scripted = [(t, versions[t.schema]) for t in behind if versions[t.schema] in rendered]
-    yield from _apply_rendered(engine, scripted, rendered, head, jobs, lock_timeout)
+    yield from _apply_rendered(engine, scripted, rendered, head, jobs, lock_timeout, on_citus)
     online = [t for t in behind if versions[t.schema] not in rendered]
-    yield from _migrate_online(engine, online, jobs, lock_timeout, script_location)
+    yield from _migrate_online(engine, online, jobs, lock_timeout, script_location, on_citus)
 
 
 # -- writing migrations -------------------------------------------------------------------------
@@ -295,9 +316,8 @@ def new_revision(tree: str, message: str, autogenerate: bool = True) -> list[str
     with db.engine.connect() as connection, connection.begin() as transaction:
         if tree == TENANT_TREE:
             schema = f"city_revision_{os.getpid()}"
-            connection.exec_driver_sql(
-                f'CREATE SCHEMA "{schema}"; SET LOCAL search_path TO "{schema}"'
-            )
+            connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+            connection.exec_driver_sql(f'SET LOCAL search_path TO "{schema}"')
             config.attributes.update(connection=connection, schema=schema)
             if script.get_current_head() is not None:
                 _run_env(config, script, _upgrade_to_head(script), destination_rev="head")

@@ -18,12 +18,14 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
+import psycopg
 import sqlalchemy as sa
 from flask import current_app, has_app_context
 from sqlalchemy.schema import CreateIndex, CreateTable
 
 from tenants import uploads
-from tenants.db import city_tables, db
+from tenants.citus import CITY_DDL_SETTING
+from tenants.db import city_tables, db, execute_statements
 from tenants.directory import TenantInfo, read_cities
 from tenants.migrations import tenant_head
 from tenants.models import (
@@ -70,8 +72,8 @@ def actor() -> str:
 
 
 @lru_cache(maxsize=4)
-def city_schema_ddl(metadata: sa.MetaData, table_count: int, dialect) -> str:
-    """Every city table and index as one script of unqualified names; run it with the
+def city_schema_ddl(metadata: sa.MetaData, table_count: int, dialect) -> tuple[str, ...]:
+    """Every city table and index as statements of unqualified names; run them with the
     search_path set to the new schema. Compiled once per process (table_count keys the cache).
     A table's `info["ddl"]` (statements such as its triggers) follows the table."""
     statements = []
@@ -80,45 +82,46 @@ def city_schema_ddl(metadata: sa.MetaData, table_count: int, dialect) -> str:
         for index in sorted(table.indexes, key=lambda index: index.name):
             statements.append(str(CreateIndex(index).compile(dialect=dialect)).strip())
         statements.extend(table.info.get("ddl", ()))
-    return ";\n".join(statements)
+    return tuple(statements)
 
 
 # Tables whose rows the city's own code may add but never change (the audit trail).
 APPEND_ONLY_TABLES = ("audit_log",)
 
 
-def append_only_sql(role: str) -> str:
-    return ";\n".join(f'REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM "{role}"'
-                       for table in APPEND_ONLY_TABLES)
+def append_only_sql(role: str) -> list[str]:
+    return [f'REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM "{role}"'
+            for table in APPEND_ONLY_TABLES]
 
 
-def city_privileges_sql(schema: str, role: str) -> str:
+def city_privileges_sql(schema: str, role: str) -> list[str]:
     """The city role may use its own schema's data and nothing else. Run before the city's
     tables are made: default privileges then cover them, and every table or sequence a later
     migration adds (migrations run as the same owner role). `alembic_version`, made first,
     stays out of reach."""
-    return (
-        f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}";\n'
+    return [
+        f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"',
         f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{schema}" '
-        f'GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "{role}";\n'
+        f'GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "{role}"',
         f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{schema}" '
-        f'GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO "{role}"'
-    )
+        f'GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO "{role}"',
+    ]
 
 
-def new_city_sql(schema: str, role: str, citus: bool) -> str:
+def new_city_sql(schema: str, role: str, citus: bool, distributed: bool = True) -> list[str]:
     """The city's role (which the owner may act as) and its empty schema, put on the
-    transaction's search_path; provisioning and import (tenants/export.py) both start so."""
+    transaction's search_path; provisioning and import (tenants/export.py) both start so.
+    On Citus the schema is made a distributed schema at once, unless `distributed` is False
+    (an import distributes it after the restore, tenants.export)."""
     login = current_app.config["TENANT_ROLE_LOGIN"] or citus
-    # Citus places a schema created while schema-based sharding is on on a worker node.
-    sharding = "SET LOCAL citus.enable_schema_based_sharding TO on;\n"
-    return (
-        f'CREATE ROLE "{role}" {"LOGIN" if login else "NOLOGIN"};\n'
-        f'GRANT "{role}" TO CURRENT_USER;\n'
-        f"{sharding if citus else ''}"
-        f'CREATE SCHEMA "{schema}";\n'
-        f'SET LOCAL search_path TO "{schema}"'
-    )
+    statements = [f'CREATE ROLE "{role}" {"LOGIN" if login else "NOLOGIN"}',
+                  f'GRANT "{role}" TO CURRENT_USER']
+    if citus:
+        statements.append(CITY_DDL_SETTING)
+        if distributed:
+            # Citus places a schema created while schema-based sharding is on on a worker.
+            statements.append("SET LOCAL citus.enable_schema_based_sharding TO on")
+    return [*statements, f'CREATE SCHEMA "{schema}"', f'SET LOCAL search_path TO "{schema}"']
 
 
 def _validated(slug, name, name_zh, domains, locale, timezone):
@@ -238,14 +241,14 @@ def create_tenant(slug: str, name: str, domains: list[str], name_zh: str | None 
                 slug=slug, name=name, name_zh=name_zh, status=ACTIVE, schema=schema, db_role=role,
                 locale=locale, timezone=timezone, domains=tuple(hosts), plan=plan,
             )
-            connection.exec_driver_sql(
-                f"{new_city_sql(schema, role, checks.citus)};\n"
-                f"{VERSION_TABLE_DDL};\n"
-                f"INSERT INTO alembic_version (version_num) VALUES ('{head}');\n"
-                f"{city_privileges_sql(schema, role)};\n"
-                f"{ddl};\n"
-                f"{append_only_sql(role)}"
-            )
+            execute_statements(connection, [
+                *new_city_sql(schema, role, checks.citus),
+                VERSION_TABLE_DDL,
+                f"INSERT INTO alembic_version (version_num) VALUES ('{head}')",
+                *city_privileges_sql(schema, role),
+                *ddl,
+                *append_only_sql(role),
+            ])
             _audit(connection, "tenant.create", slug, by, name=name, name_zh=name_zh,
                    domains=hosts, locale=locale, timezone=timezone, schema=schema, db_role=role,
                    plan=plan)
@@ -253,9 +256,9 @@ def create_tenant(slug: str, name: str, domains: list[str], name_zh: str | None 
         raise ProvisioningError(
             f"the slug {slug!r} or one of the domains was taken meanwhile: {error.orig}"
         ) from None
-    except sa.exc.DBAPIError as error:
+    except (sa.exc.DBAPIError, psycopg.Error) as error:
         raise ProvisioningError(
-            f"the database refused to provision {slug!r}: {error.orig}"
+            f"the database refused to provision {slug!r}: {getattr(error, 'orig', error)}"
         ) from None
     _changed()
     announce_created(tenant)
@@ -408,10 +411,8 @@ def _cancel_queued_jobs(connection, slug: str) -> None:
 
 
 def _drop(connection, tenant: TenantInfo) -> None:
-    connection.exec_driver_sql(
-        f'DROP SCHEMA IF EXISTS "{tenant.schema}" CASCADE;\n'
-        f'DROP ROLE IF EXISTS "{tenant.db_role}"'
-    )
+    connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{tenant.schema}" CASCADE')
+    connection.exec_driver_sql(f'DROP ROLE IF EXISTS "{tenant.db_role}"')
     connection.execute(sa.delete(Tenant).where(Tenant.slug == tenant.slug))
     _cancel_queued_jobs(connection, tenant.slug)
 

@@ -134,7 +134,7 @@ def test_an_error_in_the_last_step_rolls_everything_back(app_context, new_slug, 
     slug = new_slug("injected")
     real_ddl = provisioning.city_schema_ddl
     monkeypatch.setattr(provisioning, "city_schema_ddl",
-                        lambda *args: real_ddl(*args) + ";\nSELECT 1 / 0")
+                        lambda *args: (*real_ddl(*args), "SELECT 1 / 0"))
     with pytest.raises(ProvisioningError, match="division by zero"):
         create_tenant(slug, "Injected", [f"{slug}.test"])
     assert footprint(slug) == NOTHING
