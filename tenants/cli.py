@@ -83,6 +83,36 @@ def platform_migrate():
         click.echo(f"platform schema migrated from {before or 'nothing'} to {after}")
 
 
+@platform_cli.command("bootstrap-citus")
+@click.option("--app-role", metavar="ROLE",
+              help="The application's own database role (the user of its DATABASE_URL): "
+                   "given what it needs on every node, then checked. Without it, only the "
+                   "database is prepared.")
+@click.option("--worker", "workers", multiple=True, metavar="HOST:PORT",
+              help="A worker, as the coordinator reaches it; repeat for each. Default: the "
+                   "workers registered in the coordinator's database postgres.")
+@click.option("--coordinator", metavar="HOST:PORT",
+              help="The coordinator, as the workers reach it. Default: as registered in its "
+                   "database postgres.")
+def bootstrap_citus(app_role, workers, coordinator):
+    """Once per database, as a superuser: make the database of DATABASE_URL on a Citus
+    coordinator ready for the application (docs/scaling.md). Run it with DATABASE_URL set to a
+    superuser's connection to that database; the application itself then runs as --app-role.
+    Idempotent: run again, it says what was still missing."""
+    from tenants.citus import CitusError, bootstrap, parse_node
+
+    admin_uri = db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        done = bootstrap(admin_uri, app_role,
+                         workers=[parse_node(w) for w in workers] if workers else None,
+                         coordinator=parse_node(coordinator) if coordinator else None)
+    except CitusError as error:
+        _fail(error)
+    for line in done:
+        click.echo(line)
+    click.echo(f"the database {db.engine.url.database} is ready for Citus")
+
+
 @tenants_cli.command("create")
 @click.argument("slug")
 @click.option("--name", required=True, help="The city's name in English.")
@@ -321,6 +351,61 @@ def import_(archive, slug, domains):
     migrated = (f" (migrated from {imported.archive_version})"
                 if imported.version != imported.archive_version else "")
     click.echo(f"  version  {imported.version}{migrated}")
+
+
+def _size(size: int) -> str:
+    """Bytes as PostgreSQL's pg_size_pretty writes them (1024-based)."""
+    for unit in ("bytes", "kB", "MB", "GB"):
+        if size < 10 * 1024 or unit == "GB":
+            return f"{size} {unit}" if unit == "bytes" else f"{size:.0f} {unit}"
+        size /= 1024
+    return f"{size:.0f} TB"
+
+
+@tenants_cli.command("placement")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def placement(as_json):
+    """Which node holds each city, and the size of its tables and indexes there. On plain
+    PostgreSQL every city is on the one server ("local"); on Citus the node is the worker (or
+    the coordinator) that holds the city's distributed schema."""
+    from tenants.placement import placements
+
+    found = placements()
+    if as_json:
+        click.echo(json.dumps([{"slug": slug, **p.as_dict()} for slug, p in found.items()],
+                              indent=2))
+        return
+    if not found:
+        click.echo("no cities yet")
+        return
+    for slug, where in found.items():
+        note = "" if where.distributed or where.node == "local" else "  (not distributed)"
+        click.echo(f"{slug:<20} {where.node or '-':<24} {_size(where.size_bytes):>8}{note}")
+    per_node = Counter()
+    for where in found.values():
+        per_node[where.node or "-"] += where.size_bytes
+    cities = Counter(where.node or "-" for where in found.values())
+    for node in sorted(per_node):
+        click.echo(f"node {node}: {cities[node]} cities, {_size(per_node[node])}")
+
+
+@tenants_cli.command("move")
+@click.argument("slug")
+@click.option("--to", "to", required=True, metavar="HOST:PORT",
+              help="The node to move the city to, as registered in the Citus cluster (see "
+                   "flask tenants placement).")
+def move(slug, to):
+    """Move the city SLUG, with all its data and while it stays in use, to another node of the
+    Citus cluster (citus_schema_move); recorded in the platform audit log."""
+    from tenants.citus import CitusError
+    from tenants.placement import PlacementError, move_city
+
+    try:
+        moved = move_city(slug, to)
+    except (InvalidName, CitusError, PlacementError, provisioning.ProvisioningError) as error:
+        _fail(error)
+    click.echo(f"moved city {moved.slug} from {moved.source} to {moved.target} "
+               f"in {moved.seconds:.1f} s")
 
 
 @tenants_cli.command("delete")
