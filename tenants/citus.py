@@ -73,6 +73,32 @@ def registered_nodes(connection: psycopg.Connection) -> tuple[Node | None, list[
     return coordinator, workers
 
 
+_READINESS_SQL = (
+    "SELECT r.rolname, r.rolsuper, "
+    "EXISTS (SELECT 1 FROM pg_dist_node WHERE groupid <> 0 AND noderole = 'primary'), "
+    "EXISTS (SELECT 1 FROM pg_dist_object WHERE classid = 'pg_authid'::regclass "
+    "AND objid = r.oid) FROM pg_roles r WHERE r.rolname = current_user"
+)
+
+
+def readiness_problem(connection) -> str | None:
+    """What keeps the current role from running the platform on this Citus coordinator (a
+    message naming the bootstrap), or None. Call only where the extension is present."""
+    if isinstance(connection, psycopg.Connection):
+        role, superuser, workers, known = connection.execute(_READINESS_SQL).fetchone()
+    else:
+        role, superuser, workers, known = connection.exec_driver_sql(_READINESS_SQL).one()
+    if not workers:
+        return ("this database has the citus extension but no worker nodes registered: run "
+                "the one-time bootstrap as a superuser (flask platform bootstrap-citus, "
+                "docs/scaling.md)")
+    if not (superuser or known):
+        return (f"the role {role} is not set up on the Citus workers: run the one-time "
+                f"bootstrap as a superuser: flask platform bootstrap-citus --app-role {role} "
+                "(docs/scaling.md)")
+    return None
+
+
 def _at(uri: str, node: Node | None = None, dbname: str | None = None) -> str:
     """The same connection string (user, password, options) aimed at another node or database."""
     changes = {"dbname": dbname} if dbname else {}

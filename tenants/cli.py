@@ -76,7 +76,12 @@ def _fresh_directory():
 @platform_cli.command("migrate")
 def platform_migrate():
     """Create or upgrade the platform schema (a no-op when it is at head)."""
-    before, after = migrate_platform()
+    from tenants.citus import CitusError
+
+    try:
+        before, after = migrate_platform()
+    except CitusError as error:
+        _fail(error)
     if before == after:
         click.echo(f"platform schema is up to date at {after}")
     else:

@@ -81,9 +81,12 @@ def platform_version(connection) -> str | None:
 
 
 def migrate_platform() -> tuple[str | None, str]:
-    """Create or upgrade the platform schema; returns (version before, version after)."""
+    """Create or upgrade the platform schema; returns (version before, version after). On a
+    Citus coordinator that the bootstrap has not prepared for this role, raises CitusError."""
     script = script_directory(PLATFORM_TREE)
     with db.engine.connect() as connection, connection.begin():
+        if citus.present(connection) and (problem := citus.readiness_problem(connection)):
+            raise citus.CitusError(problem)
         connection.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext('civic:platform'))")
         before = platform_version(connection)
         if before != script.get_current_head():

@@ -125,8 +125,8 @@ def move_city(slug: str, to: str, by: str | None = None) -> Moved:
     before = placements()[slug]
     if not before.distributed:
         raise PlacementError(f"the city {slug!r} is not a distributed schema (it was made "
-                             f"before Citus): SELECT citus_schema_distribute('{tenant.schema}') "
-                             "first")
+                             "before Citus): distribute it first, see 'Cities made before "
+                             "Citus' in docs/scaling.md")
     if before.node == str(target):
         raise PlacementError(f"the city {slug!r} is already on {target}")
     started = time.perf_counter()

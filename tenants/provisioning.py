@@ -25,6 +25,7 @@ from sqlalchemy.schema import CreateIndex, CreateTable
 
 from tenants import uploads
 from tenants.citus import CITY_DDL_SETTING
+from tenants.citus import readiness_problem as citus_readiness_problem
 from tenants.db import city_tables, db, execute_statements
 from tenants.directory import TenantInfo, read_cities
 from tenants.migrations import tenant_head
@@ -190,6 +191,8 @@ def _preflight(connection, slug: str, hosts: list[str], plan: str | None = None)
         raise ProvisioningError(f"the domain {host} already belongs to the city {owner}")
     if not checks.plan_exists:
         raise ProvisioningError(f"no plan with the key {plan!r}")
+    if checks.citus and (problem := citus_readiness_problem(connection)):
+        raise ProvisioningError(problem)
     return checks
 
 
