@@ -2,7 +2,9 @@
 database and of the city roles made in it, and the statistics and tables they print.
 
 Not a benchmark itself (`make bench` runs every bench/*.py; this one only defines things).
-The server is the one of DATABASE_URL when it is set, else the embedded PostgreSQL.
+The server is the one of DATABASE_URL when it is set, else the embedded PostgreSQL. A Citus
+coordinator (its `postgres` database has workers registered) works too: the scratch database
+is bootstrapped on every node (tenants.citus) and dropped from every node afterwards.
 """
 import os
 import platform
@@ -20,9 +22,9 @@ if str(ROOT) not in sys.path:  # `python bench/x.py` puts bench/ first, not the 
     sys.path.insert(0, str(ROOT))
 
 import psycopg
-from psycopg import sql
 
 from app import create_app, embedded_postgres
+from tenants import citus
 from tenants.db import db
 from tenants.migrations import migrate_platform
 from tenants.naming import role_prefix
@@ -45,29 +47,25 @@ class Scratch:
     app: object
     uri: str  # libpq URI of the scratch database
     name: str
+    citus: bool  # on a Citus coordinator: every city is a distributed schema
 
 
 def drop_scratch(server: str, name: str) -> list[str]:
-    """Drop the database `name` and every role `civic_<its oid>_*`; returns the roles dropped.
-    The database goes first: the roles' grants live in it."""
+    """Drop the database `name` and every role `civic_<its oid>_*` (on every node of a Citus
+    cluster); returns the roles dropped. The database goes first: the roles' grants live in
+    it."""
     with psycopg.connect(server, autocommit=True) as connection:
         row = connection.execute(
             "SELECT oid FROM pg_database WHERE datname = %s", (name,)
         ).fetchone()
-        if row is None:
-            return []
-        roles = [role for (role,) in connection.execute(
-            "SELECT rolname FROM pg_roles WHERE starts_with(rolname, %s) ORDER BY rolname",
-            (role_prefix(row[0]),),
-        )]
-        connection.execute(
-            sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name))
-        )
-        for start in range(0, len(roles), 500):
-            connection.execute(sql.SQL("DROP ROLE {}").format(
-                sql.SQL(", ").join(map(sql.Identifier, roles[start:start + 500]))
-            ))
-        return roles
+    if row is None:
+        return []
+    return citus.drop_database(server, name, role_prefix(row[0]))
+
+
+def on_citus(server: str) -> bool:
+    with psycopg.connect(server) as connection:
+        return bool(citus.registered_nodes(connection)[1])
 
 
 @contextmanager
@@ -81,10 +79,13 @@ def scratch_app(label: str):
     embedded_postgres.ensure_database(server, name)
     app = None
     try:
+        distributed = on_citus(server)
+        if distributed:
+            citus.bootstrap(uri)
         app = create_app({"DATABASE_URL": uri, "TENANT_DIRECTORY_REFRESH_SECONDS": 0})
         with app.app_context():
             migrate_platform()
-            yield Scratch(app, uri, name)
+            yield Scratch(app, uri, name, distributed)
     finally:
         if app is not None:
             with app.app_context():
@@ -128,7 +129,14 @@ def describe_run() -> None:
     with psycopg.connect(server_uri()) as connection:
         version = connection.execute("SHOW server_version").fetchone()[0]
         max_connections = connection.execute("SHOW max_connections").fetchone()[0]
+        _, workers = citus.registered_nodes(connection)
+        if workers:
+            citus_version = connection.execute(
+                "SELECT extversion FROM pg_extension WHERE extname = 'citus'").fetchone()[0]
     server = "DATABASE_URL" if os.environ.get("DATABASE_URL") else "embedded (pgserver)"
+    if workers:
+        server += (f", Citus {citus_version} coordinator with {len(workers)} workers on "
+                   "the same machine")
     print(f"\ncommand:    {shlex.join(sys.orig_argv)}")
     print(f"machine:    {os.cpu_count()} CPUs, {platform.machine()}, Python "
           f"{platform.python_version()}")

@@ -28,7 +28,7 @@ from pathlib import Path
 import _common
 import psycopg
 
-from tenants.db import db
+from tenants.db import db, execute_statements
 from tenants.migrations import MIGRATIONS_DIR, city_versions, migrate_tenants, tenant_head
 from tenants.provisioning import create_tenant
 
@@ -71,18 +71,20 @@ def tree_with_revision(workdir: Path, previous: Path, column: str) -> Path:
     return tree
 
 
-def raw_sql(schema: str, column: str) -> str:
-    return (f'BEGIN; ALTER TABLE "{schema}".audit_log ADD COLUMN {column} VARCHAR(200); '
-            f'CREATE INDEX ix_audit_log_{column} ON "{schema}".audit_log ({column}); COMMIT')
+def raw_sql(schema: str, column: str) -> list[str]:
+    return [f'ALTER TABLE "{schema}".audit_log ADD COLUMN {column} VARCHAR(200)',
+            f'CREATE INDEX ix_audit_log_{column} ON "{schema}".audit_log ({column})']
 
 
 def raw_migration(uri: str, schemas: list[str], column: str, connections: int) -> float:
-    """Seconds to run raw_sql on every schema over `connections` parallel connections (opening
-    them included)."""
+    """Seconds to run raw_sql on every schema, one transaction each, its statements pipelined
+    (as the app sends them), over `connections` parallel connections (opening them
+    included)."""
     def run(chunk):
-        with psycopg.connect(uri, autocommit=True) as connection:
+        with psycopg.connect(uri) as connection:
             for schema in chunk:
-                connection.execute(raw_sql(schema, column))
+                with connection.transaction():
+                    execute_statements(connection, raw_sql(schema, column))
 
     chunks = [schemas[i::connections] for i in range(connections)]
     with ThreadPoolExecutor(connections) as pool:
