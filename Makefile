@@ -12,12 +12,18 @@ CATALOGS := $(wildcard app/translations/*/LC_MESSAGES/messages.po)
 # The embedded PostgreSQL under instance/ unless DATABASE_URL is set.
 WITH_DATABASE = export DATABASE_URL="$${DATABASE_URL:-$$($(BIN)/python -m app.embedded_postgres url)}";
 
-.PHONY: run test install translations extract-messages db-stop bench lint clean help
+# A local Citus cluster (a coordinator and two workers, root and apt to build it once) from the
+# script beside the clone; `make test-citus` runs the tests that must hold on Citus too there.
+CITUS_SH ?= ../shared/citus/citus.sh
+CITUS_TESTS ?= tests/tenants tests/platform/test_fleet_migrations.py tests/platform/test_exports.py
+
+.PHONY: run test test-citus install translations extract-messages db-stop bench lint clean help
 
 help:
 	@echo "make run    set up, migrate, provision the demo cities, serve on 127.0.0.1:$(PORT)"
 	@echo "            (with a job worker beside the web server)"
 	@echo "make test   set up and run the whole test suite against PostgreSQL"
+	@echo "make test-citus  the tenancy tests again on a local Citus cluster (docs/scaling.md)"
 	@echo "make bench  run the benchmarks under bench/ (figures in docs/performance.md)"
 	@echo "make db-stop  stop the embedded PostgreSQL"
 
@@ -51,6 +57,13 @@ run: install
 
 test: install lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-citus: install
+	@test -f $(CITUS_SH) || { echo "no Citus cluster script at $(CITUS_SH): set CITUS_SH" >&2; exit 1; }
+	bash $(CITUS_SH) install
+	@set -e; url=$$(bash $(CITUS_SH) start); trap 'bash $(CITUS_SH) stop' EXIT; \
+	echo "Citus coordinator: $$url"; \
+	TEST_DATABASE_URL=$$url $(BIN)/python -m pytest $(CITUS_TESTS) $(PYTEST_ARGS)
 
 bench: install
 	@set -e; for script in bench/*.py; do $(BIN)/python $$script; done
