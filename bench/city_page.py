@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 
 import _common
 import psycopg
+from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from app.modules import configure
@@ -120,8 +121,17 @@ def main() -> None:
     parser.add_argument("--cities", type=int, default=20)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--citus-cached-connections", type=int, metavar="N",
+                        help="on Citus: citus.max_cached_conns_per_worker for the scratch "
+                             "database (default: what the bootstrap sets, 0)")
     args = parser.parse_args()
     with _common.scratch_app("page") as scratch:
+        if args.citus_cached_connections is not None and scratch.citus:
+            with psycopg.connect(scratch.uri, autocommit=True) as admin:
+                admin.execute(sql.SQL("ALTER DATABASE {} SET citus.max_cached_conns_per_worker "
+                                      "= {}").format(sql.Identifier(scratch.name),
+                                                     sql.Literal(args.citus_cached_connections)))
+            db.engine.dispose()  # new connections take the setting
         hosts, provisioned = _common.timed(make_cities, args.cities)
         print(f"provisioned {args.cities} cities in {provisioned:.1f} s", file=sys.stderr)
         scratch.app.extensions["tenant_directory"].mark_stale()
@@ -136,7 +146,9 @@ def main() -> None:
         [[result["pages"], f"{result['pages'] / result['wall']:.1f}",
           _common.ms(result["p50"]), _common.ms(result["p95"]), _common.ms(result["max"]),
           errors]])
-    _common.print_table("Connections to the scratch database after the run",
+    cached = (f", citus.max_cached_conns_per_worker {args.citus_cached_connections}"
+              if args.citus_cached_connections is not None and scratch.citus else "")
+    _common.print_table(f"Connections to the scratch database after the run{cached}",
                         ["node", "connections", "roles", "city roles"], fan_out)
     print(f"\nwarm-up, one page per city: statuses {dict(warm)}")
     _common.describe_run()

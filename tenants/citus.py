@@ -152,8 +152,9 @@ def bootstrap(admin_uri: str, app_role: str | None = None, workers: list[Node] |
               coordinator: Node | None = None) -> list[str]:
     """Make the database of `admin_uri` (a superuser's connection to the coordinator) ready for
     the application: the database and the citus extension on every worker, the extension on
-    the coordinator, the coordinator and workers registered in it, and, for `app_role`, the
-    rights it needs on every node, checked by a probe run as that role. Workers and
+    the coordinator, the coordinator and workers registered in it, no cached connections to the
+    workers (unless the database sets it already), and, for `app_role`, the rights it needs on
+    every node, checked by a probe run as that role. Workers and
     coordinator default to those registered in the server's `postgres` database. Idempotent;
     returns what it did, one line each. Raises CitusError with what is missing."""
     database = conninfo_to_dict(admin_uri).get("dbname")
@@ -204,6 +205,8 @@ def bootstrap(admin_uri: str, app_role: str | None = None, workers: list[Node] |
             if worker not in registered:
                 coordinator_db.execute("SELECT citus_add_node(%s, %s)", (worker.host, worker.port))
                 done.append(f"registered the worker {worker}")
+        if _limit_cached_connections(coordinator_db, database):
+            done.append(f"set citus.max_cached_conns_per_worker = 0 for {database}")
         if app_role is not None:
             if _distribute_role(coordinator_db, app_role):
                 done.append(f"copied the role {app_role} to every worker")
@@ -220,6 +223,23 @@ def bootstrap(admin_uri: str, app_role: str | None = None, workers: list[Node] |
             _probe(coordinator_db, app_role)
             done.append(f"checked: {app_role} can make a distributed schema")
     return done
+
+
+def _limit_cached_connections(connection: psycopg.Connection, database: str) -> bool:
+    """Close a coordinator backend's connection to a worker at the end of each transaction,
+    unless the database already says otherwise; False if it does. Every city transaction runs
+    as the city's role, and Citus keeps one idle connection per worker *and role* in each
+    backend: left to that, a worker's connections grow with the number of cities served
+    (docs/scaling.md, "Connections")."""
+    if connection.execute(
+            "SELECT 1 FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase "
+            "WHERE d.datname = %s AND s.setrole = 0 AND EXISTS (SELECT 1 FROM unnest("
+            "s.setconfig) c WHERE starts_with(c, 'citus.max_cached_conns_per_worker='))",
+            (database,)).fetchone():
+        return False
+    connection.execute(sql.SQL("ALTER DATABASE {} SET citus.max_cached_conns_per_worker = 0")
+                       .format(sql.Identifier(database)))
+    return True
 
 
 def _distribute_role(connection: psycopg.Connection, role: str) -> bool:

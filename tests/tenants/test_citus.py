@@ -76,6 +76,19 @@ def test_a_city_role_cannot_read_another_citys_shard_on_the_worker(app, cities, 
                 other.execute(f"SELECT actor FROM {table}")
 
 
+def test_worker_connections_do_not_grow_with_the_cities_served(app, make_city, database_url):
+    towns = [make_city("fan-out") for _ in range(4)]
+    for town in towns:  # each city's transaction reaches its worker as the city's role
+        with tenant_context(town, app):
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 0
+    roles = [town.db_role for town in towns]
+    for worker in workers(database_url):
+        with on_node(database_url, str(worker)) as node:
+            left = node.execute("SELECT count(*) FROM pg_stat_activity WHERE usename = ANY(%s)",
+                                (roles,)).fetchone()[0]
+        assert left == 0, f"{worker} keeps {left} connections of the cities' roles"
+
+
 def test_the_payments_finality_trigger_runs_on_the_shard(app, make_city, database_url):
     town = make_city("finality")
     with tenant_context(town, app):
