@@ -5,7 +5,8 @@ in its database, provisioning and import make every city a distributed schema (i
 whole on one node), and `tenants.placement` tells and changes where each city lives. What the
 application's own role can't do for itself is the bootstrap, done once per database by a
 superuser (`flask platform bootstrap-citus`, docs/scaling.md): the database and the extension
-on every node, the nodes registered in that database, and the role's rights on every node.
+on every node, the nodes registered in that database, no cached worker connections, and the
+role's rights on every node.
 """
 import re
 from dataclasses import dataclass
@@ -107,9 +108,9 @@ def _at(uri: str, node: Node | None = None, dbname: str | None = None) -> str:
     return make_conninfo(uri, **changes)
 
 
-def _ensure_database(maintenance_uri: str, name: str) -> bool:
+def _ensure_database(maintenance_uri: str, name: str, where: str) -> bool:
     """Create the database `name` where `maintenance_uri` points, if it is missing."""
-    with psycopg.connect(maintenance_uri, autocommit=True) as connection:
+    with _connect(maintenance_uri, where) as connection:
         if connection.execute("SELECT 1 FROM pg_database WHERE datname = %s",
                               (name,)).fetchone():
             return False
@@ -154,9 +155,9 @@ def bootstrap(admin_uri: str, app_role: str | None = None, workers: list[Node] |
     the application: the database and the citus extension on every worker, the extension on
     the coordinator, the coordinator and workers registered in it, no cached connections to the
     workers (unless the database sets it already), and, for `app_role`, the rights it needs on
-    every node, checked by a probe run as that role. Workers and
-    coordinator default to those registered in the server's `postgres` database. Idempotent;
-    returns what it did, one line each. Raises CitusError with what is missing."""
+    every node, checked by a probe run as that role. Workers and coordinator default to those
+    registered in the server's `postgres` database. Idempotent; returns what it did, one line
+    each. Raises CitusError with what is missing."""
     database = conninfo_to_dict(admin_uri).get("dbname")
     if not database:
         raise CitusError("the connection string names no database: the bootstrap prepares the "
@@ -183,11 +184,9 @@ def bootstrap(admin_uri: str, app_role: str | None = None, workers: list[Node] |
         if not workers:
             raise CitusError("no worker nodes: give them (--worker HOST:PORT) or register them "
                              "in the coordinator's database postgres")
-        if coordinator is None:
-            raise CitusError("the coordinator's address as the workers reach it is unknown: "
-                             "give it (--coordinator HOST:PORT)")
         for worker in workers:
-            if _ensure_database(_at(admin_uri, worker, "postgres"), database):
+            if _ensure_database(_at(admin_uri, worker, "postgres"), database,
+                                f"the worker {worker}"):
                 done.append(f"created the database {database} on {worker}")
             with _connect(_at(admin_uri, worker), f"the worker {worker}") as worker_db:
                 if not present(worker_db):
@@ -198,6 +197,9 @@ def bootstrap(admin_uri: str, app_role: str | None = None, workers: list[Node] |
             done.append("created the citus extension on the coordinator")
         registered_coordinator, registered = registered_nodes(coordinator_db)
         if registered_coordinator is None:
+            if coordinator is None:
+                raise CitusError("the coordinator's address as the workers reach it is "
+                                 "unknown: give it (--coordinator HOST:PORT)")
             coordinator_db.execute("SELECT citus_set_coordinator_host(%s, %s)",
                                    (coordinator.host, coordinator.port))
             done.append(f"registered the coordinator as {coordinator}")
@@ -212,7 +214,7 @@ def bootstrap(admin_uri: str, app_role: str | None = None, workers: list[Node] |
                 done.append(f"copied the role {app_role} to every worker")
             for node in [None, *workers]:
                 target = _at(admin_uri, node) if node else admin_uri
-                with _connect(target, f"the node {node or coordinator}") as node_db:
+                with _connect(target, f"the node {node or 'coordinator'}") as node_db:
                     # Each node by itself: Citus does not propagate grants on a database it
                     # did not create.
                     node_db.execute("SET citus.enable_ddl_propagation TO off")

@@ -13,7 +13,7 @@ from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 
 from app import create_app
-from app.models import AuditEntry
+from app.audit.models import AuditEntry
 from tenants import citus
 from tenants.context import tenant_context
 from tenants.db import db
@@ -208,6 +208,8 @@ def test_after_the_bootstrap_a_role_that_is_no_superuser_runs_the_platform(bare_
     as_app = url.set(username=role).render_as_string(False)
     with pytest.raises(citus.CitusError, match="needs a superuser"):
         citus.bootstrap(as_app, role)
+    with pytest.raises(citus.CitusError, match="can't connect to the worker 127.0.0.1:1"):
+        citus.bootstrap(url.render_as_string(False), workers=[citus.Node("127.0.0.1", 1)])
     citus.bootstrap(url.render_as_string(False))  # the database, not yet the role
     app = create_app({"CIVIC_ENV": "test", "TESTING": True, "DATABASE_URL": as_app,
                       "TENANT_DIRECTORY_REFRESH_SECONDS": 0})
