@@ -15,7 +15,7 @@ WITH_DATABASE = export DATABASE_URL="$${DATABASE_URL:-$$($(BIN)/python -m app.em
 # A local Citus cluster (a coordinator and two workers, root and apt to build it once) from the
 # script beside the clone; `make test-citus` runs the tests that must hold on Citus too there.
 CITUS_SH ?= ../shared/citus/citus.sh
-CITUS_TESTS ?= tests/tenants tests/platform/test_fleet_migrations.py tests/platform/test_exports.py
+CITUS_TESTS ?= tests/tenants tests/app/platform/test_fleet_migrations.py tests/app/platform/test_exports.py
 
 .PHONY: run test test-citus install translations extract-messages db-stop bench lint clean help
 
