@@ -27,6 +27,7 @@ from tenants.db import db
 from tenants.directory import TenantInfo
 from tenants.migrations import city_versions, tenant_head
 from tenants.models import ACTIVE, RETIRED, SUSPENDED, Plan
+from tenants.placement import placements
 
 PAGE_SIZE = 50
 HISTORY_SIZE = 50
@@ -138,7 +139,8 @@ def fleet():
                if request.args.get(key)}
     return render_template("platform/console/fleet.html", form=form, rows=rows, page=page,
                            pages=pages, total=len(tenants), filters=filters, head=tenant_head(),
-                           plan_names={plan.key: plan for plan in plans})
+                           plan_names={plan.key: plan for plan in plans},
+                           nodes=placements())
 
 
 def tenant_or_404(slug: str) -> TenantInfo:

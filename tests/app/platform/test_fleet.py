@@ -10,6 +10,7 @@ from app.accounts.models import User
 from tenants.context import tenant_context
 from tenants.db import db
 from tenants.migrations import tenant_head
+from tenants.placement import placements
 from tests.app.platform.conftest import PLATFORM, post_platform
 
 
@@ -47,6 +48,10 @@ def test_the_fleet_shows_each_citys_figures(app, client, make_city, vendor_admin
     assert ">3<" in body  # citizens
     assert "badge-warning\">Behind head" not in body
     assert "kB" in body or "MB" in body  # the schema's size
+    # the node holding it: "local" on one PostgreSQL, "host:port" on a Citus cluster
+    with app.app_context():
+        node = placements()[city.slug].node
+    assert f"<code>{node}</code>" in body and node is not None
 
 
 def test_the_number_of_queries_does_not_grow_with_the_cities(app, client, make_city,
