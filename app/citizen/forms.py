@@ -47,7 +47,7 @@ class RegisterForm(FlaskForm):
 class ForgotPasswordForm(FlaskForm):
     identifier = StringField(_l("Email address or mobile number"), validators=[
         DataRequired(_l("Enter the email address or mobile number of your account.")),
-        Length(max=254), _email_or_mobile])
+        Length(max=254), _email_or_mobile], filters=[lambda value: (value or "").strip()])
 
     def validate_identifier(self, field):
         if "@" in (field.data or ""):

@@ -95,14 +95,15 @@ def reset_city_admin_second_factor(slug):
     vendor = audit.actor_of(current_platform_staff())
     reason = form.reason.data.strip()
     with tenant_context(tenant):
-        member = db.session.get(StaffMember, form.member.data, with_for_update=True)
+        member = db.session.scalar(sa.select(StaffMember).where(
+            StaffMember.id == form.member.data).with_for_update(of=StaffMember))
         staff_second_factor.reset(member)
         ended = accounts.sign_ins.end_all(member.user_id)
-        email = member.user.email or member.user.mobile
-        city_audit.record(vendor, "staff.second_factor_reset", f"staff:{member.id}", None,
+        email, member_id = member.user.email or member.user.mobile, member.id
+        city_audit.record(vendor, "staff.second_factor_reset", f"staff:{member_id}", None,
                           {"reason": reason, "sessions_ended": ended})
         db.session.commit()
-    audit.record(vendor, "tenant.staff_second_factor_reset", slug, city_staff_id=member.id,
+    audit.record(vendor, "tenant.staff_second_factor_reset", slug, city_staff_id=member_id,
                  email=email, reason=reason)
     db.session.commit()
     flash(_("The second factor of %(email)s is reset: they set up a new one when they next "

@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 
 from app import crypto
-from app.accounts import hash_password
 from app.accounts.models import User
 from app.audit.models import AuditEntry
 from app.staff import invitations
