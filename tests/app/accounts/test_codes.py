@@ -29,7 +29,8 @@ def add_mobile_user(app, tenant, mobile) -> int:
 
 
 def sign_in(client, tenant, identifier, password=PASSWORD):
-    return post_form(client, tenant, "/account/login", {"identifier": identifier, "password": password})
+    return post_form(client, tenant, "/account/login",
+                     {"identifier": identifier, "password": password})
 
 
 def ask_reset(client, tenant, mobile):
