@@ -23,12 +23,12 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str | None] = mapped_column(sa.String(200))
     locale: Mapped[str | None] = mapped_column(sa.String(10))
     email_verified_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
-    mobile_verified_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(  # indexed: the dashboard counts per day
         sa.DateTime(timezone=True), server_default=sa.func.now(), index=True
     )
     last_login_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    mobile_verified_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     def password_fingerprint(self) -> str:
         """Changes whenever the password does: part of reset links, so each works once."""
