@@ -93,12 +93,12 @@ def test_a_revoked_invitation_link_no_longer_works_and_frees_its_seat(app, clien
 
 
 def test_inviting_the_same_address_again_resends_and_takes_no_second_seat(app, client, town,
-                                                                         outbox):
+                                                                         outbox, new_slug):
+    key = new_slug("plan")
     with app.app_context():
-        db.session.add(Plan(key=f"two-seats-{town.slug}", name="Two", name_zh="二",
-                            modules=[], staff_seats=2))
+        db.session.add(Plan(key=key, name=key.title(), name_zh=key, modules=[], staff_seats=2))
         db.session.commit()
-        set_plan(town.slug, f"two-seats-{town.slug}")
+        set_plan(town.slug, key)
     admin = add_staff(app, town, "seats@example.com")
     sign_in_with_2fa(client, town, admin)
     assert _invite(client, town, "twice@example.com", "viewer").status_code == 302
