@@ -4,6 +4,7 @@ migrations at start-up). docs/architecture.md draws the layers and a request's w
 import os
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import admin, citizen, demo, extensions, i18n, modules, notifications, oidc, payments
 from app import platform as vendor_site
@@ -57,6 +58,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         engine_options.setdefault("connect_args", {})["prepare_threshold"] = None
     if not app.config.get("MAIL_OUTBOX_DIR"):
         app.config["MAIL_OUTBOX_DIR"] = os.path.join(app.instance_path, "outbox")
+
+    hops = app.config.get("PROXY_TRUSTED_HOPS", 0)
+    if hops:
+        # Believe the client address and scheme that the `hops` proxies in front add (the
+        # Host header is routed as it comes: a proxy passes it on, a client can't add one).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
     # The tenancy layer and the extensions.
     log_context.init_app(app)

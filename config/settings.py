@@ -4,10 +4,12 @@
 |---|---|---|
 | CIVIC_ENV | development, test or production | development |
 | DATABASE_URL | libpq URI of the PostgreSQL database | the embedded server (not in production) |
-| SECRET_KEY | signs cookies and tokens | a fixed development key (required in production) |
+| SECRET_KEY | signs cookies and tokens (production: 32 random bytes at least) | development key |
 | DATA_ENCRYPTION_KEY | key for secrets stored encrypted (app/crypto.py) | required in production |
 | PLATFORM_HOST | host name of the vendor platform site | localhost |
-| PUBLIC_PORT | port in links made outside a request (CLI); empty: 80/443 | dev: PORT or 5000 |
+| PUBLIC_SCHEME | scheme of every link that leaves the site (mail, SMS, CLI) | prod: https; http |
+| PUBLIC_PORT | port of those links; empty: the scheme's own (80/443) | dev: PORT or 5000 |
+| PROXY_TRUSTED_HOPS | proxies in front whose X-Forwarded-For/-Proto are believed | 0 |
 | DB_POOL_SIZE | connections per process, shared by all cities | 10 |
 | TENANT_DIRECTORY_REFRESH_SECONDS | how often each process checks for city changes | 2 |
 | TENANT_MIGRATION_LOCK_TIMEOUT | lock timeout of one city's migration or purge | 5s |
@@ -17,7 +19,7 @@
 | MAIL_BACKEND | outbox (files under MAIL_OUTBOX_DIR and the log) or smtp | outbox |
 | MAIL_OUTBOX_DIR | where the outbox sink writes, a folder per city | instance/outbox |
 | MAIL_SENDER, MAIL_SMTP_HOST, MAIL_SMTP_PORT | the sender address and the SMTP server | |
-| RATELIMIT_STORAGE_URI | where sign-in throttling counts (memory:// or redis://…) | memory:// |
+| RATELIMIT_STORAGE_URI | where throttling counts: redis://… (required in production) | memory:// |
 | JOBS_POOL_SIZE | connections of the job queue's own pool, per process | 4 |
 | JOBS_STALLED_AFTER_SECONDS | jobs of a worker silent this long are queued again | 30 |
 | NOTIFICATION_MAX_ATTEMPTS, _RETRY_SECONDS | tries, first back-off (doubling) | 5, 60 |
@@ -31,6 +33,12 @@ import os
 from sqlalchemy.engine import make_url
 
 DEVELOPMENT_SECRET_KEY = "development-only-not-secret"
+SECRET_KEY_MIN_BYTES = 32
+MAKE_A_SECRET_KEY = "python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+# Kept in shared storage in production: per-process counts multiply every limit by the number of
+# workers and machines.
+SHARED_RATELIMIT_SCHEMES = ("redis://", "rediss://", "redis+sentinel://", "redis+cluster://")
+HSTS_SECONDS = 365 * 24 * 3600
 
 
 class ConfigurationError(RuntimeError):
@@ -59,22 +67,30 @@ def from_environment(environ=os.environ) -> dict:
     env = environ.get("CIVIC_ENV", "development")
     if env not in ("development", "test", "production"):
         raise ConfigurationError(f"CIVIC_ENV must be development, test or production, not {env!r}")
+    production = env == "production"
     secret_key = environ.get("SECRET_KEY")
-    if env == "production" and not secret_key:
-        raise ConfigurationError("SECRET_KEY must be set in production")
-    if env == "production" and not environ.get("DATABASE_URL"):
-        raise ConfigurationError("DATABASE_URL must be set in production")
-    if env == "production" and not environ.get("DATA_ENCRYPTION_KEY"):
-        raise ConfigurationError("DATA_ENCRYPTION_KEY must be set in production")
+    scheme = environ.get("PUBLIC_SCHEME", "https" if production else "http")
+    port = environ.get("PUBLIC_PORT", environ.get("PORT", "5000") if env == "development" else "")
+    ratelimit_storage = environ.get("RATELIMIT_STORAGE_URI", "" if production else "memory://")
+    if production:
+        check_production(secret_key, environ, scheme, ratelimit_storage)
+    if scheme not in ("http", "https"):
+        raise ConfigurationError(f"PUBLIC_SCHEME must be http or https, not {scheme!r}")
+    if port and not (port.isdigit() and 1 <= int(port) <= 65535):
+        raise ConfigurationError(f"PUBLIC_PORT must be a port number (1-65535) or empty, "
+                                 f"not {port!r}")
     return {
         "CIVIC_ENV": env,
         "SECRET_KEY": secret_key or DEVELOPMENT_SECRET_KEY,
         "DATABASE_URL": environ.get("DATABASE_URL"),
         "DATA_ENCRYPTION_KEY": environ.get("DATA_ENCRYPTION_KEY"),
         "PLATFORM_HOST": environ.get("PLATFORM_HOST", "localhost"),
-        # `make run` serves on PORT (5000) in development; behind a proxy links have no port.
-        "PUBLIC_PORT": environ.get(
-            "PUBLIC_PORT", environ.get("PORT", "5000") if env == "development" else ""),
+        # Links that leave the site (app/web/links.py); `make run` serves on PORT (5000) in
+        # development, behind a proxy links have no port.
+        "PUBLIC_SCHEME": scheme,
+        "PUBLIC_PORT": port,
+        "PROXY_TRUSTED_HOPS": int(environ.get("PROXY_TRUSTED_HOPS", "0")),
+        "HSTS_SECONDS": HSTS_SECONDS if production else 0,
         "DB_POOL_SIZE": int(environ.get("DB_POOL_SIZE", "10")),
         "TENANT_DIRECTORY_REFRESH_SECONDS": float(
             environ.get("TENANT_DIRECTORY_REFRESH_SECONDS", "2")
@@ -86,7 +102,8 @@ def from_environment(environ=os.environ) -> dict:
         "DB_PREPARED_STATEMENTS": _flag(environ.get("DB_PREPARED_STATEMENTS", "on")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": env == "production",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": production,
         "MAIL_BACKEND": environ.get("MAIL_BACKEND", "outbox"),
         "MAIL_OUTBOX_DIR": environ.get("MAIL_OUTBOX_DIR"),  # default: instance/outbox
         "MAIL_SENDER": environ.get("MAIL_SENDER", "CivicCloud <no-reply@civiccloud.localhost>"),
@@ -98,7 +115,7 @@ def from_environment(environ=os.environ) -> dict:
         "NOTIFICATION_RETRY_SECONDS": float(environ.get("NOTIFICATION_RETRY_SECONDS", "60")),
         "SMS_BACKEND": environ.get("SMS_BACKEND", "outbox"),
         "PAYMENTS_KEYS_AT_PROVISIONING": _flag(environ.get("PAYMENTS_KEYS_AT_PROVISIONING", "on")),
-        "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_STORAGE_URI": ratelimit_storage,
         "RATELIMIT_HEADERS_ENABLED": True,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         # The largest upload a form takes is 10 MB (a CSV of fines); a bigger body gets 413
@@ -107,3 +124,30 @@ def from_environment(environ=os.environ) -> dict:
         "BABEL_DEFAULT_LOCALE": "zh_Hans",
         "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
     }
+
+
+def check_production(secret_key: str | None, environ, scheme: str, ratelimit_storage: str) -> None:
+    """What production refuses to start without: each message says what to set."""
+    if not secret_key:
+        raise ConfigurationError(
+            f"SECRET_KEY must be set in production; make one with {MAKE_A_SECRET_KEY}")
+    if secret_key == DEVELOPMENT_SECRET_KEY:
+        raise ConfigurationError(
+            "SECRET_KEY is the development key, which is public; make a new one with "
+            f"{MAKE_A_SECRET_KEY}")
+    if len(secret_key.encode()) < SECRET_KEY_MIN_BYTES:
+        raise ConfigurationError(
+            f"SECRET_KEY is shorter than {SECRET_KEY_MIN_BYTES} bytes; make a longer random one "
+            f"with {MAKE_A_SECRET_KEY}")
+    if not environ.get("DATABASE_URL"):
+        raise ConfigurationError("DATABASE_URL must be set in production")
+    if not environ.get("DATA_ENCRYPTION_KEY"):
+        raise ConfigurationError("DATA_ENCRYPTION_KEY must be set in production")
+    if scheme != "https":
+        raise ConfigurationError("PUBLIC_SCHEME must be https in production: links in mail and "
+                                 "SMS must not travel in clear")
+    if not ratelimit_storage.startswith(SHARED_RATELIMIT_SCHEMES):
+        raise ConfigurationError(
+            "RATELIMIT_STORAGE_URI must name a Redis server in production (such as "
+            "redis://127.0.0.1:6379/0): with memory:// every worker process keeps counts of its "
+            f"own, which multiplies every limit; got {ratelimit_storage or 'nothing'!r}")

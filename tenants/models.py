@@ -155,10 +155,31 @@ class PlatformStaff(db.Model):
         sa.DateTime(timezone=True), server_default=sa.func.now())
     last_login_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
-    def session_id(self) -> str:
-        """What the session keeps: changes with the password, so a new one ends old sessions."""
+    def password_fingerprint(self) -> str:
+        """Changes with the password: a set-password link works while it is unchanged."""
         fingerprint = hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:16]
         return f"{self.id}.{fingerprint}"
+
+
+class PlatformSession(db.Model):
+    """One sign-in of a vendor staff member on one browser: the cookie carries a random token,
+    this row its SHA-256 (app/accounts/sessions.py). Deleting the row signs that browser out."""
+
+    __tablename__ = "staff_sessions"
+    __table_args__ = {"schema": PLATFORM_SCHEMA}
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    staff_id: Mapped[int] = mapped_column(
+        sa.ForeignKey(f"{PLATFORM_SCHEMA}.staff.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_agent: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), server_default=sa.func.now())
+    last_seen_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), server_default=sa.func.now())
+    second_factor_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+    staff: Mapped[PlatformStaff] = relationship(lazy="joined")
 
 
 class PlatformRecoveryCode(db.Model):

@@ -43,11 +43,12 @@ def role_name(database_oid: int, slug: str) -> str:
 
 
 def strip_port(host: str) -> str:
-    """`Lishui.Example.gov:5000` -> `lishui.example.gov` (IPv6 literals keep their brackets)."""
-    host = (host or "").strip().lower().rstrip(".")
+    """`Lishui.Example.gov.:5000` -> `lishui.example.gov`: no port, no dot at the end (the
+    same host to DNS), lowercase (IPv6 literals keep their brackets)."""
+    host = (host or "").strip().lower()
     if host.startswith("["):
         return host.split("]", 1)[0] + "]"
-    return host.rsplit(":", 1)[0] if ":" in host else host
+    return (host.rsplit(":", 1)[0] if ":" in host else host).rstrip(".")
 
 
 def normalize_domain(domain: str) -> str:

@@ -46,7 +46,7 @@ from tenants.naming import (
     strip_port,
     validate_slug,
 )
-from tenants.signals import send_robustly, tenant_created, tenant_deleted
+from tenants.signals import send_robustly, tenant_created, tenant_deleted, tenant_suspended
 
 log = logging.getLogger(__name__)
 
@@ -292,6 +292,8 @@ def set_status(slug: str, status: str, by: str | None = None) -> TenantInfo:
                by, before=before.status, after=status)
         tenant = _tenant_info(connection, slug)
     _changed()
+    if status == SUSPENDED and has_app_context():
+        send_robustly(tenant_suspended, current_app._get_current_object(), tenant=tenant)
     return tenant
 
 

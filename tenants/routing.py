@@ -1,5 +1,7 @@
-"""Which site a request is for, from its Host header (a port is ignored):
+"""Which site a request is for, from its Host header (a port is ignored, a dot at the end too):
 
+- a Host that is not a host name with an optional port number (1-65535) gets 400: such a
+  value (`city.example:evil.example`) must never reach a page, a link or a log as the city's;
 - the platform host (PLATFORM_HOST) gets the vendor's blueprints;
 - a city's domain gets the city's blueprints, bound to that city;
 - any other host gets 404, and a suspended city 503, whatever the path (but its staff's
@@ -13,8 +15,9 @@ on the other), so the URL map holds two rule sets and picks one per request.
 from dataclasses import dataclass
 
 from flask import Flask, current_app, has_request_context, request
-from werkzeug.exceptions import NotFound, ServiceUnavailable
+from werkzeug.exceptions import BadRequest, NotFound, ServiceUnavailable
 from werkzeug.routing import Map
+from werkzeug.sansio.utils import host_is_trusted
 
 from tenants.context import bind_tenant
 from tenants.directory import TenantDirectory, TenantInfo
@@ -33,6 +36,10 @@ class UnknownSite(NotFound):
     description = "No city answers at this address."
 
 
+class InvalidHost(BadRequest):
+    description = "The Host header is not a host name with an optional port number."
+
+
 class CitySuspended(ServiceUnavailable):
     description = "This city's services are suspended."
 
@@ -43,7 +50,7 @@ class Site:
     environ: the URL map, the session cookie, the binding of the city and the pages all use
     this one answer."""
 
-    kind: str  # PLATFORM, CITY or UNKNOWN
+    kind: str  # PLATFORM, CITY, UNKNOWN or INVALID
     tenant: TenantInfo | None = None  # the city (active or suspended) of a CITY site
 
     @property
@@ -52,7 +59,7 @@ class Site:
         return f"city:{self.tenant.slug}" if self.kind == CITY else self.kind
 
 
-PLATFORM, CITY, UNKNOWN = "platform", "city", "unknown"
+PLATFORM, CITY, UNKNOWN, INVALID = "platform", "city", "unknown", "invalid"
 SITE_ENVIRON_KEY = "civiccloud.site"
 
 
@@ -60,8 +67,12 @@ def site_of(environ: dict, url_map: "AudienceUrlMap") -> Site:
     """The request's site (a retired city's host is no site: it has disappeared)."""
     site = environ.get(SITE_ENVIRON_KEY)
     if site is None:
-        host = strip_port(environ.get("HTTP_HOST", ""))
-        if host == url_map.platform_host:
+        raw = environ.get("HTTP_HOST", "")
+        host = strip_port(raw)
+        # Werkzeug (>= 3.1.9) checks the characters and that a port is a number in 1-65535.
+        if raw and not host_is_trusted(raw.strip()):
+            site = Site(INVALID)
+        elif host == url_map.platform_host:
             site = Site(PLATFORM)
         else:
             tenant = url_map.directory.lookup_host(host)
@@ -105,6 +116,10 @@ class AudienceUrlMap(Map):
         else:
             super().add(rulefactory)
 
+    def rules_for(self, host: str) -> Map:
+        """The rule set serving `host` (a host name without port)."""
+        return self.platform if host == self.platform_host else self
+
     def bind_to_environ(self, environ, *args, **kwargs):
         if site_of(environ, self).kind == PLATFORM:
             return self.platform.bind_to_environ(environ, *args, **kwargs)
@@ -121,9 +136,11 @@ def is_city_console_path(path: str) -> bool:
 
 def bind_request_to_site() -> None:
     """before_request: bind the city of the Host header, or refuse the request."""
+    site = current_site()
+    if site.kind == INVALID:
+        raise InvalidHost()
     if request.endpoint in SITE_INDEPENDENT_ENDPOINTS:
         return
-    site = current_site()
     if site.kind == UNKNOWN:
         raise UnknownSite()
     if site.kind == CITY:

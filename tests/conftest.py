@@ -19,6 +19,7 @@ from tenants.migrations import migrate_platform
 from tenants.naming import role_prefix
 from tenants.provisioning import create_tenant
 from tests.support import probe_tasks  # noqa: F401  (declared before any app is made)
+from tests.support.apps import app_config
 
 
 def _server_uri() -> str:
@@ -74,18 +75,7 @@ def outbox_dir(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def app(database_url, outbox_dir):
-    app = create_app({
-        "MAIL_OUTBOX_DIR": str(outbox_dir),
-        "CIVIC_ENV": "test",
-        "TESTING": True,
-        "DATABASE_URL": database_url,
-        "PLATFORM_HOST": "platform.test",
-        "PUBLIC_PORT": "",
-        "TENANT_DIRECTORY_REFRESH_SECONDS": 0.5,
-        "SECRET_KEY": "test-secret",
-        # Made on first use: hundreds of test cities would each queue RSA key generation.
-        "PAYMENTS_KEYS_AT_PROVISIONING": False,
-    })
+    app = create_app(app_config(database_url, outbox_dir))
     with app.app_context():
         migrate_platform()
     yield app

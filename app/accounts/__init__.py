@@ -3,22 +3,27 @@
 Links for email verification and password reset are signed with the app's secret and a salt
 naming the purpose and the city, so a link made for one city or purpose is worthless for
 another. A reset link carries a fingerprint of the current password hash: once the password
-changes, every older link (and every signed-in session, see User.get_id) stops working.
+changes, every older link stops working. Each sign-in is a row of `account_sessions`
+(sessions.py): signing out, a password change and a staff member's removal delete rows.
 """
 import re
 from datetime import UTC, datetime
 
+import phonenumbers
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, g
 from flask_babel import gettext as _
+from flask_login import login_user, logout_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from app.accounts.models import User
+from app.accounts.models import AccountSession, User
+from app.accounts.sessions import SignIns
 from app.extensions import login_manager
-from tenants.context import current_tenant
+from tenants.context import current_tenant, tenant_context
 from tenants.db import db
+from tenants.signals import tenant_suspended
 
 hasher = PasswordHasher()
 # Checked against when the account doesn't exist, so both answers take as long.
@@ -38,12 +43,25 @@ def normalize_email(email: str | None) -> str | None:
 
 
 def normalize_mobile(mobile: str | None) -> str | None:
-    """Mainland China mobile numbers: 11 digits, with or without +86 and separators."""
-    if not mobile:
+    """A mainland China number as stored, its 11 digits, however written (+86 or 0086 before
+    it, spaces, dashes, brackets: the `phonenumbers` library reads them); None if it is no
+    phone number, or another country's."""
+    if not mobile or not mobile.strip():
         return None
-    digits = re.sub(r"[\s\-()]", "", mobile)
-    digits = digits.removeprefix("+86").removeprefix("0086")
-    return digits or None
+    try:
+        number = phonenumbers.parse(mobile, "CN")
+    except phonenumbers.NumberParseException:
+        return None
+    return str(number.national_number) if number.country_code == 86 else None
+
+
+def identifier_key(identifier: str | None) -> str:
+    """An email address or mobile number as one account's throttling budgets name it: every way
+    of writing the same one (case, spaces, +86, dashes) gives the same key."""
+    identifier = " ".join((identifier or "").split())
+    if "@" in identifier:
+        return normalize_email(identifier) or ""
+    return normalize_mobile(identifier) or identifier.lower()
 
 
 def is_mobile(value: str) -> bool:
@@ -139,14 +157,52 @@ def user_for_link(purpose: str, token: str) -> User:
     return user
 
 
-@login_manager.user_loader
-def load_user(session_id: str) -> User | None:
-    """The signed-in account, on a city site only (the session cookie is the city's own)."""
+sign_ins = SignIns(AccountSession, "user_id", "account_session")
 
-    user_id, _, fingerprint = session_id.partition(".")
-    if g.get("tenant") is None or not user_id.isdigit():
+
+def sign_in(user: User, **columns) -> AccountSession:
+    """Sign `user` in on this browser: a new sign-in row (committed) in a fresh cookie
+    session."""
+    row = sign_ins.start(user, **columns)
+    db.session.commit()
+    login_user(user)
+    return row
+
+
+def sign_out() -> None:
+    """End this browser's sign-in (its row too) and start a fresh cookie session."""
+    logout_user()
+    sign_ins.end()
+
+
+def current_sign_in() -> AccountSession | None:
+    return sign_ins.current() if g.get("tenant") is not None else None
+
+
+def open_support_session() -> AccountSession | None:
+    """The bound city's support session (app/impersonation.py) open now, if any."""
+    return db.session.scalar(sa.select(AccountSession).where(
+        AccountSession.impersonator.is_not(None), AccountSession.expires_at > sa.func.now())
+        .order_by(AccountSession.expires_at.desc()).limit(1))
+
+
+@tenant_suspended.connect
+def _end_sign_ins_of_suspended_city(app, tenant, **_kwargs) -> None:
+    """A suspended city's sign-ins end at once: its staff sign in again (to the console, which
+    tells them), support sessions are over."""
+    with tenant_context(tenant, app):
+        db.session.execute(sa.delete(AccountSession))
+        db.session.commit()
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """The signed-in account, on a city site only (the session cookie is the city's own): the
+    account of this browser's sign-in row, while the row exists, is unexpired and the account
+    active."""
+    row = current_sign_in()
+    if row is None or str(row.user_id) != user_id or not row.user.is_active:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.is_active or user.password_fingerprint() != fingerprint:
+    if row.expires_at is not None and row.expires_at <= datetime.now(UTC):
         return None
-    return user
+    return row.user

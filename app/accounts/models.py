@@ -3,7 +3,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask_login import UserMixin
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tenants.db import db
 
@@ -28,14 +28,11 @@ class User(UserMixin, db.Model):
         sa.DateTime(timezone=True), server_default=sa.func.now(), index=True
     )
     last_login_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    mobile_verified_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     def password_fingerprint(self) -> str:
-        """Changes whenever the password does: part of the session id and of reset links."""
+        """Changes whenever the password does: part of reset links, so each works once."""
         return hashlib.sha256((self.password_hash or "").encode()).hexdigest()[:16]
-
-    def get_id(self) -> str:
-        """The id Flask-Login keeps in the session: a password change ends other sessions."""
-        return f"{self.id}.{self.password_fingerprint()}"
 
     @property
     def is_active(self) -> bool:
@@ -44,3 +41,47 @@ class User(UserMixin, db.Model):
     @property
     def name(self) -> str:
         return self.display_name or self.email or self.mobile or ""
+
+
+class AccountSession(db.Model):
+    """One sign-in of an account on one browser (app/accounts/sessions.py): the cookie carries
+    a random token, this row its SHA-256. Deleting the row signs that browser out."""
+
+    __tablename__ = "account_sessions"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    user_agent: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), server_default=sa.func.now())
+    last_seen_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), server_default=sa.func.now())
+    # When this sign-in passed the console's second factor (None: not yet, or not staff).
+    second_factor_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # A support session (app/impersonation.py): the vendor staff member, and when it ends.
+    impersonator: Mapped[str | None] = mapped_column(sa.String(300))
+    expires_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class OneTimeCode(db.Model):
+    """A code sent by SMS to verify a mobile number or reset a password: six digits, kept as an
+    HMAC (app/accounts/codes.py), valid CODE_MINUTES, used once, a few tries each."""
+
+    __tablename__ = "one_time_codes"
+    __table_args__ = (sa.Index("ix_one_time_codes_user_purpose", "user_id", "purpose"),)
+
+    id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.BigInteger, sa.ForeignKey("users.id", ondelete="CASCADE"))
+    purpose: Mapped[str] = mapped_column(sa.String(20))
+    mobile: Mapped[str] = mapped_column(sa.String(20))  # the number it was sent to
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    created_at: Mapped[datetime] = mapped_column(
+        sa.DateTime(timezone=True), server_default=sa.func.now())
+    expires_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))

@@ -2,6 +2,7 @@
 children, the gate every page passes first, the headers and template context of every page."""
 from flask import Blueprint, request
 
+from app.accounts import open_support_session
 from app.impersonation import current_impersonation
 from app.modules import discover
 from app.payments import admin as payments_admin
@@ -51,6 +52,10 @@ def _no_store(response):
 def _admin_context() -> dict:
     staff = current_staff()
     verified = staff is not None and second_factor_passed()
+    impersonation = current_impersonation()
+    # Other staff are told while vendor support is signed in to the city's console.
+    support = open_support_session() if verified and impersonation is None else None
     return {"staff": staff, "admin_nav": verified,
             "can_manage_staff": verified and can(staff, MANAGE_STAFF),
-            "role_label": role_label, "ROLES": ROLES, "impersonation": current_impersonation()}
+            "role_label": role_label, "ROLES": ROLES, "impersonation": impersonation,
+            "support_session": support}

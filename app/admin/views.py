@@ -85,9 +85,8 @@ def _member(staff_id: int) -> StaffMember:
 def staff_list():
     members = db.session.scalars(sa.select(StaffMember).join(StaffMember.user).order_by(
         StaffMember.active.desc(), User.email, StaffMember.id)).all()
-    pending = db.session.scalars(sa.select(StaffInvitation).where(
-        StaffInvitation.accepted_at.is_(None)).order_by(StaffInvitation.created_at.desc())
-        .limit(100)).all()
+    pending = db.session.scalars(invitations.open_invitations().order_by(
+        StaffInvitation.created_at.desc()).limit(100)).all()
     return render_template("admin/staff/list.html", members=members, pending=pending)
 
 
@@ -158,11 +157,52 @@ def _set_active(staff_id: int, active: bool):
         return redirect(url_for("admin.staff_member", staff_id=member.id))
     before = member.snapshot()
     member.active = active
+    if not active:  # signed out everywhere at once, not at their next page
+        accounts.sign_ins.end_all(member.user_id)
     audit.record(_me(), "staff.reactivate" if active else "staff.deactivate",
                  f"staff:{member.id}", before, member.snapshot())
     db.session.commit()
     flash(_("%(name)s can use the console again.", name=member.user.name) if active else
           _("%(name)s can no longer use the console.", name=member.user.name), "success")
+    return redirect(url_for("admin.staff_list"))
+
+
+@bp.post("/staff/<int:staff_id>/second-factor/reset")
+@staff_required(MANAGE_STAFF)
+def staff_reset_second_factor(staff_id):
+    """A staff member lost their phone and recovery codes: their second factor goes, they are
+    signed out everywhere and set it up again at their next sign-in."""
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    member = _member(staff_id)
+    if member.id == current_staff().id:
+        db.session.rollback()
+        flash(_("You can't reset your own second factor: make new recovery codes, or ask "
+                "another administrator."), "error")
+        return redirect(url_for("admin.staff_member", staff_id=member.id))
+    staff_second_factor.reset(member)
+    ended = accounts.sign_ins.end_all(member.user_id)
+    audit.record(_me(), "staff.second_factor_reset", f"staff:{member.id}", None,
+                 {"sessions_ended": ended})
+    db.session.commit()
+    flash(_("The second factor of %(name)s is reset: they set up a new one when they next "
+            "sign in.", name=member.user.name), "success")
+    return redirect(url_for("admin.staff_member", staff_id=member.id))
+
+
+@bp.post("/staff/invitations/<int:invitation_id>/revoke")
+@staff_required(MANAGE_STAFF)
+def staff_revoke_invitation(invitation_id):
+    if not FlaskForm().validate_on_submit():
+        abort(400)
+    invitation = db.session.get(StaffInvitation, invitation_id, with_for_update=True)
+    if invitation is None or invitation.accepted_at is not None:
+        abort(404)
+    if invitation.revoked_at is None:
+        invitations.revoke(invitation, _me())
+        db.session.commit()
+    flash(_("The invitation of %(email)s is revoked: its link no longer works.",
+            email=invitation.email), "success")
     return redirect(url_for("admin.staff_list"))
 
 

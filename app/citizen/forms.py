@@ -5,7 +5,7 @@ from wtforms import EmailField, PasswordField, SelectField, StringField, TelFiel
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
-from app.accounts import find_user, is_mobile, normalize_email, normalize_mobile
+from app.accounts import is_mobile, normalize_email, normalize_mobile
 from app.accounts.forms import new_password_fields
 from app.i18n import LANGUAGES
 
@@ -14,6 +14,12 @@ def _mobile_number(form, field):
     if field.data and not is_mobile(field.data):
         raise ValidationError(_l("Enter an 11-digit mainland China mobile number, "
                                  "such as 13812345678."))
+
+
+def _email_or_mobile(form, field):
+    if field.data and "@" not in field.data and not is_mobile(field.data):
+        raise ValidationError(_l("Enter an email address such as name@example.com, or an "
+                                 "11-digit mobile number such as 13812345678."))
 
 
 class RegisterForm(FlaskForm):
@@ -29,14 +35,6 @@ class RegisterForm(FlaskForm):
         if not self.email.data and not self.mobile.data:
             self.email.errors.append(_l("Give an email address or a mobile number."))
             return False
-        if self.email.data and not self.email.errors and find_user(self.email.data):
-            self.email.errors.append(_l("An account with this email address exists already: "
-                                        "sign in, or reset its password."))
-            valid = False
-        if self.mobile.data and not self.mobile.errors and find_user(self.mobile.data):
-            self.mobile.errors.append(_l("An account with this mobile number exists already: "
-                                         "sign in instead."))
-            valid = False
         return valid
 
     @property
@@ -47,13 +45,27 @@ class RegisterForm(FlaskForm):
 
 
 class ForgotPasswordForm(FlaskForm):
-    email = EmailField(_l("Email address"), validators=[
-        DataRequired(_l("Enter the email address of your account.")),
-        Email(message=_l("Enter an email address such as name@example.com."))])
+    identifier = StringField(_l("Email address or mobile number"), validators=[
+        DataRequired(_l("Enter the email address or mobile number of your account.")),
+        Length(max=254), _email_or_mobile], filters=[lambda value: (value or "").strip()])
+
+    def validate_identifier(self, field):
+        if "@" in (field.data or ""):
+            Email(message=_l("Enter an email address such as name@example.com."))(self, field)
+
+
+class CodeForm(FlaskForm):
+    code = StringField(_l("Code"), validators=[
+        DataRequired(_l("Enter the 6-digit code from the text message.")), Length(max=20)],
+        render_kw={"inputmode": "numeric", "autocomplete": "one-time-code"})
 
 
 class ResetPasswordForm(FlaskForm):
     password, confirm = new_password_fields(_l("New password"), _l("Repeat the new password"))
+
+
+class ResetByCodeForm(ResetPasswordForm):
+    code = CodeForm.code
 
 
 class ChangePasswordForm(ResetPasswordForm):

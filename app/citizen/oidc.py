@@ -8,15 +8,17 @@ import sqlalchemy as sa
 from authlib.common.errors import AuthlibBaseError
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
-from flask_login import current_user, login_user
+from flask_login import current_user
 from joserfc.errors import JoseError
 
+from app import accounts
 from app.citizen.account import after_sign_in_path
 from app.citizen.blueprint import bp
 from app.oidc import enabled_providers
 from app.oidc.client import ProviderUnusable, client_for
 from app.oidc.linking import CREATED, LINKED, account_for
 from app.oidc.models import OidcProvider, UserIdentity
+from app.web.links import external_url, request_host
 from tenants.context import current_tenant
 from tenants.db import db
 
@@ -63,7 +65,8 @@ def oidc_login(provider):
     row = _enabled_provider_or_404(provider)
     try:
         client = client_for(row)
-        redirect_uri = url_for("citizen.oidc_callback", provider=row.key, _external=True)
+        redirect_uri = external_url("citizen.oidc_callback", host=request_host(),
+                                    provider=row.key)
         authorization = client.create_authorization_url(redirect_uri)
     except ProviderUnusable as error:
         return _unreachable(row, error)
@@ -135,7 +138,7 @@ def oidc_callback(provider):
             "The account linked to your %(name)s sign-in is disabled. Contact the city's "
             "service centre.", name=name), 403)
     user, change, password_removed = outcome
-    login_user(user)
+    accounts.sign_in(user)
     if change == LINKED:
         flash(_("Your %(name)s sign-in is now linked to this account.", name=name), "success")
     elif change == CREATED:

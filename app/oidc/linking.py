@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from app.accounts import normalize_email
+from app.accounts import normalize_email, sign_ins
 from app.accounts.models import User
 from app.audit import record
 from app.oidc.models import OidcProvider, UserIdentity
@@ -66,11 +66,12 @@ def _link(provider: OidcProvider, claims: dict) -> tuple[User, str | None, bool]
             return None
         if user.email_verified_at is None:
             # Nobody had proved owning this address here, so whoever chose the password may
-            # not be its owner: the owner keeps the account, the password (and every session
-            # signed in with it, see User.get_id) goes.
+            # not be its owner: the owner keeps the account, the password and every sign-in
+            # made with it go.
             user.email_verified_at = datetime.now(UTC)
             password_removed = bool(user.password_hash)
             user.password_hash = None
+            sign_ins.end_all(user.id)
         change = LINKED
     else:
         user = User(email=verified_email, display_name=str(claims.get("name") or "")[:100],

@@ -30,6 +30,7 @@ from app.staff.permissions import (
     staff_required,
 )
 from app.web.forms import INVALID_FORM, form_status
+from app.web.links import external_url
 from app.web.pagination import page_of
 from tenants.context import current_tenant
 from tenants.db import db
@@ -231,6 +232,5 @@ def merchant_account():
             flash(_("Payment settings saved."), "success")
             return redirect(url_for(".merchant_account"))
     return render_template("payments/admin/merchant.html", form=form, account=account,
-                           callback=url_for("payments.notify", provider="alipay",
-                                            _external=True)
+                           callback=external_url("payments.notify", provider="alipay")
                            ), form_status(form)

@@ -30,6 +30,7 @@ from app.payments.models import (
     payment_status,
 )
 from app.payments.providers import provider_for
+from app.web.links import external_url, request_host
 from app.web.maintenance import keeps_working_in_maintenance
 from tenants.db import db
 from tenants.jobs import defer_for_city
@@ -73,8 +74,11 @@ def pay(reference):
     mobile = any(marker in request.user_agent.string for marker in MOBILE_MARKERS)
     try:
         location = provider_for(payment.provider).checkout_url(
-            payment, return_url=url_for(".returned", reference=reference, _external=True),
-            notify_url=url_for(".notify", provider=payment.provider, _external=True),
+            # The browser comes back to the host it is on (its session cookie is there's); the
+            # provider's notification goes to the city's primary domain.
+            payment, return_url=external_url("payments.returned", host=request_host(),
+                                             reference=reference),
+            notify_url=external_url("payments.notify", provider=payment.provider),
             mobile=mobile)
     except PaymentError as error:
         db.session.rollback()

@@ -15,6 +15,7 @@ from app.platform import (  # noqa: F401  (their routes and commands)
     lifecycle,
     plans,
     provision,
+    second_factors,
     views,
 )
 from app.platform.blueprint import bp

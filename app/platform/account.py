@@ -9,7 +9,7 @@ from app import accounts
 from app.extensions import limiter
 from app.i18n import LANGUAGES
 from app.platform import audit
-from app.platform.auth import platform_console, sign_in, sign_out
+from app.platform.auth import platform_console, platform_sign_ins, sign_in, sign_out
 from app.platform.blueprint import bp
 from app.platform.forms import SetPasswordForm
 from app.web.forms import form_status
@@ -34,7 +34,7 @@ def _set_password_serializer() -> URLSafeTimedSerializer:
 def set_password_token(staff: PlatformStaff) -> str:
     """A link's token to set the account's password: valid SET_PASSWORD_LIFETIME, and only
     while the password is the one it was made for (so once)."""
-    return _set_password_serializer().dumps({"sid": staff.id, "pw": staff.session_id()})
+    return _set_password_serializer().dumps({"sid": staff.id, "pw": staff.password_fingerprint()})
 
 
 def _staff_for_token(token: str) -> PlatformStaff | None:
@@ -43,7 +43,7 @@ def _staff_for_token(token: str) -> PlatformStaff | None:
     except BadSignature:  # SignatureExpired too
         return None
     staff = db.session.get(PlatformStaff, payload.get("sid"))
-    if staff is None or not staff.active or staff.session_id() != payload.get("pw"):
+    if staff is None or not staff.active or staff.password_fingerprint() != payload.get("pw"):
         return None
     return staff
 
@@ -62,6 +62,7 @@ def set_password(token):
     audit.record(audit.actor_of(staff), "staff.password_set", None, staff_id=staff.id)
     db.session.commit()
     sign_out()
+    platform_sign_ins.end_all(staff.id)  # a new password ends every other sign-in
     sign_in(staff)
     flash(_("Your password is set."), "success")
     return redirect(url_for("platform.setup_second_factor")

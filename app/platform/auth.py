@@ -14,10 +14,11 @@ Roles: admin does everything; support reads everything and may impersonate city 
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask import abort, g, session
+from flask import abort, g
 from flask_babel import gettext as _
 
 from app.accounts import check_password, normalize_email, rehashed
+from app.accounts.sessions import SignIns
 from app.platform import audit
 from app.platform.forms import StaffLoginForm
 from app.second_factor import SecondFactor
@@ -28,6 +29,7 @@ from tenants.models import (
     PLATFORM_ROLES,
     PLATFORM_SUPPORT,
     PlatformRecoveryCode,
+    PlatformSession,
     PlatformStaff,
 )
 from tenants.routing import PLATFORM, current_site
@@ -36,11 +38,8 @@ __all__ = ["PLATFORM_ADMIN", "PLATFORM_SUPPORT", "current_platform_staff", "gate
            "platform_console", "platform_staff_required", "second_factor_passed", "sign_in",
            "sign_out"]
 
-# The session keys: the signed-in account (PlatformStaff.session_id), and the same value once
-# this sign-in has passed the second factor.
-STAFF_KEY = "platform_staff"
-SECOND_FACTOR_KEY = "platform_second_factor"
-
+# Each sign-in is a platform.staff_sessions row; the cookie session keeps its token.
+platform_sign_ins = SignIns(PlatformSession, "staff_id", "platform_session")
 platform_second_factor = SecondFactor(PlatformRecoveryCode, PlatformRecoveryCode.staff_id)
 
 
@@ -49,27 +48,23 @@ def _on_platform_host() -> bool:
 
 
 def current_platform_staff() -> PlatformStaff | None:
-    """The signed-in vendor staff member (active, password unchanged since), read once per
-    request; None off the platform host."""
+    """The signed-in vendor staff member (of this browser's sign-in row, active), read once
+    per request; None off the platform host."""
     if "platform_staff" not in g:
-        g.platform_staff = None
-        value = session.get(STAFF_KEY) if _on_platform_host() else None
-        staff_id = value.partition(".")[0] if isinstance(value, str) else ""
-        if staff_id.isdigit():
-            staff = db.session.get(PlatformStaff, int(staff_id))
-            if staff is not None and staff.active and staff.session_id() == value:
-                g.platform_staff = staff
+        row = platform_sign_ins.current() if _on_platform_host() else None
+        g.platform_staff = row.staff if row is not None and row.staff.active else None
     return g.platform_staff
 
 
 def sign_in(staff: PlatformStaff) -> None:
-    session.pop(SECOND_FACTOR_KEY, None)
-    session[STAFF_KEY] = staff.session_id()
+    """A new sign-in of `staff` on this browser (committed), in a fresh cookie session."""
+    platform_sign_ins.start(staff)
+    db.session.commit()
     g.platform_staff = staff
 
 
 def sign_out() -> None:
-    session.clear()
+    platform_sign_ins.end()
     g.platform_staff = None
 
 
@@ -87,7 +82,7 @@ class PlatformConsoleSignIn(ConsoleSignIn):
     templates = "platform/console"
     factor = platform_second_factor
     login_form, identifier_field = StaffLoginForm, "email"
-    passed_key, pending_secret_key = SECOND_FACTOR_KEY, "platform_pending_totp"
+    sign_ins, pending_secret_key = platform_sign_ins, "platform_pending_totp"
 
     def authenticate(self, form):
         staff = find_staff(form.email.data)
@@ -112,9 +107,6 @@ class PlatformConsoleSignIn(ConsoleSignIn):
 
     def end(self) -> None:
         sign_out()
-
-    def session_id(self, account) -> str:
-        return account.session_id()
 
     def record(self, staff, action: str, **detail) -> None:
         audit.record(audit.actor_of(staff), action, **detail)

@@ -18,6 +18,8 @@ CONSOLE_NAV = (
     ("platform.plans", _l("Plans"), ("platform.plan*",)),
     ("platform.exports", _l("Exports"), ("platform.export*",)),
     ("platform.fleet_migrations", _l("Fleet migrations"), ("platform.fleet_migration*",)),
+    ("platform.vendor_staff", _l("Vendor staff"), ("platform.vendor_staff",
+                                                   "platform.reset_vendor_second_factor")),
     ("platform.audit_log", _l("Audit log"), ("platform.audit*",)),
 )
 

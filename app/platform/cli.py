@@ -3,17 +3,16 @@ print the link where its owner chooses a password (then sets up the second facto
 `flask platform reset-staff EMAIL`: the same link again, for a forgotten password (and, with
 --second-factor, a lost phone)."""
 import click
-import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 
 from app.accounts import normalize_email
 from app.platform import audit
 from app.platform.account import set_password_token
-from app.platform.auth import find_staff
-from app.web.links import outside_request
+from app.platform.auth import find_staff, platform_second_factor, platform_sign_ins
+from app.web.links import external_url
 from tenants.cli import platform_cli
 from tenants.db import db
-from tenants.models import PLATFORM_ADMIN, PLATFORM_ROLES, PlatformRecoveryCode, PlatformStaff
+from tenants.models import PLATFORM_ADMIN, PLATFORM_ROLES, PlatformStaff
 from tenants.provisioning import actor
 
 
@@ -57,9 +56,8 @@ def reset_staff_command(email, second_factor):
         raise click.ClickException(f"no vendor staff account {email}")
     staff.password_hash = None
     if second_factor:
-        staff.totp_secret_encrypted = staff.totp_confirmed_at = staff.totp_last_step = None
-        db.session.execute(sa.delete(PlatformRecoveryCode).where(
-            PlatformRecoveryCode.staff_id == staff.id))
+        platform_second_factor.reset(staff)
+    platform_sign_ins.end_all(staff.id)
     audit.record(actor(), "staff.reset", None, staff_id=staff.id, email=staff.email,
                  second_factor=second_factor)
     db.session.commit()
@@ -70,5 +68,5 @@ def reset_staff_command(email, second_factor):
 
 
 def _set_password_link(staff: PlatformStaff) -> str:
-    with outside_request(current_app.config["PLATFORM_HOST"]):
-        return url_for("platform.set_password", token=set_password_token(staff), _external=True)
+    return external_url("platform.set_password", host=current_app.config["PLATFORM_HOST"],
+                        token=set_password_token(staff))

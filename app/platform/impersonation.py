@@ -6,7 +6,7 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -21,6 +21,7 @@ from app.platform.fleet import tenant_or_404
 from app.staff import role_label
 from app.staff.models import StaffMember
 from app.web.forms import form_status
+from app.web.links import external_url
 from tenants.context import tenant_context
 from tenants.db import db
 from tenants.models import ACTIVE, Impersonation
@@ -68,9 +69,6 @@ def impersonate(slug):
                  until=expires_at.isoformat())
     db.session.commit()
     token = make_link_token(slug, vendor.id, form.member.data, nonce, expires_at)
-    scheme = current_app.config.get("PREFERRED_URL_SCHEME") or "http"
-    port = request.host.rpartition(":")[2]  # in development the sites share a port
-    host = f"{tenant.domains[0]}:{port}" if port.isdigit() else tenant.domains[0]
-    link = f"{scheme}://{host}/admin/impersonate/{token}"
+    link = external_url("admin.impersonate", host=tenant.domains[0], token=token)
     return render_template("platform/console/impersonation_link.html", tenant=tenant, link=link,
                            link_seconds=LINK_SECONDS, minutes=IMPERSONATION_MINUTES)

@@ -106,6 +106,11 @@ class SecondFactor:
         account.totp_secret_encrypted = crypto.encrypt(secret)
         account.totp_confirmed_at = datetime.now(UTC)
         account.totp_last_step = step
+        return self.new_recovery_codes(account)
+
+    def new_recovery_codes(self, account) -> list[str]:
+        """Replace the account's recovery codes; returns the new ones (shown once, kept only as
+        hashes)."""
         db.session.execute(sa.delete(self.code_model).where(self.owner_column == account.id))
         codes = []
         for _code in range(RECOVERY_CODE_COUNT):
@@ -136,6 +141,13 @@ class SecondFactor:
         if self.use_recovery_code(account, code):
             return RECOVERY_CODE
         return None
+
+    def reset(self, account) -> None:
+        """Remove the account's second factor and recovery codes (a lost phone): it is set up
+        again at the next sign-in. The caller ends the account's sign-ins and commits."""
+        account.totp_secret_encrypted = account.totp_confirmed_at = None
+        account.totp_last_step = None
+        db.session.execute(sa.delete(self.code_model).where(self.owner_column == account.id))
 
     def recovery_codes_left(self, account) -> int:
         return db.session.scalar(sa.select(sa.func.count(self.code_model.id)).where(

@@ -5,8 +5,9 @@ with recovery codes shown once), and signing out.
 `ConsoleSignIn` holds the pages and their rules once; each console subclasses it with where
 its staff accounts live (how a password is checked, what the session keeps, how the audit log
 names a step) and calls `add_routes(blueprint)`. Its gate (`gate`) is what every page of the
-console runs first. Attempts are throttled per account and per address (password) and per
-account (codes), counting failures only.
+console runs first. Each sign-in is a server-side row (app/accounts/sessions.py) that records
+when it passed the second factor. Attempts are throttled per (account, client), per account and
+per address (password) and per account (codes), counting failures only.
 """
 from collections.abc import Callable
 from functools import wraps
@@ -14,6 +15,7 @@ from functools import wraps
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
+from app.accounts.throttle import sign_in_throttle, typed_identifier
 from app.extensions import limiter
 from app.second_factor import (
     RECOVERY_CODE,
@@ -46,7 +48,7 @@ class ConsoleSignIn:
     factor: SecondFactor
     login_form: type
     identifier_field: str  # the login form's field naming the account
-    passed_key: str  # the session key that records this sign-in's passed second factor
+    sign_ins: object  # app.accounts.sessions.SignIns: where this console's sign-ins are rows
     pending_secret_key: str  # the session key of a secret being set up
 
     # -- where the console's accounts live --------------------------------------------------
@@ -66,16 +68,12 @@ class ConsoleSignIn:
         raise NotImplementedError
 
     def begin(self, account) -> None:
-        """Sign `account` in with its password (not yet its second factor, whatever this
-        browser passed before)."""
+        """Sign `account` in with its password: a new sign-in (not yet past its second factor,
+        whatever this browser passed before)."""
         raise NotImplementedError
 
     def end(self) -> None:
-        """Sign out."""
-        raise NotImplementedError
-
-    def session_id(self, account) -> str:
-        """What identifies this sign-in of the account (changes with its password)."""
+        """Sign out (the sign-in row goes)."""
         raise NotImplementedError
 
     def record(self, staff, action: str, **detail) -> None:
@@ -93,11 +91,9 @@ class ConsoleSignIn:
     # -- the session ----------------------------------------------------------------------
 
     def second_factor_passed(self) -> bool:
-        account = self.current_account()
-        return account is not None and session.get(self.passed_key) == self.session_id(account)
-
-    def pass_second_factor(self) -> None:
-        session[self.passed_key] = self.session_id(self.current_account())
+        """Whether this sign-in (its row, not the browser) has passed the second factor."""
+        row = self.sign_ins.current() if self.current_account() is not None else None
+        return row is not None and row.second_factor_at is not None
 
     def gate(self, stage: str = VERIFIED):
         """None when the request may go on to `stage` (SIGN_IN: a signed-in staff member;
@@ -141,16 +137,10 @@ class ConsoleSignIn:
         """Whose attempts these are: the console of one city, or the platform's."""
         return self.blueprint
 
-    def _account_key(self) -> str:
-        typed = (request.form.get(self.identifier_field) or "").strip().lower()
-        return f"{self.site()}:account:{typed}"
-
-    def _address_key(self) -> str:
-        return f"{self.site()}:address:{request.remote_addr}"
-
     def _signed_in_key(self) -> str:
+        """Codes count per account (not per sign-in: signing in again opens no new budget)."""
         account = self.current_account()
-        who = self.session_id(account) if account is not None else request.remote_addr
+        who = f"account:{account.id}" if account is not None else request.remote_addr
         return f"{self.site()}:2fa:{who}"
 
     # -- the pages ------------------------------------------------------------------------
@@ -192,8 +182,8 @@ class ConsoleSignIn:
             self.record(staff, "staff.recovery_code_used", recovery_codes_left=left)
             flash(_("You used a recovery code; %(count)d are left. Each works once.",
                     count=left), "warning" if left > 2 else "error")
+        self.sign_ins.pass_second_factor()
         db.session.commit()
-        self.pass_second_factor()
         return redirect(next_path(self.home))
 
     def setup_second_factor(self):
@@ -204,7 +194,7 @@ class ConsoleSignIn:
         staff = self.staff_of(account)
         if staff.totp_confirmed_at is not None:
             return redirect(url_for(self.home))
-        secret = pending_secret(session, self.pending_secret_key, self.session_id(account))
+        secret = pending_secret(session, self.pending_secret_key, str(account.id))
         form = CodeForm()
         status = form_status(form)
         if form.validate_on_submit():
@@ -212,9 +202,9 @@ class ConsoleSignIn:
             if step is not None:
                 codes = self.factor.confirm(staff, secret, step)
                 self.record(staff, "staff.second_factor_enrolled", recovery_codes=len(codes))
+                self.sign_ins.pass_second_factor()
                 db.session.commit()
                 session.pop(self.pending_secret_key, None)
-                self.pass_second_factor()
                 return self._page("recovery_codes", codes=codes)
             form.code.errors.append(_("That code is not right. Check that the app shows the "
                                       "account you just added, and enter the code it shows "
@@ -223,6 +213,27 @@ class ConsoleSignIn:
         label = account.email or getattr(account, "mobile", None) or str(account.id)
         return self._page("setup", form=form,
                           **enrolment(secret, label, self.issuer())), status
+
+    def regenerate_recovery_codes(self):
+        """New recovery codes (the old ones stop working), shown once, for a staff member who
+        confirms with a current code from their app."""
+        answer = self.gate()
+        if answer is not None:
+            return answer
+        form = CodeForm()
+        status = form_status(form)
+        if form.validate_on_submit():
+            staff = self.staff_of(self.current_account())
+            if self.factor.check_totp(staff, form.code.data):
+                codes = self.factor.new_recovery_codes(staff)
+                self.record(staff, "staff.recovery_codes_regenerated", recovery_codes=len(codes))
+                db.session.commit()
+                return self._page("recovery_codes", codes=codes)
+            db.session.rollback()
+            form.code.errors.append(_("That code is not right, or was used already. Enter the "
+                                      "code your app shows now."))
+            status = FAILED
+        return self._page("regenerate_codes", form=form), status
 
     def logout(self):
         self.end()
@@ -242,18 +253,18 @@ class ConsoleSignIn:
 
     def add_routes(self, blueprint) -> None:
         """The pages, on the console's blueprint: login, second_factor, setup_second_factor,
-        logout."""
-        def failures(key, limit="10 per 15 minutes"):
-            return limiter.limit(limit, key_func=key, methods=["POST"], deduct_when=_failed)
-
-        login = failures(self._account_key)(
-            failures(self._address_key, "30 per 15 minutes")(self._view(self.login)))
-        codes = failures(self._signed_in_key)
+        regenerate_recovery_codes, logout."""
+        login = sign_in_throttle(self.site, typed_identifier(self.identifier_field))(
+            self._view(self.login))
+        codes = limiter.limit("10 per 15 minutes", key_func=self._signed_in_key,
+                              methods=["POST"], deduct_when=_failed)
         for rule, endpoint, view, methods in (
                 ("/login", "login", login, ["GET", "POST"]),
                 ("/2fa", "second_factor", codes(self._view(self.second_factor)),
                  ["GET", "POST"]),
                 ("/2fa/setup", "setup_second_factor",
                  codes(self._view(self.setup_second_factor)), ["GET", "POST"]),
+                ("/2fa/recovery-codes", "regenerate_recovery_codes",
+                 codes(self._view(self.regenerate_recovery_codes)), ["GET", "POST"]),
                 ("/logout", "logout", self._view(self.logout), ["POST"])):
             blueprint.add_url_rule(self.path + rule, endpoint, view, methods=methods)

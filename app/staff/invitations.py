@@ -3,7 +3,7 @@ the purpose and the city, valid 7 days; accepting marks the row, so the link wor
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
@@ -12,8 +12,8 @@ from app import audit
 from app.accounts import InvalidLink, normalize_email
 from app.notifications.mail import send_mail
 from app.staff.models import INVITATION_LIFETIME, StaffInvitation, StaffMember
-from app.staff.seats import check_staff_seat
-from app.web.links import outside_request
+from app.staff.seats import check_staff_seat, open_invitations
+from app.web.links import external_url
 from tenants.context import current_tenant, tenant_context
 from tenants.db import db
 
@@ -40,6 +40,8 @@ def invitation_for(token: str, lock: bool = False) -> StaffInvitation:
     invitation = db.session.scalar(query.with_for_update() if lock else query)
     if invitation is None or invitation.email != payload.get("email"):
         raise InvalidLink("invalid")
+    if invitation.revoked_at is not None:
+        raise InvalidLink("revoked")
     if invitation.accepted_at is not None:
         raise InvalidLink("used")
     return invitation
@@ -47,15 +49,27 @@ def invitation_for(token: str, lock: bool = False) -> StaffInvitation:
 
 def invite(email: str, role: str, modules: list[str], actor: str) -> tuple[StaffInvitation, str]:
     """Create an invitation with its audit entry in the current transaction and mail the link
-    (in the city's language); returns the invitation and the link. The caller commits. Raises
-    app.entitlements.NoStaffSeatLeft when the city's plan has no staff seat left."""
-    check_staff_seat()
-    invitation = StaffInvitation(email=normalize_email(email), role=role,
-                                 modules=sorted(modules), invited_by=actor)
-    db.session.add(invitation)
+    (in the city's language); returns the invitation and the link. The caller commits. An
+    address with an open invitation gets it again, with this role and a new 7 days, taking no
+    second seat; else raises app.entitlements.NoStaffSeatLeft when the city's plan has no
+    staff seat left."""
+    address = normalize_email(email)
+    invitation = db.session.scalar(open_invitations().where(StaffInvitation.email == address)
+                                   .order_by(StaffInvitation.id.desc()).limit(1)
+                                   .with_for_update())
+    if invitation is None:
+        check_staff_seat()
+        invitation = StaffInvitation(email=address, invited_by=actor)
+        db.session.add(invitation)
+        action, before = "staff.invite", None
+    else:
+        action = "staff.invite_resent"
+        before = {"role": invitation.role, "modules": invitation.modules}
+    invitation.role, invitation.modules = role, sorted(modules)
+    invitation.created_at = datetime.now(UTC)  # the seat's count runs from the latest sending
     db.session.flush()
-    link = url_for("admin.invitation", token=token_for(invitation), _external=True)
-    audit.record(actor, "staff.invite", f"invitation:{invitation.id}", None,
+    link = external_url("admin.invitation", token=token_for(invitation))
+    audit.record(actor, action, f"invitation:{invitation.id}", before,
                  {"email": invitation.email, "role": role, "modules": invitation.modules})
     tenant = current_tenant()
     with force_locale(tenant.locale):
@@ -75,12 +89,18 @@ def invite_from_outside(tenant, email: str, role: str, modules: list[str], actor
     the same transaction. Commits; returns the link."""
 
     with tenant_context(tenant):
-        with outside_request(tenant.domains[0]):
-            if prepare is not None:
-                prepare()
-            _, link = invite(email, role, modules, actor)
-            db.session.commit()
+        if prepare is not None:
+            prepare()
+        _, link = invite(email, role, modules, actor)
+        db.session.commit()
     return link
+
+
+def revoke(invitation: StaffInvitation, actor: str) -> None:
+    """Its link stops working and its seat is free (in the current transaction, audited)."""
+    invitation.revoked_at = datetime.now(UTC)
+    audit.record(actor, "staff.invitation_revoked", f"invitation:{invitation.id}", None,
+                 {"email": invitation.email})
 
 
 def accept(invitation: StaffInvitation, user) -> StaffMember:

@@ -59,7 +59,8 @@ class RecoveryCode(db.Model):
 
 class StaffInvitation(db.Model):
     """An invitation to join the staff, sent by email as a signed link that names this row:
-    it expires after INVITATION_LIFETIME (the signature) and works once (accepted_at)."""
+    it expires after INVITATION_LIFETIME (the signature), works once (accepted_at) and not at
+    all once an administrator has revoked it (revoked_at)."""
 
     __tablename__ = "staff_invitations"
     __table_args__ = (sa.CheckConstraint(f"role IN {ROLES}", name="role"),)
@@ -75,3 +76,4 @@ class StaffInvitation(db.Model):
     accepted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     accepted_by: Mapped[int | None] = mapped_column(
         sa.BigInteger, sa.ForeignKey("users.id", ondelete="SET NULL"))
+    revoked_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))

@@ -13,9 +13,9 @@ module="announcements")`. Reading a module's pages ("view" with a module) is ope
 and to the staff of that module.
 """
 import sqlalchemy as sa
-from flask import abort, g, session
+from flask import abort, g
 from flask_babel import gettext as _
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user
 
 from app import accounts, audit
 from app.accounts.forms import LoginForm
@@ -36,11 +36,6 @@ _ROLE_ACTIONS = {
     CLERK: {WORK_MODULE, VIEW},
     VIEWER: {VIEW},
 }
-
-# The session key recording that this sign-in passed the second factor: its value is the
-# account's session id (User.get_id), so a password change, another account signing in, or
-# signing out ends it.
-SECOND_FACTOR_KEY = "admin_second_factor"
 
 
 def can(staff: StaffMember | None, action: str, module: str | None = None) -> bool:
@@ -79,7 +74,7 @@ class CityConsoleSignIn(ConsoleSignIn):
     templates = "admin"
     factor = staff_second_factor
     login_form, identifier_field = LoginForm, "identifier"
-    passed_key, pending_secret_key = SECOND_FACTOR_KEY, "admin_pending_totp"
+    sign_ins, pending_secret_key = accounts.sign_ins, "admin_pending_totp"
 
     def authenticate(self, form):
         return accounts.authenticate_form(form)
@@ -91,16 +86,10 @@ class CityConsoleSignIn(ConsoleSignIn):
         return current_staff()
 
     def begin(self, account) -> None:
-        session.pop(SECOND_FACTOR_KEY, None)
-        login_user(account)
+        accounts.sign_in(account)
 
     def end(self) -> None:
-        session.pop(SECOND_FACTOR_KEY, None)
-        session.pop(self.pending_secret_key, None)
-        logout_user()
-
-    def session_id(self, account) -> str:
-        return account.get_id()
+        accounts.sign_out()
 
     def record(self, staff, action: str, **detail) -> None:
         audit.record(audit.actor_of(current_user), action, f"staff:{staff.id}", None, detail)

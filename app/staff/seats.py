@@ -1,5 +1,5 @@
 """Staff seats: a city's plan may limit how many staff it has, counting active staff members and
-invitations not yet accepted nor expired."""
+open invitations (not accepted, revoked nor expired)."""
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -17,14 +17,19 @@ class NoStaffSeatLeft(Exception):
         self.seats = seats
 
 
-def staff_seats_taken() -> int:
-    """Active staff members, and invitations not yet accepted nor expired."""
+def open_invitations() -> sa.Select:
+    """Invitations that can still be accepted: not accepted, revoked nor expired."""
     since = datetime.now(UTC) - timedelta(seconds=INVITATION_LIFETIME)
+    return sa.select(StaffInvitation).where(
+        StaffInvitation.accepted_at.is_(None), StaffInvitation.revoked_at.is_(None),
+        StaffInvitation.created_at > since)
+
+
+def staff_seats_taken() -> int:
+    """Active staff members, and open invitations."""
     active = sa.select(sa.func.count(StaffMember.id)).where(StaffMember.active).scalar_subquery()
-    pending = sa.select(sa.func.count(StaffInvitation.id)).where(
-        StaffInvitation.accepted_at.is_(None),
-        StaffInvitation.created_at > since).scalar_subquery()
-    return db.session.scalar(sa.select(active + pending))
+    pending = sa.select(sa.func.count()).select_from(open_invitations().subquery())
+    return db.session.scalar(sa.select(active + pending.scalar_subquery()))
 
 
 def check_staff_seat() -> None:

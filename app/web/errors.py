@@ -4,7 +4,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
 from app.web.maintenance import MAINTENANCE_NOTICE, CityInMaintenance
-from tenants.routing import CitySuspended, UnknownSite, requested_city
+from tenants.routing import CitySuspended, InvalidHost, UnknownSite, requested_city
 
 
 def _messages(error: HTTPException) -> tuple[str, str]:
@@ -13,6 +13,10 @@ def _messages(error: HTTPException) -> tuple[str, str]:
             "No city's site answers at this address. Check the address, or go to your city's "
             "own site."
         )
+    if isinstance(error, InvalidHost):
+        return _("Bad request"), _(
+            "The address is not valid: a host name may be followed only by a colon and a port "
+            "number. Check the address.")
     if isinstance(error, CityInMaintenance):
         return _("Under maintenance"), str(MAINTENANCE_NOTICE)
     if isinstance(error, CitySuspended):
@@ -20,6 +24,8 @@ def _messages(error: HTTPException) -> tuple[str, str]:
             "This city's online services are suspended for the time being. Please try again "
             "later or contact the city's service centre."
         )
+    if error.code == 429 and getattr(getattr(error, "limit", None), "error_message", None):
+        return _("Too many attempts"), str(error.description)  # what to do, said by the limit
     titles = {
         400: (_("Bad request"), _("The request could not be understood. Check what you sent.")),
         403: (_("Forbidden"), _("You do not have permission to open this page.")),

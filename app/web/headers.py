@@ -2,7 +2,7 @@
 from another host, so the policy can forbid all of that. City sites run no script at all; the
 administration console (/admin) runs the app's own script files (app/static/js/), never inline
 code or eval."""
-from flask import request
+from flask import current_app, request
 
 from tenants.routing import is_city_console_path
 
@@ -23,6 +23,9 @@ def _secure_headers(response):
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("X-Frame-Options", "DENY")
+    if current_app.config.get("HSTS_SECONDS"):  # production: browsers then never use http://
+        headers.setdefault("Strict-Transport-Security",
+                           f"max-age={current_app.config['HSTS_SECONDS']}")
     return response
 
 

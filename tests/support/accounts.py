@@ -60,3 +60,18 @@ def signed_in_staff(app, client, tenant, email="boss@example.com", role="admin",
     member = add_staff(app, tenant, email, role=role, modules=modules)
     sign_in_with_2fa(client, tenant, member)
     return member
+
+
+def texts(outbox_dir, tenant) -> list[str]:
+    """The text messages (SMS) sent for the city so far, oldest first."""
+    folder = outbox_dir / tenant.slug
+    paths = sorted(folder.glob("sms-*.txt"), key=lambda p: p.stat().st_mtime_ns) if (
+        folder.exists()) else []
+    return [path.read_text(encoding="utf-8") for path in paths]
+
+
+def last_code(outbox_dir, tenant) -> str:
+    """The 6-digit code of the latest text message."""
+    import re
+
+    return re.search(r"\b(\d{6})\b", texts(outbox_dir, tenant)[-1]).group(1)

@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 
 from app import crypto
-from app.accounts import hash_password
 from app.accounts.models import User
 from app.audit.models import AuditEntry
 from app.staff import invitations
@@ -178,12 +177,16 @@ def test_a_recovery_code_works_once(app, client, town):
     assert post_form(client, town, "/admin/2fa", {"code": member["codes"][1]}).status_code == 302
 
 
-def test_a_password_change_ends_the_second_factor(app, client, town):
+def test_a_password_change_elsewhere_ends_the_console_sign_in(app, client, town):
     member = signed_in_staff(app, client, town, "rotate@example.com")
     assert client.get("/admin/", headers=host(town)).status_code == 200
-    with tenant_context(town, app):
-        db.session.get(User, member["user_id"]).password_hash = hash_password("another one!!")
-        db.session.commit()
+    phone = app.test_client()
+    post_form(phone, town, "/account/login", {"identifier": member["email"],
+                                              "password": PASSWORD})
+    changed = post_form(phone, town, "/account/password", {
+        "current_password": PASSWORD, "password": "lantern orbit velvet canyon",
+        "confirm": "lantern orbit velvet canyon"})
+    assert changed.status_code == 302
     assert client.get("/admin/", headers=host(town)).location.startswith("/admin/login")
 
 

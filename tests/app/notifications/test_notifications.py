@@ -146,6 +146,9 @@ def test_a_password_change_notifies_and_shows_under_my_account(app, client, make
     client.post("/account/register", headers=host, data={
         "csrf_token": token, "email": "ui@example.com", "password": password,
         "confirm": password})
+    token = form_token(client.get("/account/login", headers=host))  # registered: now sign in
+    client.post("/account/login", headers=host, data={
+        "csrf_token": token, "identifier": "ui@example.com", "password": password})
     token = form_token(client.get("/account/password", headers=host))
     client.post("/account/password", headers=host, data={
         "csrf_token": token, "current_password": password, "password": "a new password!",

@@ -19,7 +19,12 @@ from tests.app.platform.conftest import (
     sign_in_vendor_with_2fa,
 )
 from tests.conftest import form_token
-from tests.support.accounts import add_staff, sign_in_to_admin, signed_in_staff
+from tests.support.accounts import (
+    add_staff,
+    sign_in_to_admin,
+    sign_in_with_2fa,
+    signed_in_staff,
+)
 from tests.support.cities import audit_entries
 
 
@@ -147,3 +152,37 @@ def test_city_staff_never_reach_the_platform_console(app, make_city):
     thief = app.test_client()
     thief.set_cookie("session", cookie.value, domain="platform.test")
     assert thief.get("/console/", headers=PLATFORM).location.startswith("/console/login")
+
+
+def test_the_city_s_log_shows_the_reason_and_other_staff_see_a_banner(
+        app, client, make_city, vendor_admin):
+    city = make_city("why", locale="en")
+    member = add_staff(app, city, "helped@example.com")
+    colleague = add_staff(app, city, "colleague@example.com")
+    colleague_browser = app.test_client()
+    sign_in_with_2fa(colleague_browser, city, colleague)
+    city_host = {"Host": city.domains[0], "Accept-Language": "en"}
+    assert "Vendor support is signed in" not in colleague_browser.get(
+        "/admin/", headers=city_host).get_data(as_text=True)
+    _enter(app.test_client(), city, _link(client, city, member, reason="Ticket 77: lost data"))
+    (start,) = audit_entries(app, city, "staff.impersonation_start")
+    assert start.after["reason"] == "Ticket 77: lost data"
+    page = colleague_browser.get("/admin/", headers=city_host).get_data(as_text=True)
+    assert "Vendor support is signed in" in page and vendor_admin["email"] in page
+    assert "helped@example.com" in page
+
+
+def test_suspending_the_city_ends_the_support_session(app, client, cli, make_city,
+                                                      vendor_admin):
+    city = make_city("stop", locale="en")
+    member = add_staff(app, city, "boss@example.com")
+    visitor = app.test_client()
+    _enter(visitor, city, _link(client, city, member))
+    city_host = {"Host": city.domains[0], "Accept-Language": "en"}
+    assert visitor.get("/admin/", headers=city_host).status_code == 200
+    assert cli.invoke(args=["tenants", "suspend", city.slug]).exit_code == 0
+    response = visitor.get("/admin/", headers=city_host)
+    assert response.status_code == 302 and response.location == "/admin/login"
+    assert visitor.get("/admin/", headers=city_host).location.startswith("/admin/login")
+    (end,) = audit_entries(app, city, "staff.impersonation_end")
+    assert end.after == {"reason": "city suspended"}

@@ -7,7 +7,12 @@ import sqlalchemy as sa
 
 from tenants.db import db
 from tenants.models import PlatformAuditEntry, PlatformStaff
-from tests.app.platform.conftest import PLATFORM, post_platform, sign_in_vendor
+from tests.app.platform.conftest import (
+    PLATFORM,
+    post_platform,
+    sign_in_vendor,
+    sign_in_vendor_with_2fa,
+)
 from tests.conftest import form_token
 
 
@@ -104,3 +109,14 @@ def test_reset_staff_ends_sessions_and_prints_a_new_link(app, client, cli, make_
                                             "confirm": "another long password"})
     assert response.location == "/console/2fa/setup"  # the second factor is set up again
     assert cli.invoke(args=["platform", "reset-staff", "nobody@example.com"]).exit_code == 1
+
+
+def test_a_copied_console_cookie_is_worthless_after_sign_out(app, make_vendor):
+    vendor = make_vendor()
+    owner, thief = app.test_client(), app.test_client()
+    sign_in_vendor_with_2fa(owner, vendor)
+    thief.set_cookie("session", owner.get_cookie("session", domain="platform.test").value,
+                     domain="platform.test")
+    assert thief.get("/console/", headers=PLATFORM).status_code == 200
+    post_platform(owner, "/console/logout", {}, page="/console/")
+    assert thief.get("/console/", headers=PLATFORM).location.startswith("/console/login")

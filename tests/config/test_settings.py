@@ -1,0 +1,27 @@
+"""Production refuses to start with a secret key anyone could know or guess."""
+import pytest
+
+from config.settings import DEVELOPMENT_SECRET_KEY, ConfigurationError, from_environment
+
+PRODUCTION = {"CIVIC_ENV": "production", "DATABASE_URL": "postgresql://x@db/civic",
+              "DATA_ENCRYPTION_KEY": "k" * 43 + "=", "RATELIMIT_STORAGE_URI": "redis://r:6379/0"}
+
+
+@pytest.mark.parametrize(("key", "problem"), [
+    (None, "SECRET_KEY must be set"),
+    ("", "SECRET_KEY must be set"),
+    (DEVELOPMENT_SECRET_KEY, "the development key"),
+    ("x" * 31, "shorter than 32 bytes"),
+])
+def test_production_refuses_a_missing_known_or_short_secret_key(key, problem):
+    environ = dict(PRODUCTION, **({"SECRET_KEY": key} if key is not None else {}))
+    with pytest.raises(ConfigurationError, match=problem) as refused:
+        from_environment(environ)
+    assert "secrets.token_urlsafe" in str(refused.value)  # how to make one
+
+
+def test_production_takes_a_long_random_key_and_development_needs_none():
+    assert from_environment(dict(PRODUCTION, SECRET_KEY="s" * 32))["SECRET_KEY"] == "s" * 32
+    assert from_environment({})["SECRET_KEY"] == DEVELOPMENT_SECRET_KEY
+    assert from_environment({})["PUBLIC_SCHEME"] == "http"
+    assert from_environment(dict(PRODUCTION, SECRET_KEY="s" * 32))["PUBLIC_SCHEME"] == "https"
