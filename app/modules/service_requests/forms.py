@@ -115,7 +115,8 @@ class NotesForm(StaffForm):
 class UpdateForm(NotesForm):
     prefix = "update"
     status = SelectField(_l("New status"), choices=[])
-    close_reason = SelectField(_l("Reason for closing"), choices=[])
+    close_reason = SelectField(_l("Reason for closing"), choices=[],
+                               validate_choice=False)  # checked by workflow.update
 
 
 class AssignForm(StaffForm):
@@ -135,7 +136,8 @@ class MergeForm(NotesForm):
 
 class ReviewForm(StaffForm):
     prefix = "review"
-    decision = SelectField(choices=[("accept", _l("Accept")), ("reject", _l("Reject"))])
+    decision = SelectField(choices=[SelectChoice("accept", _l("Accept")),
+                                    SelectChoice("reject", _l("Reject"))])
     internal_note = NotesForm.internal_note
 
 

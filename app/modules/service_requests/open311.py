@@ -410,7 +410,8 @@ def _field_problems(form: dict) -> list[str]:
                 for name, limit in LIMITS.items() if len(form[name]) > limit]
     if form["email"] and not problems:
         try:
-            form["email"] = validate_email(form["email"], check_deliverability=False).normalized
+            form["email"] = validate_email(form["email"],
+                                           check_deliverability=False).normalized.lower()
         except EmailNotValidError:
             problems.append(_("email is not a valid email address."))
     if form["media_url"] and not form["media_url"].startswith(("https://", "http://")):
