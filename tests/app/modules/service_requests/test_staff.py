@@ -82,12 +82,12 @@ def test_the_queue_puts_overdue_requests_first_and_filters(app, ids, client, tow
     queue = staff.get("/admin/service-requests/", headers=host(town)).get_data(as_text=True)
     assert queue.index(late) < queue.index(fresh) and queue.index(late) < queue.index(paint)
     assert queue.count("overdue") == 1
-    only = staff.get("/admin/service-requests/?category=%d" % ids["graffiti"],
+    only = staff.get(f"/admin/service-requests/?category={ids['graffiti']}",
                      headers=host(town)).get_data(as_text=True)
     assert paint in only and fresh not in only
     old = staff.get("/admin/service-requests/?age=7", headers=host(town)).get_data(as_text=True)
     assert late in old and fresh not in old
-    cleaning = staff.get("/admin/service-requests/?department=%d" % ids["cleaning"],
+    cleaning = staff.get(f"/admin/service-requests/?department={ids['cleaning']}",
                          headers=host(town)).get_data(as_text=True)
     assert paint in cleaning and late not in cleaning
     page = staff.get(f"/admin/service-requests/{request_id(late)}", headers=host(town))
