@@ -166,10 +166,20 @@ def _locked(request_id: int) -> ServiceRequest:
     return load_for_update(request_id) or abort(404)
 
 
-def _done(service_request: ServiceRequest, message: str):
+def _done(service_request: ServiceRequest, message: str | None = None):
+    """Commit the move, back to the request's page saying what was done (by default its
+    status now)."""
     db.session.commit()
-    flash(message, "success")
+    flash(message or _("Report %(number)s is “%(status)s”.", number=service_request.reference,
+                       status=STATUS_LABELS[service_request.status]), "success")
     return redirect(url_for(".detail", request_id=service_request.id), 303)
+
+
+def _form_refused(service_request: ServiceRequest, form, status: int = INVALID_FORM):
+    """The request's page again, `form` with its problems; nothing changed."""
+    db.session.rollback()
+    return _detail_page(service_request, status, failed=form.prefix,
+                        **{f"{form.prefix}_form": form})
 
 
 @bp.post("/<int:request_id>/update")
@@ -178,14 +188,11 @@ def update_request(request_id):
     service_request = _locked(request_id)
     form = _update_form(service_request, UpdateForm())
     if not form.validate_on_submit():
-        db.session.rollback()
-        return _detail_page(service_request, INVALID_FORM, update_form=form, failed="update")
+        return _form_refused(service_request, form)
     update(service_request, current_user, status=form.status.data,
            public_note=form.public_note.data or "", internal_note=form.internal_note.data or "",
            close_reason=form.close_reason.data or None)
-    return _done(service_request, _("Report %(number)s is updated: “%(status)s”.",
-                                    number=service_request.reference,
-                                    status=STATUS_LABELS[service_request.status]))
+    return _done(service_request)
 
 
 @bp.post("/<int:request_id>/review")
@@ -194,13 +201,10 @@ def review_request(request_id):
     service_request = _locked(request_id)
     form = ReviewForm()
     if not form.validate_on_submit():
-        db.session.rollback()
-        return _detail_page(service_request, INVALID_FORM, review_form=form, failed="review")
+        return _form_refused(service_request, form)
     review(service_request, current_user, accept=form.decision.data == "accept",
            internal_note=form.internal_note.data or "")
-    return _done(service_request, _("Report %(number)s is “%(status)s”.",
-                                    number=service_request.reference,
-                                    status=STATUS_LABELS[service_request.status]))
+    return _done(service_request)
 
 
 @bp.post("/<int:request_id>/assign")
@@ -209,8 +213,7 @@ def assign_request(request_id):
     service_request = _locked(request_id)
     form = _assign_form(AssignForm())
     if not form.validate_on_submit():
-        db.session.rollback()
-        return _detail_page(service_request, INVALID_FORM, assign_form=form, failed="assign")
+        return _form_refused(service_request, form)
     department = db.session.get(ServiceDepartment, form.department_id.data)
     assign(service_request, current_user, department, form.internal_note.data or "")
     return _done(service_request, _("Report %(number)s is assigned to %(department)s.",
@@ -225,14 +228,14 @@ def merge_request(request_id):
     form = MergeForm()
     service_request = _request_or_404(request_id)
     if not form.validate_on_submit():
-        return _detail_page(service_request, INVALID_FORM, merge_form=form, failed="merge")
+        return _form_refused(service_request, form)
     original_id = db.session.scalar(sa.select(ServiceRequest.id).where(
         ServiceRequest.id == request_id_of(form.original.data),
         ServiceRequest.status.in_(PUBLIC)))
     if original_id is None:
         form.original.errors = [*form.original.errors,
                                 _("No report of this city has this tracking number.")]
-        return _detail_page(service_request, 404, merge_form=form, failed="merge")
+        return _form_refused(service_request, form, 404)
     duplicate, original = lock_pair(request_id, original_id)
     merge(duplicate, original, current_user, public_note=form.public_note.data or "",
           internal_note=form.internal_note.data or "")

@@ -141,8 +141,11 @@ def question(category_id, attribute_id=None):
             db.session.commit()
             flash(_("Saved."), "success")
             return redirect(url_for(".category", category_id=category_id), 303)
-    return render_template("service_requests/admin/question.html", form=form,
-                           category=category_row, locale=get_locale()), form_status(form)
+    return render_template(
+        "service_requests/admin/edit.html", form=form,
+        title=_("Question of %(category)s", category=category_row.name_for(get_locale())),
+        back=(url_for(".category", category_id=category_id), _("Back to the category"))
+    ), form_status(form)
 
 
 @bp.post("/categories/<int:category_id>/questions/<int:attribute_id>/delete")
