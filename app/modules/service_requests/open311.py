@@ -117,7 +117,7 @@ def _check_jurisdiction() -> None:
     if given and given not in {*tenant.domains, tenant.slug}:
         raise ApiError(404, _("jurisdiction_id %(given)s was not found: this endpoint serves "
                               "%(city)s only (jurisdiction_id %(domain)s).", given=given[:100],
-                              city=tenant.name, domain=tenant.domains[0]))
+                              city=tenant.display_name(get_locale()), domain=tenant.domains[0]))
 
 
 def api_view(view):
@@ -212,7 +212,8 @@ def discovery(fmt):
     tenant = current_tenant()
     return respond("discovery", {
         "changeset": changeset,
-        "contact": _("%(city)s: see the contact details on %(site)s", city=tenant.name,
+        "contact": _("%(city)s: see the contact details on %(site)s",
+                     city=tenant.display_name(get_locale()),
                      site=url_for("citizen.home", _external=True)),
         "key_service": _("Ask the city's administration for an api_key: it is issued in its "
                          "administration console."),

@@ -4,6 +4,7 @@ names in the order it lists them, JSON types, well-formed XML (also from hostile
 worthless on another, jurisdiction_id, tokens for reports not given an id yet, and the
 throttle per key."""
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
@@ -14,6 +15,7 @@ from defusedxml.ElementTree import fromstring as parse_xml
 from app.modules.service_requests.models import ServiceRequest
 from tenants.context import tenant_context
 from tenants.db import db
+from tenants.provisioning import set_maintenance
 from tests.app.modules.service_requests.service_requests_support import (
     enable_service_requests,
     issue_key,
@@ -337,3 +339,25 @@ def test_discovery_and_unknown_paths(client, town):
     unknown = get(client, town, "nothing/here.json")
     assert unknown.status_code == 404 and json_of(unknown)[0]["code"] == 404
     assert xml_of(get(client, town, "services.html")).tag == "errors"
+
+
+def test_in_maintenance_apps_can_read_but_not_post(app, client, make_city):
+    tenant = make_city("open311-maint", locale="en")
+    enable_service_requests(app, tenant)
+    api_key = issue_key(app, tenant)
+    with app.app_context():
+        set_maintenance(tenant.slug, True)
+    data = {"api_key": api_key, "service_code": "graffiti", "address_string": "Bus stop"}
+    deadline = time.monotonic() + 10  # each process sees the change within seconds
+    while (refused := post(client, tenant, "xml", **data)).status_code != 503:
+        assert time.monotonic() < deadline, refused.status_code
+        time.sleep(0.2)
+    assert xml_of(refused).findtext("error/code") == "503"
+    assert get(client, tenant, "services.json").status_code == 200
+
+    def count():
+        with tenant_context(tenant, app):
+            return db.session.scalar(sa.select(sa.func.count()).select_from(ServiceRequest))
+
+    before = count()  # posts made before this process saw the change went through
+    assert post(client, tenant, **data).status_code == 503 and count() == before

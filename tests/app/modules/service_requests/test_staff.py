@@ -273,6 +273,18 @@ def test_the_set_up_pages_edit_categories_questions_departments_and_keys(app, id
     department = post_form(manager, town, "/admin/service-requests/departments/new",
                            {"name": "Parks", "name_zh": "园林处", "active": "y"})
     assert department.status_code == 303
+    edit = f"/admin/service-requests/categories/{category_id}"
+    page = manager.get(edit, headers=host(town)).get_data(as_text=True)
+    assert "When?" in page and 'name="code"' not in page  # apps rely on it: it stays
+    renamed = post_form(manager, town, edit, {
+        "code": "changed", "name": "Night noise", "name_zh": "夜间噪声", "days_to_close": "3",
+        "department_id": "0", "active": "y"})
+    assert renamed.status_code == 303
+    services = client.get("/open311/v2/services.json", headers=host(town)).json
+    assert [s["service_code"] for s in services if s["service_name"] == "Night noise"] == [
+        "noise"]
+    question_id = page.split("/questions/")[1].split('"')[0]
+    assert manager.get(f"{edit}/questions/{question_id}", headers=host(town)).status_code == 200
     actions = [entry.action for entry in audit_entries(app, town)]
     assert {"service_requests.category.create", "service_requests.question.create",
             "service_requests.question.options",
