@@ -432,6 +432,7 @@ def _attributes() -> dict[str, list[str]]:
 
 
 @bp.route("/<path:anything>", methods=["GET", "POST"])
+@csrf.exempt  # an app's POST to a wrong path learns that, not that a CSRF token is missing
 @api_view
 def not_found(anything):
     raise ApiError(404, _("There is no Open311 resource at this address: see %(url)s.",

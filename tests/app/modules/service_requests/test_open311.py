@@ -338,6 +338,7 @@ def test_discovery_and_unknown_paths(client, town):
         "text/xml", "application/json"]
     unknown = get(client, town, "nothing/here.json")
     assert unknown.status_code == 404 and json_of(unknown)[0]["code"] == 404
+    assert client.post(f"{API}/request.json", headers=host(town)).status_code == 404
     assert xml_of(get(client, town, "services.html")).tag == "errors"
 
 
