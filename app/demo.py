@@ -91,7 +91,7 @@ def demo_branding(city: dict) -> BrandingChange:
 
 # The demo cities offer different modules; each adds its own demo data (Module.demo).
 DEMO_MODULES = {"lishui": ("announcements", "passports", "traffic_fines", "utility_bills",
-                           "appointments"),
+                           "appointments", "service_requests"),
                 "beijing": ("announcements", "appointments"),
                 "shenzhen": ("passports", "traffic_fines")}
 

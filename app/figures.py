@@ -15,10 +15,13 @@ class Figure:
       `first_day` to today in the city's time zone (days without a row may be missing); the
       dashboard adds the days up for today, 7 days and 30 days and draws them as a chart.
       For unit "percent", each value is a (numerator, denominator) pair, summed separately.
-    - `current() -> value`: a figure of the moment (applications waiting, overdue).
+    - `current() -> value`: a figure of the moment (applications waiting, overdue); with
+      `parts() -> [(label, value)]`, also what it is made of (open requests by status), from
+      one more query.
     """
     key: str
     label: str  # lazy_gettext
     unit: str = "count"  # count | fen | percent
     per_day: Callable[[date, str], dict] | None = None
     current: Callable[[], int] | None = None
+    parts: Callable[[], list[tuple[str, object]]] | None = None

@@ -33,7 +33,7 @@ HOST = "bench-dash.bench.example"
 PASSWORD = "bench password 1"
 # The tables the figures read, in the order they are filled (their models' table names).
 TABLES = ("users", "appointment_slots", "appointments", "passport_applications",
-          "traffic_fines", "utility_bills", "payments")
+          "traffic_fines", "utility_bills", "payments", "service_requests")
 # What a generic rule can't know, by table and column (SQL over `i`, the row number, `t`,
 # its moment, and `n`, the number of rows).
 PAID_EVERY_THIRD = "CASE WHEN i % 3 = 0 THEN {} END"
@@ -215,7 +215,7 @@ def signed_in_client(app, tenant):
 
     from app.accounts import hash_password
     from app.accounts.models import User
-    from app.admin import second_factor
+    from app.staff import staff_second_factor as second_factor
     from app.staff.models import StaffMember
 
     with tenant_context(tenant, app):

@@ -59,6 +59,7 @@ class FigureValues:
     totals: dict[int, object]  # period in days -> value; percent: (numerator, denominator)
     days: list[tuple[date, object]]  # the chart, oldest first (empty for figures of the moment)
     current: object = None  # a figure of the moment
+    parts: list[tuple[str, object]] = ()  # what a figure of the moment is made of
 
     def shown(self, value) -> str:
         return format_value(self.figure.unit, value)
@@ -88,7 +89,8 @@ def _add(unit: str, first, second):
 def values_of(figure: Figure, today: date, timezone: str) -> FigureValues:
     """One figure's values: one query (the figure's own)."""
     if figure.per_day is None:
-        return FigureValues(figure, {}, [], figure.current())
+        return FigureValues(figure, {}, [], figure.current(),
+                            figure.parts() if figure.parts else ())
     first_day = today - timedelta(days=CHART_DAYS - 1)
     by_day = figure.per_day(first_day, timezone)
     days = [(day, by_day.get(day, _zero(figure.unit)))

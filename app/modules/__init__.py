@@ -2,8 +2,8 @@
 everything it brings: `module = Module(...)` with its names and icon, its per-city settings (a
 marshmallow schema with defaults), its citizen and admin blueprints, the banner it may show on
 every page, its section of "My account", what it charges for (payables), its periodic jobs, its
-dashboard figures and its demo data. Its tables live in its models.py, in every city schema
-(enabling a module is configuration, not DDL).
+dashboard figures, its demo data and its API for other systems, if it has one. Its tables live
+in its models.py, in every city schema (enabling a module is configuration, not DDL).
 
 `discover()` finds them all and wires what they declare: each blueprint answers 404 where the
 bound city has not enabled the module; payables go to app.payments, periodic jobs to the job
@@ -68,6 +68,7 @@ class Module:
     citizen: Blueprint | None = None  # its `index` view is the home page's card
     admin: Blueprint | None = None  # mounted in the city console at /admin/<slug>/
     citizen_prefix: str | None = None  # default /services/<key-with-hyphens>
+    api: Blueprint | None = None  # for other systems, at its own url_prefix (e.g. Open311)
     banner: Callable[[], SiteBanner | None] | None = None  # on top of every city page
     account_section: str | None = None  # a template that "My account" includes
     payables: tuple[Payable, ...] = ()  # what it charges for, through app.payments
@@ -118,7 +119,7 @@ def _wire(module: Module) -> None:
         if g.get("tenant") is None or not is_enabled(module.key):
             abort(404)
 
-    for blueprint in (module.citizen, module.admin):
+    for blueprint in (module.citizen, module.admin, module.api):
         if blueprint is not None:
             blueprint.before_request(only_where_enabled)
     enabled = partial(is_enabled, module.key)
@@ -223,8 +224,11 @@ def configure(enable=(), disable=(), values: dict[str, dict] | None = None) -> d
 # -- wiring ----------------------------------------------------------------------------------------
 
 def init_app(app: Flask) -> None:
-    """Register every module's citizen blueprint (the city console registers the admin ones)."""
+    """Register every module's citizen blueprint, and its API's at the API's own url_prefix
+    (the city console registers the admin ones)."""
     for module in discover().values():
         if module.citizen is not None:
             app.register_blueprint(module.citizen,
                                    url_prefix=module.citizen_prefix or f"/services/{module.slug}")
+        if module.api is not None:
+            app.register_blueprint(module.api)

@@ -8,7 +8,7 @@ sends nothing, and nothing is lost while no worker runs. The worker delivers thr
 import sqlalchemy as sa
 
 from app.notifications.models import Notification
-from app.notifications.service import deliver_pending, notify
+from app.notifications.service import Contact, deliver_pending, notify
 from tenants.db import db
 
 
@@ -21,4 +21,4 @@ def init_app(app) -> None:
     app.jinja_env.globals["recent_notifications"] = recent_notifications
 
 
-__all__ = ["deliver_pending", "init_app", "notify", "recent_notifications"]
+__all__ = ["Contact", "deliver_pending", "init_app", "notify", "recent_notifications"]

@@ -1,3 +1,4 @@
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -27,7 +28,18 @@ def _render(event: str, locale: str, context: dict) -> tuple[str, str]:
     return subject, body
 
 
-def notify(user: User, event: str, **context) -> list[Notification]:
+@dataclass(frozen=True)
+class Contact:
+    """Someone to tell who has no account of the city: the address left with an anonymous
+    report. Told like an account (`notify`), in `locale` (the city's language if None)."""
+    email: str
+    locale: str | None = None
+    name: str = ""
+    id: None = None  # no account: the message is kept without one
+    mobile: None = None
+
+
+def notify(user: User | Contact, event: str, **context) -> list[Notification]:
     """Queue `event` for `user`, in their language, by email (or SMS when they have no email),
     in the current transaction: it is sent only if that transaction commits."""
     tenant = current_tenant()
