@@ -78,7 +78,10 @@ class TenantDirectory:
         self._by_slug: dict[str, TenantInfo] = {}
         self._version: int | None = None
         self._stale = True
+        # Counts mark_stale calls, so that a reload which began before one cannot clear it.
+        self._stale_marks = 0
         self._lock = threading.Lock()
+        self._reloading = threading.Lock()
         self._poller: threading.Thread | None = None
         self._closed = threading.Event()
 
@@ -96,19 +99,27 @@ class TenantDirectory:
 
     def mark_stale(self) -> None:
         """This process changed a city: reload before the next lookup instead of waiting."""
-        self._stale = True
+        with self._lock:
+            self._stale_marks += 1
+            self._stale = True
 
     def refresh(self) -> None:
-        """Reload if the platform's directory version moved (or the directory is stale)."""
-        with self._engine.connect() as connection:
-            version = connection.execute(_VERSION_SQL).scalar_one()
-            if version == self._version and not self._stale:
-                return
-            tenants = read_cities(connection)
-        by_host = {host: tenant for tenant in tenants for host in tenant.domains}
-        with self._lock:
-            self._by_host, self._by_slug = by_host, {t.slug: t for t in tenants}
-            self._version, self._stale = version, False
+        """Reload if the platform's directory version moved (or the directory is stale).
+
+        Reloads take turns, so an older read never replaces a newer one, and a reload stays
+        stale if this process changed a city while it was reading."""
+        with self._reloading:
+            marks_before = self._stale_marks
+            with self._engine.connect() as connection:
+                version = connection.execute(_VERSION_SQL).scalar_one()
+                if version == self._version and not self._stale:
+                    return
+                tenants = read_cities(connection)
+            by_host = {host: tenant for tenant in tenants for host in tenant.domains}
+            with self._lock:
+                self._by_host, self._by_slug = by_host, {t.slug: t for t in tenants}
+                self._version = version
+                self._stale = self._stale_marks != marks_before
 
     def _ensure_loaded(self) -> None:
         if self._stale:

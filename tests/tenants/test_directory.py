@@ -61,3 +61,34 @@ def test_a_new_domain_added_outside_the_app_arrives_too(app, make_city):
         time.sleep(0.1)
     assert other_worker.lookup_host("new-name.grown.test").slug == tenant.slug
     other_worker.close()
+
+
+def test_a_change_marked_while_a_reload_reads_is_not_lost(app, make_city):
+    """The polling thread may be reading the cities when this process changes one: its older
+    read must not clear the mark, or the change stays unseen until the version moves again."""
+    tenant = make_city("raced")
+    with app.app_context():
+        engine = db.engine
+        directory = TenantDirectory(engine, refresh_seconds=0)  # reloads only when asked
+    assert directory.lookup_host(tenant.domains[0]).status == "active"
+    read_done, changed = threading.Event(), threading.Event()
+
+    def hold_after_reading_cities(conn, cursor, statement, *args):
+        if "FROM platform.tenants t" in statement and threading.current_thread() is reader:
+            read_done.set()
+            changed.wait(10)
+
+    reader = threading.Thread(target=directory.refresh)
+    sa.event.listen(engine, "after_cursor_execute", hold_after_reading_cities)
+    try:
+        directory.mark_stale()
+        reader.start()
+        assert read_done.wait(10), "the reload did not read the cities"
+        with app.app_context():
+            set_status(tenant.slug, "suspended")
+        directory.mark_stale()
+        changed.set()
+        reader.join(10)
+    finally:
+        sa.event.remove(engine, "after_cursor_execute", hold_after_reading_cities)
+    assert directory.lookup_host(tenant.domains[0]).status == "suspended"
