@@ -76,8 +76,10 @@ def set_up_hospital(app, tenant, capacity=3) -> Place:
                          end_time=time(12), slot_minutes=60, capacity=5)]
         db.session.add_all(schedules)
         db.session.commit()
+        # The tests book tomorrow: name the schedules of tomorrow's weekday.
+        doctor_hours = 3 * tomorrow().weekday()
         return Place(hospital.id, department.id, other.id, doctor.id, other_doctor.id,
-                     schedules[0].id, schedules[1].id)
+                     schedules[doctor_hours].id, schedules[doctor_hours + 1].id)
 
 
 @pytest.fixture()
