@@ -27,6 +27,8 @@
 | PAYMENTS_KEYS_AT_PROVISIONING | a job makes a new city's sandbox payment keys, not 1st use | on |
 | MAX_CONTENT_LENGTH | largest request body in bytes (413 beyond) | 12 MB |
 | DB_PREPARED_STATEMENTS | server-side prepared statements (off behind PgBouncer < 1.21) | on |
+| WEBHOOK_RETRY_SECONDS, _RETRY_MAX_SECONDS | first back-off (doubling), longest | 60, 21600 |
+| WEBHOOK_MAX_ATTEMPTS, _PAUSE_AFTER_FAILURES | tries per delivery; failures that pause | 12, 10 |
 | OUTBOUND_ALLOWED_NETWORKS | private CIDRs outbound calls may reach in production (,) | none |
 | OUTBOUND_CONNECT_TIMEOUT, _READ_TIMEOUT | seconds to connect, and to answer | 5, 15 |
 """
@@ -121,6 +123,10 @@ def from_environment(environ=os.environ) -> dict:
         "TENANT_ROLE_LOGIN": _flag(environ.get("TENANT_ROLE_LOGIN")),
         "TENANT_RETENTION_DAYS": int(environ.get("TENANT_RETENTION_DAYS", "90")),
         "EXPORT_RETENTION_DAYS": int(environ.get("EXPORT_RETENTION_DAYS", "7")),
+        "WEBHOOK_RETRY_SECONDS": float(environ.get("WEBHOOK_RETRY_SECONDS", "60")),
+        "WEBHOOK_RETRY_MAX_SECONDS": float(environ.get("WEBHOOK_RETRY_MAX_SECONDS", "21600")),
+        "WEBHOOK_MAX_ATTEMPTS": int(environ.get("WEBHOOK_MAX_ATTEMPTS", "12")),
+        "WEBHOOK_PAUSE_AFTER_FAILURES": int(environ.get("WEBHOOK_PAUSE_AFTER_FAILURES", "10")),
         "OUTBOUND_ALLOWED_NETWORKS": environ.get("OUTBOUND_ALLOWED_NETWORKS", ""),
         "OUTBOUND_CONNECT_TIMEOUT": float(environ.get("OUTBOUND_CONNECT_TIMEOUT", "5")),
         "OUTBOUND_READ_TIMEOUT": float(environ.get("OUTBOUND_READ_TIMEOUT", "15")),
