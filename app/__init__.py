@@ -14,6 +14,7 @@ from app.modules import cli as modules_cli  # noqa: F401  (flask tenants modules
 from app.notifications import tasks as notification_tasks  # noqa: F401  (declares its jobs)
 from app.oidc import cli as oidc_cli  # noqa: F401  (flask tenants oidc)
 from app.web import errors, headers, health, maintenance
+from app.webhooks import tasks as webhook_tasks  # noqa: F401  (its tables; declares its jobs)
 from config.settings import ConfigurationError, from_environment, sqlalchemy_url
 from tenants import cli as tenants_cli
 from tenants import (

@@ -27,7 +27,12 @@
 | PAYMENTS_KEYS_AT_PROVISIONING | a job makes a new city's sandbox payment keys, not 1st use | on |
 | MAX_CONTENT_LENGTH | largest request body in bytes (413 beyond) | 12 MB |
 | DB_PREPARED_STATEMENTS | server-side prepared statements (off behind PgBouncer < 1.21) | on |
+| WEBHOOK_RETRY_SECONDS, _RETRY_MAX_SECONDS | first back-off (doubling), longest | 60, 21600 |
+| WEBHOOK_MAX_ATTEMPTS, _PAUSE_AFTER_FAILURES | tries per delivery; failures that pause | 12, 10 |
+| OUTBOUND_ALLOWED_NETWORKS | private CIDRs outbound calls may reach in production (,) | none |
+| OUTBOUND_CONNECT_TIMEOUT, _READ_TIMEOUT | seconds to connect, and to answer | 5, 15 |
 """
+import ipaddress
 import os
 
 from sqlalchemy.engine import make_url
@@ -39,6 +44,21 @@ MAKE_A_SECRET_KEY = "python -c 'import secrets; print(secrets.token_urlsafe(48))
 # workers and machines.
 SHARED_RATELIMIT_SCHEMES = ("redis://", "rediss://", "redis+sentinel://", "redis+cluster://")
 HSTS_SECONDS = 365 * 24 * 3600
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str) -> tuple[Network, ...]:
+    """OUTBOUND_ALLOWED_NETWORKS ("10.1.0.0/16, fd00::/8") as networks; ValueError names the
+    first entry that is not a network."""
+    networks = []
+    for entry in filter(None, (part.strip() for part in (text or "").split(","))):
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError as error:
+            raise ValueError(f"{entry!r} is not a network in CIDR notation") from error
+    return tuple(networks)
 
 
 class ConfigurationError(RuntimeError):
@@ -79,6 +99,10 @@ def from_environment(environ=os.environ) -> dict:
     if port and not (port.isdigit() and 1 <= int(port) <= 65535):
         raise ConfigurationError(f"PUBLIC_PORT must be a port number (1-65535) or empty, "
                                  f"not {port!r}")
+    try:
+        parse_networks(environ.get("OUTBOUND_ALLOWED_NETWORKS", ""))
+    except ValueError as error:
+        raise ConfigurationError(f"OUTBOUND_ALLOWED_NETWORKS: {error}") from None
     return {
         "CIVIC_ENV": env,
         "SECRET_KEY": secret_key or DEVELOPMENT_SECRET_KEY,
@@ -99,6 +123,13 @@ def from_environment(environ=os.environ) -> dict:
         "TENANT_ROLE_LOGIN": _flag(environ.get("TENANT_ROLE_LOGIN")),
         "TENANT_RETENTION_DAYS": int(environ.get("TENANT_RETENTION_DAYS", "90")),
         "EXPORT_RETENTION_DAYS": int(environ.get("EXPORT_RETENTION_DAYS", "7")),
+        "WEBHOOK_RETRY_SECONDS": float(environ.get("WEBHOOK_RETRY_SECONDS", "60")),
+        "WEBHOOK_RETRY_MAX_SECONDS": float(environ.get("WEBHOOK_RETRY_MAX_SECONDS", "21600")),
+        "WEBHOOK_MAX_ATTEMPTS": int(environ.get("WEBHOOK_MAX_ATTEMPTS", "12")),
+        "WEBHOOK_PAUSE_AFTER_FAILURES": int(environ.get("WEBHOOK_PAUSE_AFTER_FAILURES", "10")),
+        "OUTBOUND_ALLOWED_NETWORKS": environ.get("OUTBOUND_ALLOWED_NETWORKS", ""),
+        "OUTBOUND_CONNECT_TIMEOUT": float(environ.get("OUTBOUND_CONNECT_TIMEOUT", "5")),
+        "OUTBOUND_READ_TIMEOUT": float(environ.get("OUTBOUND_READ_TIMEOUT", "15")),
         "DB_PREPARED_STATEMENTS": _flag(environ.get("DB_PREPARED_STATEMENTS", "on")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

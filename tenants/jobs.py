@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import procrastinate
+import procrastinate.exceptions
 from flask import Flask, current_app
 
 from tenants.context import CityRetired, current_tenant, directory, tenant_context
@@ -113,6 +114,15 @@ def defer(name: str, **kwargs) -> int:
 def defer_for_city(name: str, **kwargs) -> int:
     """Queue the city task `name` for the bound city (there must be one)."""
     return defer(name, city=current_tenant().slug, **kwargs)
+
+
+def defer_once(name: str, lock: str, **kwargs) -> int | None:
+    """Queue the task `name` unless a job with the queueing `lock` is still waiting; the new
+    job's id, or None."""
+    try:
+        return opened_jobs_app().tasks[name].configure(queueing_lock=lock).defer(**kwargs)
+    except procrastinate.exceptions.AlreadyEnqueued:
+        return None
 
 
 def ask_active_cities(due: Callable[[], bool], ask: Callable[[], object]) -> int:

@@ -19,6 +19,7 @@ from app.admin import (  # noqa: F401  (their routes and commands)
     modules,
     providers,
     views,
+    webhooks,
 )
 from app.admin.blueprint import bp
 

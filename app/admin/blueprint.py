@@ -15,6 +15,7 @@ from app.staff.permissions import (
     gate,
     second_factor_passed,
 )
+from app.webhooks.endpoints import paused_endpoints
 from tenants.routing import CITY_CONSOLE_PREFIX
 
 bp = Blueprint("admin", __name__, url_prefix=CITY_CONSOLE_PREFIX)
@@ -55,7 +56,10 @@ def _admin_context() -> dict:
     impersonation = current_impersonation()
     # Other staff are told while vendor support is signed in to the city's console.
     support = open_support_session() if verified and impersonation is None else None
+    manages = verified and can(staff, MANAGE_STAFF)
     return {"staff": staff, "admin_nav": verified,
-            "can_manage_staff": verified and can(staff, MANAGE_STAFF),
+            "can_manage_staff": manages,
+            # Administrators are told on every page that the city's systems miss events.
+            "paused_webhooks": paused_endpoints() if manages else 0,
             "role_label": role_label, "ROLES": ROLES, "impersonation": impersonation,
             "support_session": support}

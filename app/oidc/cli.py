@@ -5,6 +5,7 @@ import click
 import sqlalchemy as sa
 from flask import current_app
 from flask.cli import AppGroup
+from flask_babel import force_locale
 
 from app.oidc.models import DEFAULT_SCOPES, OidcProvider
 from app.oidc.providers import ProviderInvalid, as_dict, save_provider, set_provider_enabled
@@ -38,7 +39,7 @@ def _find(key: str, slug: str) -> OidcProvider:
     return provider
 
 
-def _cli_message(code: str, values: dict, slug: str) -> str:
+def _cli_message(code: str, message: str, values: dict, slug: str) -> str:
     """What `flask tenants oidc add` says (in English) for the first ProviderInvalid code."""
     key, issuer = values.get("key", ""), values["issuer"]
     return {
@@ -48,7 +49,7 @@ def _cli_message(code: str, values: dict, slug: str) -> str:
         "key_taken": f"the city {slug} already has an OpenID provider with the key {key!r}",
         "issuer": f"the issuer must be an https:// (or http://) URL without query or "
                   f"fragment, not {issuer!r}",
-        "issuer_http": "the issuer must be an https:// URL in production",
+        "issuer_refused": f"the issuer {issuer!r} is refused: {message}",
         "issuer_long": "the issuer URL is longer than 500 characters",
         "client_id": "--client-id must be 1 to 255 characters",
         "client_secret": "the client secret must not be empty",
@@ -71,13 +72,14 @@ def _cli_message(code: str, values: dict, slug: str) -> str:
 def oidc_add(slug, name, issuer, client_id, client_secret, key, scopes):
     """Let citizens of the city SLUG sign in with an OpenID Connect provider."""
     tenant = _city(slug)
-    with tenant_context(tenant):
+    with tenant_context(tenant), force_locale("en"):  # the guard's message, in English
         try:
             provider, _changed = save_provider(
                 None, actor(), name=name, issuer=issuer, client_id=client_id, scopes=scopes,
                 key=(key or "").strip(), client_secret=client_secret)
         except ProviderInvalid as error:
-            _fail(_cli_message(next(iter(error.codes.values())), error.values, slug))
+            field, code = next(iter(error.codes.items()))
+            _fail(_cli_message(code, error.errors[field], error.values, slug))
         key, name = provider.key, provider.display_name
         issuer, client_id = provider.issuer, provider.client_id
         db.session.commit()

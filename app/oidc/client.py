@@ -6,13 +6,13 @@ import time
 
 import requests
 from authlib.integrations.flask_client import OAuth
+from authlib.integrations.requests_client import OAuth2Session
 from flask import current_app
 
-from app import crypto
+from app import crypto, outbound
 from app.oidc.models import OidcProvider
 from tenants.context import current_tenant
 
-HTTP_TIMEOUT = 10  # seconds, for every call to a provider (discovery, token, keys, userinfo)
 METADATA_MAX_AGE = 3600  # seconds a provider's discovery document is trusted before re-reading
 OAUTH_EXTENSION = "authlib.integrations.flask_client"
 
@@ -24,6 +24,15 @@ def _discovery_url(issuer: str) -> str:
 def _scopes(provider: OidcProvider) -> str:
     scopes = provider.scopes.split()
     return " ".join(scopes if "openid" in scopes else ["openid", *scopes])
+
+
+class GuardedOAuth2Session(OAuth2Session):
+    """Authlib's session for discovery, keys, tokens and user info, under the outbound guard
+    (app/outbound.py): the issuer's documents name further URLs, each checked when called."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        outbound.guard(self)
 
 
 class ProviderUnusable(Exception):
@@ -53,9 +62,9 @@ def client_for(provider: OidcProvider):
             client_id=provider.client_id,
             client_secret=secret,
             server_metadata_url=_discovery_url(provider.issuer),
-            client_kwargs={"scope": _scopes(provider), "code_challenge_method": "S256",
-                           "default_timeout": HTTP_TIMEOUT},
+            client_kwargs={"scope": _scopes(provider), "code_challenge_method": "S256"},
         )
+        client.client_cls = GuardedOAuth2Session
     loaded_at = client.server_metadata.get("_loaded_at")
     if loaded_at is not None and time.time() - loaded_at > METADATA_MAX_AGE:
         for stale in ("_loaded_at", "jwks"):

@@ -4,12 +4,12 @@ import re
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import current_app
 from flask_babel import gettext as _
 
 from app import crypto
 from app.audit import record
 from app.oidc.models import OidcProvider
+from app.outbound import url_problem
 from tenants.db import db
 
 KEY_PATTERN = re.compile(r"^[a-z0-9]([a-z0-9-]{0,38}[a-z0-9])?$")
@@ -29,7 +29,7 @@ def as_dict(provider: OidcProvider) -> dict:
 class ProviderInvalid(ValueError):
     """Settings a provider can't have: `errors` maps a field ("name", "key", "issuer",
     "client_id", "client_secret", "scopes") to a message in the current locale, `codes` the
-    same fields to what is wrong ("name", "key", "key_taken", "issuer", "issuer_http",
+    same fields to what is wrong ("name", "key", "key_taken", "issuer", "issuer_refused",
     "issuer_long", "client_id", "client_secret", "scopes"), in the order checked; `values` are
     the normalized settings."""
 
@@ -61,8 +61,8 @@ def provider_errors(*, name: str, issuer: str, client_id: str, scopes: str,
             or parts.fragment:
         errors["issuer"] = "issuer", _(
             "Enter an https:// URL without a query or fragment, such as https://id.example.org.")
-    elif parts.scheme == "http" and current_app.config["CIVIC_ENV"] == "production":
-        errors["issuer"] = "issuer_http", _("Enter an https:// URL.")
+    elif refused := url_problem(issuer):
+        errors["issuer"] = "issuer_refused", refused
     elif len(issuer) > 500:
         errors["issuer"] = "issuer_long", _("Enter a URL of at most 500 characters.")
     if not client_id or len(client_id) > 255:

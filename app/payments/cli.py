@@ -1,7 +1,9 @@
 """`flask tenants payments SLUG …`: the city's payment provider, credentials and settings."""
 import click
+from flask_babel import force_locale
 
 from app.audit.models import AuditEntry
+from app.outbound import url_problem
 from app.payments import merchant
 from app.payments.models import PROVIDERS
 from tenants.cli import tenants_cli
@@ -40,8 +42,11 @@ def payments_command(slug, provider, app_id, private_key_file, alipay_public_key
     tenant = directory().get(slug)
     if tenant is None:
         raise click.ClickException(f"no city with the slug {slug!r}")
-    if gateway is not None and not gateway.startswith("https://"):
-        raise click.ClickException("--gateway must be an https:// URL")
+    if gateway:  # "" goes back to Alipay's production gateway
+        with force_locale("en"):
+            problem = url_problem(gateway.strip())
+        if problem:
+            raise click.ClickException(f"--gateway {gateway!r} is refused: {problem}")
     private_key, public_key = _read(private_key_file), _read(alipay_public_key_file)
     with tenant_context(tenant):
         try:

@@ -8,8 +8,9 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import URL, DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
+from app.outbound import url_problem
 from app.payments import signing
 from app.payments.models import STATUSES, payment_status
 
@@ -73,9 +74,12 @@ class MerchantForm(FlaskForm):
         _l("Alipay public key"), validators=[Optional(), Length(max=10000)],
         description=_l("Leave empty to keep the stored key."))
     alipay_gateway_url = StringField(
-        _l("Alipay gateway URL"), validators=[Optional(), URL(message=_l("Enter a URL.")),
-                                              Length(max=300)],
+        _l("Alipay gateway URL"), validators=[Optional(), Length(max=300)],
         description=_l("Empty: Alipay's production gateway. Use the sandbox gateway to test."))
+
+    def validate_alipay_gateway_url(self, field):
+        if problem := url_problem(field.data.strip()):
+            raise ValidationError(problem)
 
     def validate_alipay_private_key(self, field):
         _check_key(field, signing.normalized_private_key,

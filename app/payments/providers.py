@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 import requests
 from flask import url_for
 
+from app import outbound
 from app.money import fen_of, yuan
 from app.payments import merchant, sandbox, signing
 from app.payments.errors import ProviderError
@@ -25,7 +26,6 @@ log = logging.getLogger(__name__)
 
 SUCCESS_CODE = "10000"
 TRADE_NOT_EXIST = "ACQ.TRADE_NOT_EXIST"
-REQUEST_TIMEOUT_SECONDS = 10
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,8 @@ def verified_response(body: str, method: str, public_key: str) -> dict:
 
 def _https_transport(gateway_url: str) -> Callable[[dict], str]:
     def post(params: dict) -> str:
-        response = requests.post(gateway_url, data=params, timeout=REQUEST_TIMEOUT_SECONDS)
+        with outbound.session() as session:
+            response = session.post(gateway_url, data=params)  # the guard's timeouts
         response.raise_for_status()
         return response.text
 

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from flask import has_request_context, session
 
+from app import webhooks
 from app.city_time import city_zone
 from app.money import fen_of
 from app.payments import merchant
@@ -250,6 +251,18 @@ def transition(payment: Payment, to: str, cause: str, message: dict | None = Non
         if payable is None:
             raise RuntimeError(f"payment {payment.reference} is for an unknown kind")
         payable.on_paid(payment, [item.item_id for item in payment.items])
+        webhooks.publish("payment.received", _event_data(payment))
+
+
+def _event_data(payment: Payment) -> dict:
+    """What a payment's webhook events say of it (no personal data)."""
+    return {"reference": payment.reference, "kind": payment.kind,
+            "description": payment.description, "amount_fen": payment.amount_fen,
+            "refunded_fen": payment.refunded_fen, "status": payment.status,
+            "provider": payment.provider, "receipt_number": payment.receipt_number,
+            "paid_at": payment.paid_at.isoformat() if payment.paid_at else None,
+            "items": [{"kind": item.kind, "item_id": item.item_id, "amount_fen": item.amount_fen}
+                      for item in payment.items]}
 
 
 def note(payment: Payment, cause: str, message: dict | None = None) -> None:
@@ -359,6 +372,9 @@ def refund(payment: Payment, amount_fen: int, reason: str, by: str) -> Refund:
     db.session.add(record)
     note(payment, f"refund of {amount_fen} fen: {reason}"[:200], message)
     db.session.flush()
+    webhooks.publish("payment.refunded", {
+        **_event_data(payment), "refund": {"reference": record.reference,
+                                           "amount_fen": amount_fen, "reason": record.reason}})
     return record
 
 

@@ -51,6 +51,7 @@ from app.modules.appointments.slots import (
 )
 from app.notifications import notify
 from app.web.forms import INVALID_FORM
+from app.webhooks import publish
 from tenants.context import current_tenant
 from tenants.db import db
 
@@ -113,6 +114,15 @@ def _snapshot(appointment: Appointment) -> dict:
             "starts_at": appointment.starts_at.isoformat(),
             "department_id": appointment.department_id, "doctor_id": appointment.doctor_id,
             "patient": appointment.patient_name, "id_number": appointment.masked_id_number}
+
+
+def _publish(event_type: str, appointment: Appointment, **extra) -> None:
+    """The webhook event of a booking or cancellation (no patient's name or ID number)."""
+    publish(event_type, {
+        "reference": appointment.reference, "status": appointment.status,
+        "starts_at": appointment.starts_at.isoformat(),
+        "department_id": appointment.department_id, "doctor_id": appointment.doctor_id,
+        "cancelled_by": appointment.cancelled_by, **extra})
 
 
 def _lock_citizen(user_id: int) -> None:
@@ -236,6 +246,7 @@ def book(user: User, department: Department, doctor_id: int | None, starts_at: d
     _insert_with_reference(appointment)
     record(actor, "appointments.book", appointment.reference, None, _snapshot(appointment))
     notify(user, "appointment_booked", appointment=appointment)
+    _publish("booking.made", appointment)
     return appointment
 
 
@@ -263,6 +274,7 @@ def cancel(appointment: Appointment, actor: str) -> Appointment:
     record(actor, "appointments.cancel", appointment.reference, before, _snapshot(appointment))
     notify(db.session.get(User, appointment.user_id), "appointment_cancelled",
            appointment=appointment)
+    _publish("booking.cancelled", appointment)
     return appointment
 
 
@@ -289,6 +301,8 @@ def move(appointment: Appointment, starts_at: datetime, actor: str) -> Appointme
            {**_snapshot(old), "moved_to": _snapshot(new)})
     notify(db.session.get(User, old.user_id), "appointment_moved", appointment=new,
            previous=old)
+    _publish("booking.cancelled", old, moved_to=new.reference)
+    _publish("booking.made", new, moved_from=old.reference)
     return new
 
 
@@ -372,6 +386,7 @@ def _cancel_for_hospital(slot_ids: list[int], reason: str, actor: str) -> list[A
                {**_snapshot(appointment), "reason": reason})
         notify(db.session.get(User, appointment.user_id), "appointment_cancelled_by_hospital",
                appointment=appointment, reason=reason)
+        _publish("booking.cancelled", appointment, reason=reason)
     return cancelled
 
 

@@ -31,6 +31,7 @@ from app.modules.passports.models import (
 from app.modules.passports.settings import holidays, lines
 from app.notifications import notify
 from app.staff.models import ADMIN, StaffMember
+from app.webhooks import publish
 from tenants.db import db
 
 CITIZEN, STAFF = "citizen", "staff"
@@ -121,6 +122,10 @@ def transition(application: PassportApplication, target: str, actor: User, *, by
                 "message": message, "notes": notes})
     notify(application.applicant, "passport_status", application=application,
            status_label=STATUS_LABELS[target], message=message)
+    publish("case.status_changed", {
+        "module": "passports", "reference": application.reference,
+        "from_status": before["status"], "to_status": target, "by": by,
+        "changed_at": now.isoformat(timespec="seconds")})
     return event
 
 

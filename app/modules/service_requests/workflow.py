@@ -42,6 +42,7 @@ from app.modules.service_requests.models import (
     ServiceRequestPhoto,
 )
 from app.notifications import Contact, notify
+from app.webhooks import publish
 from tenants.context import current_tenant
 from tenants.db import db
 
@@ -142,7 +143,13 @@ def staff_moves(request: ServiceRequest) -> tuple[str, ...]:
 
 
 def _audit(actor: User, action: str, request: ServiceRequest, before: dict, after: dict):
+    """The audit entry of a staff change, and the webhook event when the status changed."""
     record(actor_of(actor), f"{KEY}.{action}", request.reference, before, after)
+    if "status" in before and before["status"] != after.get("status"):
+        publish("service_request.status_changed", {
+            "reference": request.reference, "tracking_number": request.tracking_number,
+            "category": request.category.code, "from_status": before["status"],
+            "to_status": after["status"], "close_reason": request.close_reason})
 
 
 def _snapshot(request: ServiceRequest) -> dict:
