@@ -25,6 +25,8 @@ not reveal what was encrypted.
 """
 import base64
 import binascii
+import hashlib
+import hmac
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -103,3 +105,18 @@ def decrypt(token: str) -> str:
         return _current().decrypt(token.encode("ascii")).decode("utf-8")
     except (InvalidToken, UnicodeError) as error:
         raise DecryptionError("the value cannot be decrypted with the configured keys") from error
+
+
+@lru_cache(maxsize=16)
+def _digest_key(key: bytes, purpose: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=HKDF_SALT,
+                info=f"keyed digest: {purpose}".encode()).derive(base64.urlsafe_b64decode(key))
+
+
+def keyed_digest(text: str, purpose: str) -> str:
+    """A stable HMAC-SHA256 (hex) of `text` for finding equal values that are stored only
+    encrypted (an ID card number), under a key derived from the first configured key for
+    `purpose`. Without the key, the digest of a guessable value can't be tested offline.
+    Rotating the first key changes every digest (values digested before no longer match)."""
+    key = _digest_key(keys_from_config(current_app.config)[0], purpose)
+    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()

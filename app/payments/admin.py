@@ -18,7 +18,7 @@ from app.money import fen_of, format_fen, yuan
 from app.payments import merchant, service
 from app.payments.errors import PaymentError, RefundRefused
 from app.payments.forms import ExportForm, MerchantForm, RefundForm, SearchForm
-from app.payments.models import Payment
+from app.payments.models import ERROR, Payment, Refund
 from app.spreadsheets.export import csv_download
 from app.staff.models import ADMIN
 from app.staff.permissions import (
@@ -56,11 +56,11 @@ def can_see_payments() -> bool:
     return bool(visible_kinds(current_staff()))
 
 
-def _in_range(query, date_from: date | None, date_to: date | None):
+def _in_range(query, date_from: date | None, date_to: date | None, column=Payment.created_at):
     if date_from:
-        query = query.where(Payment.created_at >= city_midnight(date_from))
+        query = query.where(column >= city_midnight(date_from))
     if date_to:
-        query = query.where(Payment.created_at < city_midnight(date_to + timedelta(days=1)))
+        query = query.where(column < city_midnight(date_to + timedelta(days=1)))
     return query
 
 
@@ -169,38 +169,66 @@ def receipt(reference):
 @bp.get("/export.csv")
 @staff_required(VIEW)
 def export():
-    """The reconciliation export: every payment made in the date range (city time)."""
+    """The reconciliation export of the date range (city time): the money the provider took
+    and gave back, as it said (every capture, also after a payment had ended, and every
+    refund), the totals, and the differences between that and the payments' own states."""
     form = ExportForm(request.args)
     if not form.validate():
         return render_template("payments/admin/index.html", form=SearchForm(), payments=[],
                                page=1, more=False, filters={}, export_form=form,
                                may_configure=can(current_staff(), MANAGE_STAFF)), INVALID_FORM
-    query = _in_range(_visible(sa.select(Payment)), form.date_from.data, form.date_to.data)
-    rows = db.session.scalars(query.order_by(Payment.created_at, Payment.id).limit(CSV_LIMIT))
-    name = f"payments-{current_tenant().slug}-{form.date_from.data}-{form.date_to.data}.csv"
-    return csv_download(name, CSV_COLUMNS, reconciliation_rows(rows, city_zone()))
+    dates = form.date_from.data, form.date_to.data
+    captures = db.session.scalars(_in_range(
+        _visible(sa.select(Payment)).where(Payment.captured_fen > 0), *dates, Payment.captured_at)
+        .order_by(Payment.captured_at, Payment.id).limit(CSV_LIMIT)).all()
+    refunds = db.session.execute(_in_range(
+        _visible(sa.select(Refund, Payment).join(Payment, Refund.payment_id == Payment.id)),
+        *dates, Refund.at).order_by(Refund.at, Refund.id).limit(CSV_LIMIT)).all()
+    errors = db.session.scalars(_in_range(
+        _visible(sa.select(Payment)).where(Payment.status == ERROR), *dates, Payment.finished_at)
+        .order_by(Payment.finished_at, Payment.id).limit(CSV_LIMIT)).all()
+    name = f"payments-{current_tenant().slug}-{dates[0]}-{dates[1]}.csv"
+    return csv_download(name, CSV_COLUMNS,
+                        reconciliation_rows(captures, refunds, errors, city_zone()))
 
 
-CSV_COLUMNS = ("reference", "receipt_number", "kind", "description", "status", "provider",
-               "trade_no", "amount_yuan", "refunded_yuan", "net_yuan", "created_at", "paid_at",
-               "items")
+CSV_COLUMNS = ("record", "at", "reference", "receipt_number", "kind", "description", "status",
+               "provider", "trade_no", "amount_yuan", "note")
 
 
-def reconciliation_rows(payments, zone: ZoneInfo):
-    """The export's rows, under CSV_COLUMNS, times in the city's time zone."""
+def reconciliation_rows(captures, refunds, errors, zone: ZoneInfo):
+    """The export's rows, under CSV_COLUMNS, times in the city's time zone: `capture` and
+    `refund` rows (what the provider did), `total` rows, then `difference` rows: money taken
+    for a payment that had ended (and whether it was all given back), payments that stopped
+    with an error."""
     def local(moment):
         return moment.astimezone(zone).isoformat(timespec="seconds") if moment else ""
 
-    for payment in payments:
-        paid = payment.status == service.SUCCESS
-        yield [
-            payment.reference, payment.receipt_number, payment.kind, payment.description,
-            payment.status, payment.provider, payment.trade_no,
-            yuan(payment.amount_fen), yuan(payment.refunded_fen),
-            yuan(payment.amount_fen - payment.refunded_fen) if paid else "0.00",
-            local(payment.created_at), local(payment.paid_at),
-            "; ".join(f"{item.item_id} {item.label} {yuan(item.amount_fen)}"
-                      for item in payment.items)]
+    def row(record, at, payment, amount_fen, note=""):
+        return [record, local(at), payment.reference, payment.receipt_number, payment.kind,
+                payment.description, payment.status, payment.provider, payment.trade_no,
+                yuan(amount_fen) if amount_fen is not None else "", note]
+
+    captured = refunded = 0
+    for payment in captures:
+        captured += payment.captured_fen
+        yield row("capture", payment.captured_at, payment, payment.captured_fen,
+                  "paid after the payment had ended" if payment.captured_late else "")
+    for refund, payment in refunds:
+        refunded += refund.amount_fen
+        yield row("refund", refund.at, payment, refund.amount_fen, refund.reason)
+    for label, fen in (("captured", captured), ("refunded", refunded),
+                       ("net", captured - refunded)):
+        yield ["total", "", "", "", "", label, "", "", "", yuan(fen), ""]
+    for payment in captures:
+        if payment.captured_late:
+            outstanding = payment.captured_fen - payment.refunded_fen
+            yield row("difference", payment.captured_at, payment, outstanding,
+                      f"taken after the payment was {payment.status}: "
+                      + ("all given back" if outstanding == 0 else "refund it"))
+    for payment in errors:
+        yield row("difference", payment.finished_at, payment, payment.captured_fen or None,
+                  "stopped with an error: compare with the provider's records")
 
 
 @bp.route("/merchant", methods=["GET", "POST"])
@@ -217,7 +245,8 @@ def merchant_account():
                 private_key=form.alipay_private_key.data or None,
                 public_key=form.alipay_public_key.data or None,
                 gateway_url=form.alipay_gateway_url.data or "",
-                expiry_minutes=form.expiry_minutes.data)
+                expiry_minutes=form.expiry_minutes.data,
+                seller_id=form.alipay_seller_id.data or "")
         except ValueError:
             db.session.rollback()
             account = merchant.account()

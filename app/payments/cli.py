@@ -33,10 +33,13 @@ def _read(path: str | None) -> str | None:
               help="Alipay's public key (PEM or base64), from a file.")
 @click.option("--gateway", metavar="URL",
               help="The Alipay gateway (default: production; give the sandbox's to test).")
+@click.option("--seller-id", metavar="PID",
+              help="The merchant's Alipay partner ID (2088…, 16 digits): notifications naming "
+                   "another seller are refused. Empty to unset.")
 @click.option("--expiry-minutes", type=click.IntRange(1, 1440),
               help="How long a citizen has to pay (default 30).")
 def payments_command(slug, provider, app_id, private_key_file, alipay_public_key_file, gateway,
-                     expiry_minutes):
+                     seller_id, expiry_minutes):
     """Show or change the payment settings of the city SLUG. Keys are stored encrypted and never
     printed. All changes apply together, or none."""
     tenant = directory().get(slug)
@@ -52,7 +55,8 @@ def payments_command(slug, provider, app_id, private_key_file, alipay_public_key
         try:
             changes = merchant.configure(provider=provider, app_id=app_id,
                                          private_key=private_key, public_key=public_key,
-                                         gateway_url=gateway, expiry_minutes=expiry_minutes)
+                                         gateway_url=gateway, expiry_minutes=expiry_minutes,
+                                         seller_id=seller_id)
         except ValueError as error:
             db.session.rollback()
             raise click.ClickException(f"nothing changed: {error}") from None
@@ -65,6 +69,7 @@ def payments_command(slug, provider, app_id, private_key_file, alipay_public_key
         account = merchant.account()
         shown = [("provider", account.provider), ("expiry minutes", account.expiry_minutes),
                  ("alipay app id", account.alipay_app_id or "-"),
+                 ("alipay seller id", account.alipay_seller_id or "-"),
                  ("alipay private key", "set" if account.alipay_private_key_encrypted else "-"),
                  ("alipay public key", "set" if account.alipay_public_key_encrypted else "-"),
                  ("alipay gateway",

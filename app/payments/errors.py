@@ -40,3 +40,21 @@ class RefundRefused(PaymentError):
 class ProviderError(PaymentError):
     """The provider could not be reached or refused a call."""
     message = _l("The payment provider could not be reached. Please try again later.")
+
+
+class ProviderRefused(ProviderError):
+    """The provider answered, and said no (its sub_code is logged)."""
+    message = _l("The payment provider refused this.")
+
+    def __init__(self, sub_code: str = "", payment=None):
+        super().__init__(_l("The payment provider refused this (%(reason)s).",
+                            reason=sub_code or "?"), payment=payment)
+        self.sub_code = sub_code
+
+
+class AmountMismatch(ProviderError):
+    """The provider's verified answer gives the trade another amount than the payment's."""
+
+    def __init__(self, answer: dict, payment=None):
+        super().__init__(payment=payment)
+        self.answer = answer

@@ -8,7 +8,14 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+    ValidationError,
+)
 
 from app.outbound import url_problem
 from app.payments import signing
@@ -66,6 +73,10 @@ class MerchantForm(FlaskForm):
             DataRequired(_l("Enter a number of minutes.")),
             NumberRange(1, 1440, _l("Enter a number of minutes from 1 to 1440."))])
     alipay_app_id = StringField(_l("Alipay app ID"), validators=[Optional(), Length(max=32)])
+    alipay_seller_id = StringField(
+        _l("Alipay seller ID (PID)"), validators=[Optional(), Regexp(
+            r"^2088\d{12}$", message=_l("Enter the 16-digit partner ID starting with 2088."))],
+        description=_l("Notifications that name another seller are refused."))
     alipay_private_key = TextAreaField(
         _l("Merchant private key"), validators=[Optional(), Length(max=10000)],
         description=_l("RSA2, PEM or base64. Leave empty to keep the stored key; it is never "

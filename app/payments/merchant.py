@@ -23,6 +23,7 @@ class Credentials:
     private_key: str  # the merchant's (PEM)
     provider_public_key: str  # the provider's (PEM): its messages are verified with it
     gateway_url: str | None  # None: the built-in sandbox
+    seller_id: str | None = None  # Alipay's PID of the merchant: notifications must name it
 
 
 def account(lock: bool = False) -> MerchantAccount:
@@ -86,7 +87,8 @@ def credentials(provider: str) -> Credentials:
         app_id=row.alipay_app_id,
         private_key=crypto.decrypt(row.alipay_private_key_encrypted),
         provider_public_key=crypto.decrypt(row.alipay_public_key_encrypted),
-        gateway_url=row.alipay_gateway_url or DEFAULT_ALIPAY_GATEWAY)
+        gateway_url=row.alipay_gateway_url or DEFAULT_ALIPAY_GATEWAY,
+        seller_id=row.alipay_seller_id)
 
 
 def sandbox_keys() -> tuple[str, str]:
@@ -98,7 +100,8 @@ def sandbox_keys() -> tuple[str, str]:
 
 def configure(provider: str | None = None, app_id: str | None = None,
               private_key: str | None = None, public_key: str | None = None,
-              gateway_url: str | None = None, expiry_minutes: int | None = None) -> dict:
+              gateway_url: str | None = None, expiry_minutes: int | None = None,
+              seller_id: str | None = None) -> dict:
     """Change the city's account in the current transaction; returns {field: (before, after)}
     of what changed, secrets shown as "set". Keys are checked (ValueError) before storing."""
     row = account(lock=True)
@@ -120,6 +123,12 @@ def configure(provider: str | None = None, app_id: str | None = None,
         change("alipay_app_id", app_id.strip() or None)
     if gateway_url is not None:
         change("alipay_gateway_url", gateway_url.strip() or None)
+    if seller_id is not None:
+        seller_id = seller_id.strip()
+        if seller_id and not (seller_id.isdigit() and seller_id.startswith("2088")
+                              and len(seller_id) == 16):
+            raise ValueError("an Alipay seller ID (PID) is 16 digits starting with 2088")
+        change("alipay_seller_id", seller_id or None)
     if expiry_minutes is not None:
         change("expiry_minutes", expiry_minutes)
     if provider is not None:

@@ -77,7 +77,12 @@ class Payment(db.Model):
         sa.CheckConstraint(_in("status", STATUSES), name="status"),
         sa.CheckConstraint(_in("provider", PROVIDERS), name="provider"),
         sa.CheckConstraint("amount_fen > 0", name="amount"),
-        sa.CheckConstraint("refunded_fen >= 0 AND refunded_fen <= amount_fen", name="refunded"),
+        sa.CheckConstraint("refunded_fen >= 0 AND refunded_fen <= captured_fen", name="refunded"),
+        # Money is taken whole or not at all; a successful payment's is; a late capture
+        # (paid after the payment ended) is money taken on a payment that is not successful.
+        sa.CheckConstraint("captured_fen IN (0, amount_fen) AND (captured_fen = 0) = "
+                           "(captured_at IS NULL) AND (status <> 'success' OR captured_fen > 0)",
+                           name="captured"),
         sa.CheckConstraint("(status = 'success') = (paid_at IS NOT NULL)", name="paid_at"),
         sa.CheckConstraint("(status = 'success') = (receipt_number IS NOT NULL)",
                            name="receipt_number"),
@@ -108,6 +113,10 @@ class Payment(db.Model):
     paid_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     finished_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     receipt_number: Mapped[str | None] = mapped_column(sa.String(20), unique=True)
+    # What the provider took, as it said (verified notification or query): the amount, on
+    # success or later (a late capture, refunded by itself). Refunds come out of it.
+    captured_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0, server_default="0")
+    captured_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     items: Mapped[list["PaymentItem"]] = relationship(
         order_by="PaymentItem.id", back_populates="payment", cascade="all, delete-orphan")
@@ -126,7 +135,13 @@ class Payment(db.Model):
 
     @property
     def refundable_fen(self) -> int:
-        return self.amount_fen - self.refunded_fen if self.status == SUCCESS else 0
+        """What can still be given back: all the provider took, less the refunds."""
+        return self.captured_fen - self.refunded_fen
+
+    @property
+    def captured_late(self) -> bool:
+        """Paid at the provider after the payment had ended (cancelled, expired…)."""
+        return self.captured_fen > 0 and self.status != SUCCESS
 
 
 class PaymentItem(db.Model):
@@ -216,6 +231,9 @@ class MerchantAccount(db.Model):
         sa.BigInteger, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(
         sa.DateTime(timezone=True), server_default=sa.func.now(), onupdate=sa.func.now())
+    # The merchant's Alipay partner ID (PID, 2088…): notifications for another seller are
+    # refused.
+    alipay_seller_id: Mapped[str | None] = mapped_column(sa.String(32))
 
 
 class SandboxTrade(db.Model):

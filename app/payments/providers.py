@@ -18,7 +18,7 @@ from flask import url_for
 from app import outbound
 from app.money import fen_of, yuan
 from app.payments import merchant, sandbox, signing
-from app.payments.errors import ProviderError
+from app.payments.errors import AmountMismatch, ProviderError, ProviderRefused
 from app.payments.models import SANDBOX, Payment, Refund
 from app.payments.signing import ALIPAY_TIME_ZONE, alipay_time
 
@@ -55,16 +55,18 @@ class AlipayClient:
         return params
 
     def checkout_url(self, payment: Payment, return_url: str, notify_url: str,
-                     mobile: bool) -> str:
-        """Where the citizen's browser goes to pay: alipay.trade.wap.pay on phones,
+                     mobile: bool, quit_url: str | None = None) -> str:
+        """Where the citizen's browser goes to pay: alipay.trade.wap.pay on phones (with
+        `quit_url`, where Alipay's mobile cashier sends a citizen who gives up),
         alipay.trade.page.pay elsewhere."""
         method, product = (("alipay.trade.wap.pay", "QUICK_WAP_WAY") if mobile
                            else ("alipay.trade.page.pay", "FAST_INSTANT_TRADE_PAY"))
-        params = self.signed(method, {
-            "out_trade_no": payment.out_trade_no, "total_amount": yuan(payment.amount_fen),
-            "subject": payment.description, "product_code": product,
-            "time_expire": alipay_time(payment.expires_at)},
-            return_url=return_url, notify_url=notify_url)
+        biz = {"out_trade_no": payment.out_trade_no, "total_amount": yuan(payment.amount_fen),
+               "subject": payment.description, "product_code": product,
+               "time_expire": alipay_time(payment.expires_at)}
+        if mobile and quit_url:
+            biz["quit_url"] = quit_url
+        params = self.signed(method, biz, return_url=return_url, notify_url=notify_url)
         # The sandbox's checkout page is on the city's own host (None: this request's).
         gateway_url = self.gateway_url or url_for("payments.sandbox_gateway")
         return f"{gateway_url}?{urlencode(params)}"
@@ -96,22 +98,31 @@ class AlipayClient:
         if total != payment.amount_fen:
             log.error("%s says payment %s is for %s", self.name, payment.reference,
                       answer.get("total_amount"))
-            raise ProviderError()
+            raise AmountMismatch(answer, payment=payment)
         return Trade(answer.get("trade_status", ""), answer.get("trade_no"), total, answer)
 
     def close(self, payment: Payment) -> None:
         """No payment is accepted for the trade any more."""
         answer = self.call("alipay.trade.close", {"out_trade_no": payment.out_trade_no})
         if answer.get("code") != SUCCESS_CODE and answer.get("sub_code") != TRADE_NOT_EXIST:
-            raise ProviderError()
+            raise refused(self.name, "alipay.trade.close", answer, payment)
 
     def refund(self, payment: Payment, refund: Refund) -> dict:
         answer = self.call("alipay.trade.refund", {
             "out_trade_no": payment.out_trade_no, "refund_amount": yuan(refund.amount_fen),
             "out_request_no": refund.reference, "refund_reason": refund.reason})
         if answer.get("code") != SUCCESS_CODE:
-            raise ProviderError(payment=payment)
+            raise refused(self.name, "alipay.trade.refund", answer, payment)
         return answer
+
+
+def refused(provider: str, method: str, answer: dict, payment: Payment) -> ProviderRefused:
+    """The error for a call the provider answered with a refusal, logged with its codes."""
+    log.warning("%s refused %s for payment %s: code=%s sub_code=%s sub_msg=%s", provider,
+                method, payment.reference, answer.get("code"), answer.get("sub_code"),
+                answer.get("sub_msg"))
+    return ProviderRefused(str(answer.get("sub_code") or answer.get("code") or ""),
+                           payment=payment)
 
 
 def verified_response(body: str, method: str, public_key: str) -> dict:

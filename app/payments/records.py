@@ -1,5 +1,6 @@
 """Records that staff load and citizens pay (traffic fines, utility bills — any module may):
-the columns recording a payment, marking records paid when their payment succeeds, the staff's
+the columns recording a payment, marking records paid when their payment succeeds (and what was
+given back when it is refunded: a refunded record stays paid, never payable again), the staff's
 filter by payment state, the receipt link, and the dashboard figures of what was paid."""
 from datetime import date, datetime
 from functools import partial
@@ -22,16 +23,21 @@ class PaidMixin:
     actually charged, late fee included) and by which signed-in citizen, if any."""
 
     @declared_attr
-    def payment_id(cls) -> Mapped[int | None]:  # noqa: N805  (a declared attribute of the class)
+    def payment_id(cls) -> Mapped[int | None]:
         return mapped_column(sa.BigInteger, sa.ForeignKey("payments.id"))
 
     paid_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     paid_fen: Mapped[int | None] = mapped_column(sa.BigInteger)
 
     @declared_attr
-    def paid_by(cls) -> Mapped[int | None]:  # noqa: N805  (a declared attribute of the class)
+    def paid_by(cls) -> Mapped[int | None]:
         return mapped_column(sa.BigInteger, sa.ForeignKey("users.id", ondelete="SET NULL"),
                              index=True)
+
+    @declared_attr
+    def refunded_fen(cls) -> Mapped[int]:
+        """Given back of paid_fen by refunds of its payment (the on_refunded hook)."""
+        return mapped_column(sa.BigInteger, default=0, server_default="0")
 
     @property
     def is_paid(self) -> bool:
@@ -73,10 +79,25 @@ def mark_paid(model, payment, item_ids: list[int]) -> None:
             record.paid_fen, record.paid_by = amounts[record.id], payment.user_id
 
 
+def mark_refunded(model, payment, refund) -> None:
+    """The on_refunded hook's work, in the refund's transaction: the amount given back is
+    spread over the payment's records in item order, each up to what was paid for it. The
+    records stay paid (a refund is the city's decision, not a debt reopened)."""
+    records = db.session.scalars(sa.select(model).where(model.payment_id == payment.id)
+                                 .order_by(model.id).with_for_update()).all()
+    left = refund.amount_fen
+    for record in records:
+        share = min(left, (record.paid_fen or 0) - record.refunded_fen)
+        record.refunded_fen += share
+        left -= share
+
+
 def paid_records(model, kind: str, return_url) -> Payable:
     """What app.payments charges for records of `model`, as the payable `kind`: a successful
-    payment marks them paid (mark_paid)."""
-    return Payable(kind=kind, on_paid=partial(mark_paid, model), return_url=return_url)
+    payment marks them paid (mark_paid), a refund records what was given back
+    (mark_refunded)."""
+    return Payable(kind=kind, on_paid=partial(mark_paid, model), return_url=return_url,
+                   on_refunded=partial(mark_refunded, model))
 
 
 def receipt_link(kind: str, item_id: int) -> str | None:

@@ -17,9 +17,10 @@ from flask import has_request_context, session
 from app import webhooks
 from app.city_time import city_zone
 from app.money import fen_of
-from app.payments import merchant
+from app.payments import alerts, merchant
 from app.payments.errors import (
     AlreadyPaid,
+    AmountMismatch,
     PaymentConflict,
     PaymentError,
     PaymentInProgress,
@@ -29,6 +30,7 @@ from app.payments.errors import (
 from app.payments.models import (
     CANCELLED,
     CREATED,
+    ERROR,
     EXPIRED,
     FAILED,
     FINISHED,
@@ -50,6 +52,9 @@ log = logging.getLogger(__name__)
 PAID_STATUSES = ("TRADE_SUCCESS", "TRADE_FINISHED")
 CLOSED_STATUS = "TRADE_CLOSED"
 LATE_PAYMENT = "paid at the provider after the payment had ended: refund it"
+LATE_REFUND_REASON = "paid after the payment had ended: refunded automatically"
+AMOUNT_MISMATCH = "the provider reports another amount: staff must look into it"
+SYSTEM = "system"
 SESSION_KEY = "payments"  # references an anonymous browser created or was sent to
 SESSION_LIMIT = 20
 
@@ -68,6 +73,9 @@ class Payable:
     return_url: Callable[[Payment], str]
     module: str | None = None  # None: the city's administrators only
     available: Callable[[], bool] = _always
+    # (payment, refund), in the refund's transaction: money of a successful payment was
+    # given back (a late capture's refund is not told: the module never saw it paid).
+    on_refunded: Callable[[Payment, Refund], None] | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,11 @@ def register_payable(payable: Payable) -> None:
     if known is not None and known != payable:
         raise ValueError(f"a payable kind {payable.kind!r} is registered twice")
     PAYABLES[payable.kind] = payable
+
+
+def _module_of(payment: Payment) -> str | None:
+    payable = PAYABLES.get(payment.kind)
+    return payable.module if payable is not None else None
 
 
 class IllegalTransition(RuntimeError):
@@ -237,6 +250,7 @@ def transition(payment: Payment, to: str, cause: str, message: dict | None = Non
     moment = now()
     if to == SUCCESS:  # numbered first: the numbering statement flushes the session
         payment.receipt_number, payment.paid_at = _next_receipt_number(moment), moment
+        payment.captured_fen, payment.captured_at = payment.amount_fen, moment
     payment.status = to
     if to in FINISHED:
         payment.finished_at = moment
@@ -251,7 +265,10 @@ def transition(payment: Payment, to: str, cause: str, message: dict | None = Non
         if payable is None:
             raise RuntimeError(f"payment {payment.reference} is for an unknown kind")
         payable.on_paid(payment, [item.item_id for item in payment.items])
+        alerts.tell_citizen(payment, "payment_received")
         webhooks.publish("payment.received", _event_data(payment))
+    elif to == ERROR:
+        alerts.tell_staff(payment, _module_of(payment), "payment_needs_staff", cause=cause)
 
 
 def _event_data(payment: Payment) -> dict:
@@ -275,22 +292,43 @@ def apply_trade_status(payment: Payment, trade_status: str, trade_no: str | None
                        message: dict | None = None) -> bool:
     """What the provider says of a (locked) payment's trade, from a verified notification or
     query; returns whether anything changed. Repeats and late, out-of-order messages change
-    nothing, except that money taken for an ended payment is noted once (to refund it)."""
+    nothing, except that money taken for an ended payment is recorded once and refunded."""
     if trade_status in PAID_STATUSES:
         if payment.unfinished:
             payment.trade_no = trade_no
             transition(payment, SUCCESS, cause, message)
             return True
-        if payment.status != SUCCESS and not any(e.cause == LATE_PAYMENT for e in payment.events):
-            log.warning("payment %s was paid after it ended (%s)", payment.reference,
-                        payment.status)
-            note(payment, LATE_PAYMENT, message)
+        if payment.status != SUCCESS and payment.captured_fen == 0:
+            capture_late(payment, trade_no, message)
             return True
         return False
     if trade_status == CLOSED_STATUS and payment.unfinished:
         transition(payment, FAILED, cause, message)
         return True
     return False
+
+
+def capture_late(payment: Payment, trade_no: str | None, message: dict | None) -> None:
+    """Money taken for a (locked) payment that had ended (cancelled, expired, failed): record
+    it, give it back at once, and tell the staff. If the provider refuses or can't be reached,
+    the money stays refundable by hand (the staff's alert says so)."""
+    log.warning("payment %s was paid after it ended (%s): refunding it", payment.reference,
+                payment.status)
+    payment.trade_no = payment.trade_no or trade_no
+    payment.captured_fen, payment.captured_at = payment.amount_fen, now()
+    note(payment, LATE_PAYMENT, message)
+    try:
+        with db.session.begin_nested():
+            # One refund reference per payment: a repeated notification after a lost commit
+            # asks the provider for the same refund again, which it does once.
+            refund(payment, payment.refundable_fen, LATE_REFUND_REASON, SYSTEM,
+                   reference=hashlib.sha256(f"late:{payment.reference}".encode()).hexdigest()[:32])
+    except PaymentError as error:
+        log.warning("payment %s: the automatic refund failed (%s)", payment.reference, error)
+        note(payment, "the automatic refund failed: refund it by hand")
+        alerts.tell_staff(payment, _module_of(payment), "payment_captured_late", refunded=False)
+    else:
+        alerts.tell_staff(payment, _module_of(payment), "payment_captured_late", refunded=True)
 
 
 def start(payment: Payment) -> None:
@@ -310,7 +348,11 @@ def settle(payment: Payment) -> bool:
     changed. Never called for a created payment (the provider has never seen it)."""
     if not payment.unfinished or payment.status == CREATED:
         return False
-    trade = provider_for(payment.provider).query(payment)
+    try:
+        trade = provider_for(payment.provider).query(payment)
+    except AmountMismatch as mismatch:
+        transition(payment, ERROR, AMOUNT_MISMATCH, mismatch.answer)
+        return True
     if trade is None:
         return False
     return apply_trade_status(payment, trade.status, trade.trade_no, "query", trade.message)
@@ -358,20 +400,25 @@ def expire_due(limit: int = 200) -> int:
 
 # -- refunds -------------------------------------------------------------------------------------
 
-def refund(payment: Payment, amount_fen: int, reason: str, by: str) -> Refund:
-    """Give back `amount_fen` of a (locked) successful payment through its provider; recorded
-    with an event. Raises RefundRefused beyond what is still refundable."""
-    if payment.status != SUCCESS:
-        raise RefundRefused()
+def refund(payment: Payment, amount_fen: int, reason: str, by: str,
+           reference: str | None = None) -> Refund:
+    """Give back `amount_fen` of what the provider took for a (locked) payment, through the
+    provider; recorded with an event, the citizen told, and (for a successful payment) the
+    payable's on_refunded called. Raises RefundRefused beyond what is still refundable, and
+    ProviderError (ProviderRefused) when the provider can't be reached (refuses)."""
     if not isinstance(amount_fen, int) or amount_fen <= 0 or amount_fen > payment.refundable_fen:
         raise RefundRefused(payment=payment)
-    record = Refund(payment_id=payment.id, reference=secrets.token_hex(16), amount_fen=amount_fen,
-                    reason=reason[:200], by=by[:200])
+    record = Refund(payment_id=payment.id, reference=reference or secrets.token_hex(16),
+                    amount_fen=amount_fen, reason=reason[:200], by=by[:200])
     message = provider_for(payment.provider).refund(payment, record)
     payment.refunded_fen += amount_fen
     db.session.add(record)
     note(payment, f"refund of {amount_fen} fen: {reason}"[:200], message)
     db.session.flush()
+    payable = PAYABLES.get(payment.kind)
+    if payment.status == SUCCESS and payable is not None and payable.on_refunded is not None:
+        payable.on_refunded(payment, record)
+    alerts.tell_citizen(payment, "payment_refunded", refund=record)
     webhooks.publish("payment.refunded", {
         **_event_data(payment), "refund": {"reference": record.reference,
                                            "amount_fen": amount_fen, "reason": record.reason}})
@@ -394,6 +441,8 @@ def receive_notification(provider: str, params: dict) -> bool:
         refused = "bad signature"
     elif params.get("app_id") != client.credentials.app_id:
         refused = "another app_id"
+    elif client.credentials.seller_id and params.get("seller_id") != client.credentials.seller_id:
+        refused = "another seller_id"
     else:
         payment = find(params.get("out_trade_no", ""), lock=True)
         if payment is None or payment.provider != provider:

@@ -79,7 +79,8 @@ def pay(reference):
             payment, return_url=external_url("payments.returned", host=request_host(),
                                              reference=reference),
             notify_url=external_url("payments.notify", provider=payment.provider),
-            mobile=mobile)
+            mobile=mobile, quit_url=external_url("payments.show", host=request_host(),
+                                                 reference=reference))
     except PaymentError as error:
         db.session.rollback()
         return render_template("payments/show.html", payment=payment, error=error.message,

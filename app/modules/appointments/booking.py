@@ -6,8 +6,11 @@ booked < capacity AND NOT blocked`, on a counter row made by `INSERT … ON CONF
 The UPDATE waits for the row lock of a concurrent booking and then re-checks its condition, so
 the last place goes to one citizen only; the CHECK constraint backs it.
 
-Anti-scalping: the citizen's bookings are serialised by a transaction-level advisory lock on
-(city, citizen), so two bookings of one citizen at once can't both pass the limits.
+Anti-scalping: the limits count per patient (a keyed digest of the ID card number), whatever
+the accounts booking for them. A booking takes transaction-level advisory locks on (city,
+account) and then (city, patient), so two bookings for one patient at once can't both pass the
+limits, and a repeated POST of one form (its idempotency key) finds the booking the first made.
+A unique index refuses the same account holding the same slot twice, whatever the rules say.
 
 Blocks and closures mark the affected counters `blocked` (taking their row locks) before
 cancelling the appointments on them, so a booking that raced with the block either committed
@@ -88,6 +91,10 @@ class PastCutoff(AppointmentError):
                  "hospital.")
 
 
+class AlreadyHolding(AppointmentError):
+    message = _l("You already have an appointment at this time. See My appointments.")
+
+
 class WrongState(AppointmentError):
     message = _l("This appointment can't be changed in its current state.")
 
@@ -131,6 +138,17 @@ def _lock_citizen(user_id: int) -> None:
         {"city": current_tenant().slug, "user": str(user_id)})
 
 
+def _lock_patient(digest: str) -> None:
+    """Taken after the account's lock (always in this order: no deadlock)."""
+    db.session.execute(sa.text(
+        "SELECT pg_advisory_xact_lock(hashtext('civic:appointments:patient:' || :city || ':' "
+        "|| :patient))"), {"city": current_tenant().slug, "patient": digest})
+
+
+def patient_digest(id_number: str) -> str:
+    return crypto.keyed_digest(id_number.strip().upper(), "appointments patient")
+
+
 def _locked(appointment: Appointment) -> Appointment:
     """The appointment's row, locked and read afresh (a concurrent change has committed)."""
     return db.session.scalars(sa.select(Appointment).where(Appointment.id == appointment.id)
@@ -153,12 +171,16 @@ def _release_place(slot_id: int) -> None:
     db.session.execute(sa.update(Slot).where(Slot.id == slot_id).values(booked=Slot.booked - 1))
 
 
-def _check_limits(user_id: int, department_id: int, starts_at: datetime,
+def _check_limits(user_id: int, digest: str | None, department_id: int, starts_at: datetime,
                   replacing: Appointment | None = None) -> None:
+    """The city's anti-scalping limits, counted per patient (bookings from before patients
+    were told apart count for their account)."""
     settings = settings_of(KEY)
+    same_patient = (Appointment.patient_digest == digest) if digest else sa.false()
+    same_patient = sa.or_(same_patient, sa.and_(Appointment.patient_digest.is_(None),
+                                                Appointment.user_id == user_id))
     mine = sa.select(sa.func.count()).select_from(Appointment).where(
-        Appointment.user_id == user_id, Appointment.status == BOOKED,
-        Appointment.starts_at > _now())
+        same_patient, Appointment.status == BOOKED, Appointment.starts_at > _now())
     if replacing is not None:
         mine = mine.where(Appointment.id != replacing.id)
     if db.session.scalar(mine) >= settings["max_active_per_citizen"]:
@@ -167,7 +189,7 @@ def _check_limits(user_id: int, department_id: int, starts_at: datetime,
         local_day = city_day(starts_at)
         start, end = day_bounds(local_day, local_day)
         same_day = sa.select(sa.func.count()).select_from(Appointment).where(
-            Appointment.user_id == user_id, Appointment.department_id == department_id,
+            same_patient, Appointment.department_id == department_id,
             Appointment.status.in_((BOOKED, CHECKED_IN)),
             Appointment.starts_at >= start, Appointment.starts_at < end)
         if replacing is not None:
@@ -217,7 +239,8 @@ def qr_content(appointment: Appointment) -> str:
 
 
 def _insert_with_reference(appointment: Appointment) -> None:
-    """Save the appointment under a fresh reference (another on the very rare clash)."""
+    """Save the appointment under a fresh reference (another on the very rare clash);
+    AlreadyHolding when the account holds the slot already."""
     for _attempt in range(5):
         appointment.reference = new_reference()
         try:
@@ -225,7 +248,10 @@ def _insert_with_reference(appointment: Appointment) -> None:
                 db.session.add(appointment)
                 db.session.flush()
             return
-        except sa.exc.IntegrityError:
+        except sa.exc.IntegrityError as error:
+            constraint = getattr(getattr(error.orig, "diag", None), "constraint_name", None)
+            if constraint in ("uq_appointments_citizen_slot", "uq_appointments_idempotency_key"):
+                raise AlreadyHolding() from None
             if db.session.scalar(sa.select(sa.func.count()).select_from(Appointment).where(
                     Appointment.reference == appointment.reference)) == 0:
                 raise
@@ -233,16 +259,26 @@ def _insert_with_reference(appointment: Appointment) -> None:
 
 
 def book(user: User, department: Department, doctor_id: int | None, starts_at: datetime,
-         patient: Patient, actor: str) -> Appointment:
-    """Book a place at `starts_at` in the department, with the doctor or any (None)."""
+         patient: Patient, actor: str, idempotency_key: str | None = None) -> Appointment:
+    """Book a place at `starts_at` in the department, with the doctor or any (None). The same
+    `idempotency_key` (one per rendering of the booking form) again gives the booking it made,
+    changing nothing."""
     _lock_citizen(user.id)
-    _check_limits(user.id, department.id, starts_at)
+    if idempotency_key:
+        made = db.session.scalar(sa.select(Appointment).where(
+            Appointment.user_id == user.id, Appointment.idempotency_key == idempotency_key))
+        if made is not None:
+            return made
+    digest = patient_digest(patient.id_number)
+    _lock_patient(digest)
+    _check_limits(user.id, digest, department.id, starts_at)
     slot, slot_id = _claim(department, doctor_id, starts_at)
     appointment = Appointment(
         user_id=user.id, slot_id=slot_id, department_id=department.id,
         doctor_id=slot.doctor_id, starts_at=slot.starts_at, patient_name=patient.name,
         id_number_encrypted=crypto.encrypt(patient.id_number),
-        id_number_last4=patient.id_number[-4:], phone=patient.phone, status=BOOKED)
+        id_number_last4=patient.id_number[-4:], patient_digest=digest, phone=patient.phone,
+        status=BOOKED, idempotency_key=idempotency_key)
     _insert_with_reference(appointment)
     record(actor, "appointments.book", appointment.reference, None, _snapshot(appointment))
     notify(user, "appointment_booked", appointment=appointment)
@@ -283,17 +319,19 @@ def move(appointment: Appointment, starts_at: datetime, actor: str) -> Appointme
     the appointment has none), until the cut-off: the new place is taken and the old one
     given back in one transaction. Returns the new appointment (a new reference)."""
     _lock_citizen(appointment.user_id)
+    if appointment.patient_digest:
+        _lock_patient(appointment.patient_digest)
     old = _citizen_may_change(appointment)
     if starts_at == old.starts_at:
         raise SlotUnavailable()
-    _check_limits(old.user_id, old.department_id, starts_at, replacing=old)
+    _check_limits(old.user_id, old.patient_digest, old.department_id, starts_at, replacing=old)
     slot, slot_id = _claim(old.department, old.doctor_id, starts_at)
     before = _snapshot(old)
     new = Appointment(
         user_id=old.user_id, slot_id=slot_id, department_id=old.department_id,
         doctor_id=slot.doctor_id, starts_at=slot.starts_at, patient_name=old.patient_name,
         id_number_encrypted=old.id_number_encrypted, id_number_last4=old.id_number_last4,
-        phone=old.phone, status=BOOKED)
+        patient_digest=old.patient_digest, phone=old.phone, status=BOOKED)
     _insert_with_reference(new)
     _release_place(old.slot_id)
     old.status, old.moved_at, old.moved_to_id = MOVED, _now(), new.id

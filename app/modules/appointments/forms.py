@@ -3,7 +3,15 @@ check-in forms. Choices of the selects are filled by the views (choices_for)."""
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TelField
+from wtforms import (
+    BooleanField,
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TelField,
+)
 from wtforms import TimeField as _TimeField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
@@ -55,6 +63,10 @@ class PatientForm(FlaskForm):
     phone = TelField(_l("Mobile number"), validators=[_mobile],
                      description=_l("The hospital calls this number if it must change the "
                                     "appointment."))
+    # One per rendering of the form: the same form sent twice (a double click) books once.
+    idempotency_key = HiddenField(validators=[
+        InputRequired(_l("The form has expired. Reload the page and try again.")),
+        Length(min=16, max=64)])
 
 
 class CheckInForm(FlaskForm):

@@ -15,6 +15,7 @@ from tenants.db import db
 BOOKED, CANCELLED, CHECKED_IN, NO_SHOW, MOVED = (
     "booked", "cancelled", "checked_in", "no_show", "moved")
 STATUSES = (BOOKED, CANCELLED, CHECKED_IN, NO_SHOW, MOVED)
+HOLDING = (BOOKED, CHECKED_IN, NO_SHOW)  # appointments that hold their slot's place
 BY_CITIZEN, BY_HOSPITAL = "citizen", "hospital"
 
 
@@ -192,6 +193,15 @@ class Appointment(db.Model):
                  postgresql_where=sa.text("checked_in_at IS NOT NULL")),
         sa.Index("ix_appointments_to_remind", "starts_at",
                  postgresql_where=sa.text("status = 'booked' AND reminded_at IS NULL")),
+        # A citizen holds a slot once, whatever the rules and however often the form is sent.
+        sa.Index("uq_appointments_citizen_slot", "user_id", "slot_id", unique=True,
+                 postgresql_where=sa.text(f"status IN {HOLDING}")),
+        # One booking per rendering of the booking form: a repeated POST finds it.
+        sa.UniqueConstraint("user_id", "idempotency_key", name="uq_appointments_idempotency_key"),
+        sa.Index("ix_appointments_patient", "patient_digest", "starts_at"),
+        sa.Index("ix_appointments_booked_at", "booked_at"),
+        sa.Index("ix_appointments_moved_to", "moved_to_id",
+                 postgresql_where=sa.text("moved_to_id IS NOT NULL")),
     )
 
     id: Mapped[int] = _id()
@@ -215,6 +225,10 @@ class Appointment(db.Model):
     no_show_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     moved_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     reminded_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # crypto.keyed_digest of the ID card number: the anti-scalping limits count per patient.
+    # None for bookings made before it was kept (those count for their account).
+    patient_digest: Mapped[str | None] = mapped_column(sa.String(64))
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(64))
 
     slot: Mapped[Slot] = relationship()
     department: Mapped[Department] = relationship()

@@ -1,6 +1,7 @@
 """The citizen pages: hospital → department → doctor or any → day → slot → the patient's
 details → the confirmation with its reference and QR code; "My appointments", where a booking
 is cancelled or moved until the city's cut-off. Plain links and forms, no script."""
+import secrets
 from collections import defaultdict
 from datetime import date, datetime
 
@@ -150,13 +151,15 @@ def book():
     if not form.is_submitted():
         form.patient_name.data = current_user.display_name
         form.phone.data = current_user.mobile
+        form.idempotency_key.data = secrets.token_urlsafe(24)
     refusal, status = None, 200
     if form.validate_on_submit():
         patient = Patient(form.patient_name.data.strip(), form.id_number.data,
                           form.phone.data)
         try:
             appointment = booking.book(current_user, department, doctor.id if doctor else None,
-                                       starts_at, patient, actor_of(current_user))
+                                       starts_at, patient, actor_of(current_user),
+                                       idempotency_key=form.idempotency_key.data)
         except AppointmentError as error:
             db.session.rollback()
             refusal, status = error.message, error.status

@@ -13,7 +13,11 @@ from app.payments.models import MerchantAccount, Payment, Refund
 from app.payments.service import receive_notification
 from tenants.context import tenant_context
 from tenants.db import db
-from tests.app.payments.payments_support import new_payment, reload, sandbox_notification
+from tests.app.payments.payments_support import (
+    new_payment,
+    reload,
+    sandbox_notification,
+)
 from tests.conftest import form_token
 from tests.support.accounts import signed_in_staff
 from tests.support.cities import audit_entries, host, post_form
@@ -90,26 +94,65 @@ def test_search_history_and_receipt(app, client, town, admin):
     assert paid.receipt_number in receipt.get_data(as_text=True)
 
 
-def test_the_reconciliation_csv_covers_the_range_in_city_time(app, client, town, admin):
-    paid = paid_payment(app, town, ((1, 1234),))
-    pending = new_payment(app, town, ((2, 300),))
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
-    answer = client.get(f"/admin/payments/export.csv?date_from={today}&date_to={today}",
+def export(client, town, date_from, date_to) -> list[dict]:
+    answer = client.get(f"/admin/payments/export.csv?date_from={date_from}&date_to={date_to}",
                         headers=host(town))
     assert answer.status_code == 200 and answer.mimetype == "text/csv"
-    rows = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff"))))
-    by_reference = {row["reference"]: row for row in rows}
-    assert set(by_reference) == {paid.reference, pending.reference}
-    assert by_reference[paid.reference]["amount_yuan"] == "12.34"
-    assert by_reference[paid.reference]["net_yuan"] == "12.34"
-    assert by_reference[paid.reference]["receipt_number"] == paid.receipt_number
-    assert by_reference[paid.reference]["paid_at"].endswith("+08:00")
-    assert by_reference[pending.reference]["net_yuan"] == "0.00"
-    earlier = client.get("/admin/payments/export.csv?date_from=2020-01-01&date_to=2020-01-31",
-                         headers=host(town))
-    assert len(list(csv.reader(io.StringIO(earlier.get_data(as_text=True))))) == 1
+    return list(csv.DictReader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff"))))
+
+
+def test_the_reconciliation_csv_covers_the_range_in_city_time(app, client, town, admin):
+    paid = paid_payment(app, town, ((1, 1234),))
+    new_payment(app, town, ((2, 300),))  # not paid: no money moved
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    rows = export(client, town, today, today)
+    (capture,) = [row for row in rows if row["record"] == "capture"]
+    assert (capture["reference"], capture["amount_yuan"]) == (paid.reference, "12.34")
+    assert capture["receipt_number"] == paid.receipt_number
+    assert capture["at"].endswith("+08:00")
+    totals = {row["description"]: row["amount_yuan"] for row in rows if row["record"] == "total"}
+    assert totals == {"captured": "12.34", "refunded": "0.00", "net": "12.34"}
+    assert not [row for row in rows if row["record"] == "difference"]
+    earlier = export(client, town, "2020-01-01", "2020-01-31")
+    assert [row["record"] for row in earlier] == ["total"] * 3
     missing = client.get("/admin/payments/export.csv?date_from=2020-01-01", headers=host(town))
     assert missing.status_code == 422 and "Enter the last day" in missing.get_data(as_text=True)
+
+
+def test_reconciliation_with_a_late_capture_matches_the_provider(app, client, town, admin):
+    from app.payments.models import SandboxTrade
+    from app.payments.service import cancel, find
+
+    paid = paid_payment(app, town, ((1, 10_000),))
+    assert refund(client, town, paid, "25.00").status_code == 302
+    late = new_payment(app, town, ((2, 2_000),))
+    notification = sandbox_notification(app, town, late.reference)  # paid at the provider…
+    with tenant_context(town, app):
+        cancel(find(late.reference, lock=True))  # …while the city cancels it, never told
+        db.session.commit()
+    assert reload(app, town, late.reference).status == "cancelled"
+    with tenant_context(town, app):  # the provider's notification arrives after all
+        assert receive_notification("sandbox", notification)
+        db.session.commit()
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    rows = export(client, town, today, today)
+    captures = {row["reference"]: row for row in rows if row["record"] == "capture"}
+    assert set(captures) == {paid.reference, late.reference}
+    assert captures[late.reference]["note"] == "paid after the payment had ended"
+    assert captures[late.reference]["status"] == "cancelled"
+    refunds = sorted((row["reference"], row["amount_yuan"]) for row in rows
+                     if row["record"] == "refund")
+    assert refunds == sorted([(paid.reference, "25.00"), (late.reference, "20.00")])
+    totals = {row["description"]: row["amount_yuan"] for row in rows if row["record"] == "total"}
+    assert totals == {"captured": "120.00", "refunded": "45.00", "net": "75.00"}
+    (difference,) = [row for row in rows if row["record"] == "difference"]
+    assert (difference["reference"], difference["amount_yuan"]) == (late.reference, "0.00")
+    assert difference["note"] == "taken after the payment was cancelled: all given back"
+    with tenant_context(town, app):  # what the provider holds: the same net
+        trades = db.session.scalars(sa.select(SandboxTrade)).all()
+        provider_net = sum(int(round(float(t.total_amount) * 100)) - t.refunded_amount_fen
+                           for t in trades if t.trade_status == "TRADE_SUCCESS")
+    assert provider_net == 7_500
 
 
 def test_module_staff_see_only_their_modules_payments(app, client, town):

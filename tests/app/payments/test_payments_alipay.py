@@ -1,6 +1,8 @@
 """The Alipay provider over real HTTP: a local stand-in for Alipay's gateway checks the
-merchant's signature and answers alipay.trade.query signed with "Alipay's" key; notifications
-signed with that key settle payments, others are refused."""
+merchant's signature and answers alipay.trade.query, .close and .refund signed with "Alipay's"
+key; notifications signed with that key (for the city's seller) settle payments, others are
+refused; a refund Alipay refuses says so; a late capture it won't refund is refundable by
+hand; a trade of another amount stops the payment with an error for the staff."""
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -20,13 +22,16 @@ from tests.support.cities import host
 MERCHANT_KEY = signing.generate_private_key()
 ALIPAY_KEY = signing.generate_private_key()
 APP_ID = "2021000000000009"
+SELLER_ID = "2088000000000009"
 
 
 class FakeAlipay(BaseHTTPRequestHandler):
     trades: dict = {}  # out_trade_no -> (trade_status, total_amount)
     requests: list = []
+    refunds: dict = {}  # out_request_no -> refund_amount (a repeated request refunds once)
+    refuse_refunds = False  # answer refunds as Alipay does when the balance is short
 
-    def do_POST(self):  # noqa: N802  (http.server's name)
+    def do_POST(self):
         params = dict(parse_qsl(self.rfile.read(int(self.headers["Content-Length"])).decode()))
         self.requests.append(params)
         genuine = signing.verify(signing.content_to_sign(params), params.get("sign", ""),
@@ -37,6 +42,10 @@ class FakeAlipay(BaseHTTPRequestHandler):
             node = {"code": "40002", "sub_code": "isv.invalid-signature"}
         elif trade is None:
             node = {"code": "40004", "sub_code": "ACQ.TRADE_NOT_EXIST"}
+        elif params["method"] == "alipay.trade.close":
+            node = self.close(biz["out_trade_no"], trade)
+        elif params["method"] == "alipay.trade.refund":
+            node = self.refund(biz, trade)
         else:
             node = {"code": "10000", "msg": "Success", "out_trade_no": biz["out_trade_no"],
                     "trade_no": "2026112922001", "trade_status": trade[0],
@@ -49,6 +58,22 @@ class FakeAlipay(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def close(self, out_trade_no, trade):
+        if trade[0] != "WAIT_BUYER_PAY":
+            return {"code": "40004", "sub_code": "ACQ.TRADE_STATUS_ERROR"}
+        self.trades[out_trade_no] = ("TRADE_CLOSED", trade[1])
+        return {"code": "10000", "msg": "Success", "out_trade_no": out_trade_no}
+
+    def refund(self, biz, trade):
+        if self.refuse_refunds:
+            return {"code": "40004", "msg": "Business Failed",
+                    "sub_code": "ACQ.SELLER_BALANCE_NOT_ENOUGH", "sub_msg": "卖家余额不足"}
+        if trade[0] != "TRADE_SUCCESS":
+            return {"code": "40004", "sub_code": "ACQ.TRADE_STATUS_ERROR"}
+        self.refunds.setdefault(biz["out_request_no"], biz["refund_amount"])
+        return {"code": "10000", "msg": "Success", "out_trade_no": biz["out_trade_no"],
+                "fund_change": "Y", "refund_fee": biz["refund_amount"]}
+
     def log_message(self, *args):
         pass
 
@@ -58,7 +83,8 @@ def gateway():
     server = HTTPServer(("127.0.0.1", 0), FakeAlipay)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    FakeAlipay.trades, FakeAlipay.requests = {}, []
+    FakeAlipay.trades, FakeAlipay.requests, FakeAlipay.refunds = {}, [], {}
+    FakeAlipay.refuse_refunds = False
     yield f"http://127.0.0.1:{server.server_port}/gateway.do"
     server.shutdown()
 
@@ -70,7 +96,8 @@ def town(app, make_city, gateway):
         from app.payments import merchant
 
         merchant.configure(provider="alipay", app_id=APP_ID, private_key=MERCHANT_KEY,
-                           public_key=signing.public_key_of(ALIPAY_KEY), gateway_url=gateway)
+                           public_key=signing.public_key_of(ALIPAY_KEY), gateway_url=gateway,
+                           seller_id=SELLER_ID)
         db.session.commit()
     return tenant
 
@@ -97,20 +124,10 @@ def test_a_query_over_https_settles_a_paid_trade(app, town):
     assert FakeAlipay.requests[-1]["app_id"] == APP_ID
 
 
-def test_a_query_answer_with_another_amount_changes_nothing(app, town):
-    from app.payments.errors import ProviderError
-
-    payment = started(app, town)
-    FakeAlipay.trades[payment.reference] = ("TRADE_SUCCESS", "0.01")
-    with tenant_context(town, app), pytest.raises(ProviderError):
-        settle(db.session.get(Payment, payment.id))
-    assert reload(app, town, payment.reference).status == STARTED
-
-
 def alipay_notification(payment, key=ALIPAY_KEY, **changes) -> dict:
     params = {"notify_time": "2026-11-29 10:00:00", "notify_type": "trade_status_sync",
               "notify_id": "n1", "app_id": APP_ID, "charset": "utf-8", "version": "1.0",
-              "sign_type": "RSA2", "trade_no": "2026112922002",
+              "sign_type": "RSA2", "trade_no": "2026112922002", "seller_id": SELLER_ID,
               "out_trade_no": payment.reference, "trade_status": "TRADE_SUCCESS",
               "total_amount": yuan(payment.amount_fen), "subject": "Test payment", **changes}
     params["sign"] = signing.sign(signing.content_to_sign(params, ("sign", "sign_type")), key)
@@ -132,3 +149,89 @@ def test_alipays_notification_settles_and_a_forged_one_is_refused(app, client, t
     # The sandbox's endpoint does not take Alipay's payments.
     assert client.post("/payments/notify/sandbox", data=genuine,
                        headers=host(town)).status_code == 400
+
+
+def test_a_notification_for_another_seller_is_refused(app, client, town):
+    payment = started(app, town)
+    unnamed = {k: v for k, v in alipay_notification(payment).items() if k != "seller_id"}
+    unnamed["sign"] = signing.sign(signing.content_to_sign(unnamed, ("sign", "sign_type")),
+                                   ALIPAY_KEY)
+    for refused in (alipay_notification(payment, seller_id="2088000000000001"), unnamed):
+        answer = client.post("/payments/notify/alipay", data=refused, headers=host(town))
+        assert (answer.status_code, answer.get_data(as_text=True)) == (400, "failure")
+    assert reload(app, town, payment.reference).status == STARTED
+
+
+def cancel_as_the_citizen(app, client, town, payment):
+    from tests.app.payments.payments_support import remember
+    from tests.conftest import form_token
+
+    remember(client, town, payment)
+    page = client.get(f"/payments/{payment.reference}", headers=host(town))
+    answer = client.post(f"/payments/{payment.reference}/cancel", headers=host(town),
+                         data={"csrf_token": form_token(page)})
+    assert answer.status_code == 303
+
+
+def test_cancelling_closes_the_trade_at_alipay(app, client, town):
+    payment = started(app, town)
+    FakeAlipay.trades[payment.reference] = ("WAIT_BUYER_PAY", yuan(payment.amount_fen))
+    cancel_as_the_citizen(app, client, town, payment)
+    assert reload(app, town, payment.reference).status == "cancelled"
+    assert [r["method"] for r in FakeAlipay.requests] == ["alipay.trade.query",
+                                                          "alipay.trade.close"]
+    assert FakeAlipay.trades[payment.reference][0] == "TRADE_CLOSED"
+
+
+def test_a_late_capture_alipay_will_not_refund_is_refunded_by_hand(app, client, town, caplog):
+    from tests.support.accounts import signed_in_staff
+    from tests.support.cities import post_form
+
+    payment = started(app, town, amount=3000)
+    cancel_as_the_citizen(app, client, town, payment)  # Alipay had no trade yet: nothing closed
+    FakeAlipay.trades[payment.reference] = ("TRADE_SUCCESS", "30.00")  # the old link, paid
+    FakeAlipay.refuse_refunds = True
+    answer = client.post("/payments/notify/alipay", data=alipay_notification(payment),
+                         headers=host(town))
+    assert (answer.status_code, answer.get_data(as_text=True)) == (200, "success")
+    late = reload(app, town, payment.reference)
+    assert (late.status, late.captured_fen, late.refunded_fen) == ("cancelled", 3000, 0)
+    assert late.events[-1].cause == "the automatic refund failed: refund it by hand"
+    assert "ACQ.SELLER_BALANCE_NOT_ENOUGH" in caplog.text
+
+    staff = app.test_client()
+    signed_in_staff(app, staff, town, "cashier@example.com", role="admin")
+    detail = staff.get(f"/admin/payments/{payment.reference}", headers=host(town))
+    assert "Still refundable: ¥30.00." in detail.get_data(as_text=True)
+    refused = post_form(staff, town, f"/admin/payments/{payment.reference}",
+                        {"amount": "30.00", "reason": "Paid after cancelling"})
+    text = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert "The payment provider refused this (ACQ.SELLER_BALANCE_NOT_ENOUGH)" in text
+    assert "could not be reached" not in text
+    FakeAlipay.refuse_refunds = False
+    done = post_form(staff, town, f"/admin/payments/{payment.reference}",
+                     {"amount": "30.00", "reason": "Paid after cancelling"})
+    assert done.status_code == 302
+    after = reload(app, town, payment.reference)
+    assert (after.status, after.refunded_fen, after.refundable_fen) == ("cancelled", 3000, 0)
+    assert list(FakeAlipay.refunds.values()) == ["30.00"]
+
+
+def test_a_trade_of_another_amount_stops_the_payment_with_an_error(app, client, town):
+    from app.notifications.models import Notification
+    from tests.support.accounts import add_staff
+
+    boss = add_staff(app, town, "boss@example.com", role="admin")
+    payment = started(app, town)
+    FakeAlipay.trades[payment.reference] = ("TRADE_SUCCESS", "0.01")
+    cancel_as_the_citizen(app, client, town, payment)  # asks Alipay first
+    stopped = reload(app, town, payment.reference)
+    assert stopped.status == "error" and stopped.events[-1].message["total_amount"] == "0.01"
+    assert all(not item.live for item in stopped.items)
+    with tenant_context(town, app):
+        import sqlalchemy as sa
+
+        (alert,) = db.session.scalars(sa.select(Notification).where(
+            Notification.event == "payment_needs_staff")).all()
+        assert alert.user_id == boss["user_id"] and payment.reference in alert.body

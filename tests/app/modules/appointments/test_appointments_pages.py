@@ -32,6 +32,7 @@ from tests.app.modules.appointments.test_appointments import (
     start_in,
     tomorrow,
 )
+from tests.conftest import form_token
 from tests.support.accounts import signed_in_citizen, signed_in_staff
 from tests.support.cities import host, post_form
 
@@ -61,6 +62,49 @@ def book_link(tenant, place, hour=9) -> str:
     return f"{BASE}/book?department={place.department}&doctor={place.doctor}&start={start}"
 
 
+def post_booking(client, tenant, link, data):
+    """The booking form as the browser sends it: its CSRF token and idempotency key."""
+    form = client.get(link, headers=host(tenant))
+    key = re.search(r'name="idempotency_key"[^>]*value="([^"]+)"', form.get_data(as_text=True))
+    return client.post(link, headers=host(tenant), data={
+        "csrf_token": form_token(form), "idempotency_key": key.group(1), **data})
+
+
+def test_a_double_click_with_the_rule_off_books_once(app, client, town, place):
+    """Two threads post the same form at once (one form, one key): one booking."""
+    import threading
+
+    enable(app, town, one_per_department_per_day=False, max_active_per_citizen=5)
+    signed_in_citizen(app, client, town, "patient@example.com")
+    link = book_link(town, place)
+    form = client.get(link, headers=host(town))
+    key = re.search(r'name="idempotency_key"[^>]*value="([^"]+)"', form.get_data(as_text=True))
+    data = {"csrf_token": form_token(form), "idempotency_key": key.group(1),
+            "patient_name": "Zhang San", "id_number": ID_NUMBER, "phone": "13812345678"}
+    barrier, answers = threading.Barrier(2), []
+
+    def click():
+        barrier.wait()
+        answers.append(client.post(link, headers=host(town), data=data))
+
+    threads = [threading.Thread(target=click) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert [answer.status_code for answer in answers] == [302, 302]
+    assert answers[0].location == answers[1].location  # both to the one booking
+    with tenant_context(town, app):
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 1
+    # Another rendering of the form (a second tab) for the same slot: refused by the database.
+    again = post_booking(client, town, link, {
+        "patient_name": "Zhang San", "id_number": ID_NUMBER, "phone": "13812345678"})
+    assert again.status_code == 409
+    assert "already have an appointment at this time" in again.get_data(as_text=True)
+    with tenant_context(town, app):
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 1
+
+
 def test_a_citizen_books_from_the_hospital_to_the_qr_code(app, client, town, place):
     assert "City Hospital" in page(client, town, f"{BASE}/")
     assert "Cardiology" in page(client, town, f"{BASE}/hospitals/{place.hospital}")
@@ -77,7 +121,7 @@ def test_a_citizen_books_from_the_hospital_to_the_qr_code(app, client, town, pla
     assert response.status_code == 302 and "/account/login" in response.location
 
     citizen = signed_in_citizen(app, client, town, "patient@example.com")
-    response = post_form(client, town, book_link(town, place), {
+    response = post_booking(client, town, book_link(town, place), {
         "patient_name": "Zhang San", "id_number": "110105194912310021", "phone": "12345"})
     form = response.get_data(as_text=True)
     assert response.status_code == 422 and 'value="Zhang San"' in form
@@ -85,7 +129,7 @@ def test_a_citizen_books_from_the_hospital_to_the_qr_code(app, client, town, pla
     with tenant_context(town, app):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 0
 
-    response = post_form(client, town, book_link(town, place), {
+    response = post_booking(client, town, book_link(town, place), {
         "patient_name": "Zhang San", "id_number": ID_NUMBER.lower(), "phone": "138 1234 5678"})
     assert response.status_code == 302
     reference = response.location.rsplit("/", 1)[1]
@@ -107,7 +151,7 @@ def test_a_full_slot_is_refused_with_a_clear_answer(app, client, make_city):
     times = page(client, town, f"{BASE}/departments/{place.department}/times"
                                f"?doctor={place.doctor}&day={tomorrow().isoformat()}")
     assert "full" in times
-    response = post_form(client, town, book_link(town, place), {
+    response = post_booking(client, town, book_link(town, place), {
         "patient_name": "Li Si", "id_number": ID_NUMBER, "phone": "13812345678"})
     body = response.get_data(as_text=True)
     assert response.status_code == 409 and "This slot is full" in body
@@ -116,7 +160,7 @@ def test_a_full_slot_is_refused_with_a_clear_answer(app, client, make_city):
 
 def test_cancel_and_move_from_my_appointments(app, client, town, place):
     signed_in_citizen(app, client, town, "patient@example.com")
-    reference = post_form(client, town, book_link(town, place), {
+    reference = post_booking(client, town, book_link(town, place), {
         "patient_name": "Zhang San", "id_number": ID_NUMBER, "phone": "13812345678"}
     ).location.rsplit("/", 1)[1]
     moving = page(client, town, f"{BASE}/mine/{reference}/move?day={tomorrow().isoformat()}")
