@@ -5,20 +5,23 @@ import psycopg
 import sqlalchemy as sa
 from flask import current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
-from werkzeug.exceptions import HTTPException, ServiceUnavailable
+from werkzeug.exceptions import HTTPException
 
 from app.web.maintenance import MAINTENANCE_NOTICE, CityInMaintenance
 from tenants.db import db
-from tenants.routing import CitySuspended, InvalidHost, UnknownSite, requested_city
+from tenants.routing import (
+    CitySuspended,
+    DatabaseUnavailable,
+    InvalidHost,
+    UnknownSite,
+    current_site,
+    requested_city,
+)
 
 log = logging.getLogger(__name__)
 
 # How long a client is asked to wait while the database is unreachable (a restart, a fail-over).
 DATABASE_RETRY_AFTER_SECONDS = 30
-
-
-class DatabaseUnavailable(ServiceUnavailable):
-    description = "The database cannot be reached for the moment."
 
 
 def _messages(error: HTTPException) -> tuple[str, str]:
@@ -63,6 +66,8 @@ def _messages(error: HTTPException) -> tuple[str, str]:
 
 
 def render_error(error: HTTPException):
+    if isinstance(error, DatabaseUnavailable):
+        return _database_unavailable_page()
     title, message = _messages(error)
     if request.accept_mimetypes.best == "application/json":
         return jsonify(error=error.name, message=message, status=error.code), error.code
@@ -79,6 +84,10 @@ def database_unavailable(error: Exception):
         db.session.rollback()
     except sa.exc.SQLAlchemyError:  # the connection is gone already; the pool drops it
         pass
+    return _database_unavailable_page()
+
+
+def _database_unavailable_page():
     unavailable = DatabaseUnavailable()
     headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
     title, message = _messages(unavailable)
@@ -87,7 +96,7 @@ def database_unavailable(error: Exception):
     # The plain layout, rendered without the context processors: a city's pages read its
     # modules and the signed-in account from the database.
     page = current_app.jinja_env.get_template("errors/error.html").render(
-        code=503, title=title, message=message, tenant=g.get("tenant") or requested_city())
+        code=503, title=title, message=message, tenant=g.get("tenant") or current_site().tenant)
     return page, 503, headers
 
 
