@@ -120,7 +120,7 @@ def _message_id(path: Path) -> str:
 
 
 def test_a_worker_sigkilled_mid_batch_loses_no_message_and_repeats_keep_their_message_id(
-        app, make_city, database_url, outbox_dir):
+        app, make_city, database_url, outbox_dir, request):
     town = make_city("midbatch")
     with tenant_context(town, app):
         user = User(email=f"batch-{uuid.uuid4().hex[:6]}@example.com", locale="en")
@@ -149,6 +149,7 @@ def test_a_worker_sigkilled_mid_batch_loses_no_message_and_repeats_keep_their_me
     with app.app_context(), db.engine.connect() as holder:
         holder.execute(sa.text("SELECT pg_advisory_lock(hashtext(:key))"), {"key": hold_key})
         first = _worker(database_url, outbox_dir)
+        request.addfinalizer(first.kill)  # a failed assertion must leave no worker behind
 
         def sent_two_and_sending_the_third():
             with tenant_context(town, app):
@@ -170,6 +171,7 @@ def test_a_worker_sigkilled_mid_batch_loses_no_message_and_repeats_keep_their_me
         holder.commit()
     time.sleep(1.5)  # the dead worker's heartbeat grows older than JOBS_STALLED_AFTER_SECONDS
     second = _worker(database_url, outbox_dir, "--once")
+    request.addfinalizer(second.kill)
     output = second.communicate(timeout=120)[0].decode()
     assert second.returncode == 0, output
     assert "cancelled 1 job(s) of workers that stopped" in output, output
