@@ -21,7 +21,7 @@ CITUS_TESTS ?= tests/tenants tests/app/platform/test_fleet_migrations.py tests/a
 
 help:
 	@echo "make run    set up, migrate, provision the demo cities, serve on 127.0.0.1:$(PORT)"
-	@echo "            (with a job worker beside the web server)"
+	@echo "            (with a job worker beside the web server, started again if it exits)"
 	@echo "make test   set up and run the whole test suite against PostgreSQL"
 	@echo "make test-citus  the tenancy tests again on a local Citus cluster (docs/scaling.md)"
 	@echo "make bench  run the benchmarks under bench/ (figures in docs/performance.md)"
@@ -49,7 +49,12 @@ run: install
 	$(BIN)/flask platform migrate; \
 	$(BIN)/flask tenants migrate --all; \
 	$(BIN)/flask demo; \
-	$(BIN)/flask worker --concurrency 2 & worker=$$!; \
+	( trap 'kill $$job 2>/dev/null; wait $$job; exit 0' INT TERM; \
+	  while :; do \
+	    $(BIN)/flask worker --concurrency 2 & job=$$!; wait $$job && status=0 || status=$$?; \
+	    echo "the job worker exited (status $$status): starting it again in 5 s" >&2; \
+	    sleep 5 & job=$$!; wait $$job || :; \
+	  done ) & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	echo "serving http://localhost:$(PORT)/ (platform) and http://lishui.localhost:$(PORT)/"; \
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --threads 4 \

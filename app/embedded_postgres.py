@@ -51,6 +51,13 @@ def stop(instance_path: Path = DEFAULT_INSTANCE) -> None:
         pg_ctl(["-w", "stop"], pgdata=pgdata, user=server.system_user)
 
 
+def start(instance_path: Path) -> None:
+    """Start the server of `instance_path` again after `stop`: same socket, so the URIs that
+    `url` gave still work (the fault tests and bench/database_outage.py stop and start a
+    throwaway server of their own)."""
+    _server(Path(instance_path)).ensure_postgres_running()
+
+
 def main(argv: list[str]) -> int:
     if argv[:1] == ["url"] and len(argv) <= 2:
         print(url(database=argv[1] if len(argv) == 2 else DEFAULT_DATABASE))

@@ -22,6 +22,7 @@
 | RATELIMIT_STORAGE_URI | where throttling counts: redis://… (required in production) | memory:// |
 | JOBS_POOL_SIZE | connections of the job queue's own pool, per process | 4 |
 | JOBS_STALLED_AFTER_SECONDS | jobs of a worker silent this long are queued again | 30 |
+| JOBS_RECONNECT_MAX_SECONDS | longest wait of a worker between tries to reach its database | 30 |
 | NOTIFICATION_MAX_ATTEMPTS, _RETRY_SECONDS | tries, first back-off (doubling) | 5, 60 |
 | SMS_BACKEND | outbox (files under instance/outbox and the log) | outbox |
 | PAYMENTS_KEYS_AT_PROVISIONING | a job makes a new city's sandbox payment keys, not 1st use | on |
@@ -142,6 +143,7 @@ def from_environment(environ=os.environ) -> dict:
         "MAIL_SMTP_PORT": int(environ.get("MAIL_SMTP_PORT", "25")),
         "JOBS_POOL_SIZE": int(environ.get("JOBS_POOL_SIZE", "4")),
         "JOBS_STALLED_AFTER_SECONDS": float(environ.get("JOBS_STALLED_AFTER_SECONDS", "30")),
+        "JOBS_RECONNECT_MAX_SECONDS": float(environ.get("JOBS_RECONNECT_MAX_SECONDS", "30")),
         "NOTIFICATION_MAX_ATTEMPTS": int(environ.get("NOTIFICATION_MAX_ATTEMPTS", "5")),
         "NOTIFICATION_RETRY_SECONDS": float(environ.get("NOTIFICATION_RETRY_SECONDS", "60")),
         "SMS_BACKEND": environ.get("SMS_BACKEND", "outbox"),

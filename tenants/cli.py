@@ -15,7 +15,14 @@ from tenants import provisioning
 from tenants.context import CityRetired, directory
 from tenants.db import db
 from tenants.export import ExportError, export_city, import_city
-from tenants.jobs import opened_jobs_app, recover_stalled_jobs, worker_app
+from tenants.jobs import (
+    DATABASE_LOST,
+    QUEUED_AGAIN,
+    SUPERSEDED,
+    opened_jobs_app,
+    run_worker,
+    worker_app,
+)
 from tenants.migrations import (
     PLATFORM_TREE,
     TENANT_TREE,
@@ -436,17 +443,29 @@ jobs_cli = AppGroup("jobs", help="The job queue: what waits, runs and failed.")
 @click.option("--concurrency", default=1, show_default=True, type=click.IntRange(1, 64),
               help="Jobs run at the same time (threads).")
 @click.option("--queue", "queues", multiple=True, help="Work only these queues (repeatable).")
-@click.option("--once", is_flag=True, help="Work until the queue is empty, then stop.")
+@click.option("--once", is_flag=True, help="Work until the queue is empty, then stop (exit "
+              "non-zero if the database cannot be reached).")
 @with_appcontext
 def worker(concurrency, queues, once):
-    """Run a job worker. Several workers, on several machines, share the queue."""
+    """Run a job worker. Several workers, on several machines, share the queue. Without
+    --once it runs until SIGINT or SIGTERM; when the database goes away it waits and connects
+    again (back-off up to JOBS_RECONNECT_MAX_SECONDS) instead of exiting."""
 
-    app = worker_app(current_app)
-    recovered = recover_stalled_jobs(app, current_app.config["JOBS_STALLED_AFTER_SECONDS"])
-    if recovered:
-        click.echo(f"queued again {recovered} job(s) of workers that stopped")
-    app.run_worker(queues=list(queues) or None, concurrency=concurrency, wait=not once,
+    def report(recovered):
+        if recovered[QUEUED_AGAIN]:
+            click.echo(f"queued again {recovered[QUEUED_AGAIN]} job(s) of workers that stopped")
+        if recovered[SUPERSEDED]:
+            click.echo(f"cancelled {recovered[SUPERSEDED]} job(s) of workers that stopped: a "
+                       "waiting job with the same queueing lock does their work")
+
+    try:
+        run_worker(worker_app(current_app), on_recovered=report,
+                   stalled_after=current_app.config["JOBS_STALLED_AFTER_SECONDS"],
+                   reconnect_max_seconds=current_app.config["JOBS_RECONNECT_MAX_SECONDS"],
+                   queues=list(queues) or None, concurrency=concurrency, wait=not once,
                    name=f"{socket.gethostname()}:{os.getpid()}", delete_jobs="successful")
+    except DATABASE_LOST as error:
+        _fail(RuntimeError(f"the job queue's database is unreachable: {error}"))
 
 
 _JOB_COUNTS_SQL = sa.text(

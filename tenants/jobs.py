@@ -10,14 +10,20 @@ Flask app (and each test app) has tasks of its own. Defer by name: `defer_for_ci
 A periodic sweep over the cities is a platform task that calls `ask_active_cities`.
 """
 import asyncio
+import contextlib
 import logging
+import signal
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import procrastinate
 import procrastinate.exceptions
+import psycopg
 from flask import Flask, current_app
+from procrastinate.exceptions import ConnectorException, UniqueViolation
+from procrastinate.manager import QUEUEING_LOCK_CONSTRAINT
 
 from tenants.context import CityRetired, current_tenant, directory, tenant_context
 from tenants.models import ACTIVE
@@ -139,23 +145,123 @@ def ask_active_cities(due: Callable[[], bool], ask: Callable[[], object]) -> int
     return asked
 
 
-async def _recover_stalled(app: procrastinate.App, seconds_since_heartbeat: float) -> int:
-    stalled = list(await app.job_manager.get_stalled_jobs(
-        seconds_since_heartbeat=seconds_since_heartbeat))
-    for job in stalled:
-        log.warning("job %s (%s) lost its worker: queued again", job.id, job.task_name)
-        await app.job_manager.retry_job(job)
-    return len(stalled)
+# One stalled job (its worker stopped): back to the queue, unless a job with the same queueing
+# lock already waits there (a city's deliveries, `deliver:<city>`): that one will do the same
+# work, and putting this one back would break the lock's unique index, so it is cancelled.
+# Only a job still `doing` is touched, under its row lock: any number of workers may recover at
+# once, and again, and each job changes once. (An abort asked of it fails it, as procrastinate's
+# own retry does.)
+_RECOVER_STALLED_JOB_SQL = """
+UPDATE procrastinate_jobs AS job
+   SET status = (CASE
+           WHEN job.abort_requested THEN 'failed'
+           WHEN EXISTS (SELECT 1 FROM procrastinate_jobs AS waiting
+                         WHERE waiting.queueing_lock = job.queueing_lock
+                           AND waiting.status = 'todo') THEN 'cancelled'
+           ELSE 'todo' END)::procrastinate_job_status,
+       attempts = job.attempts + 1,
+       scheduled_at = now()
+ WHERE job.id = %(job_id)s AND job.status = 'doing'
+RETURNING job.status::text AS status
+"""
+QUEUED_AGAIN, SUPERSEDED = "todo", "cancelled"
 
 
-def recover_stalled_jobs(app: procrastinate.App, seconds_since_heartbeat: float) -> int:
-    """Queue again the jobs of workers that stopped (no heartbeat for that long); for a worker
-    about to start. Running workers do the same every minute (`jobs.recover_stalled`)."""
+async def _recover_job(app: procrastinate.App, job) -> str | None:
+    """The job's new status, or None if another worker recovered it first."""
+    for _ in range(3):
+        try:
+            rows = await app.connector.execute_query_all_async(
+                _RECOVER_STALLED_JOB_SQL, job_id=job.id)
+        except UniqueViolation as error:
+            if error.constraint_name != QUEUEING_LOCK_CONSTRAINT:
+                raise
+            continue  # a job with its lock was queued meanwhile: now it is seen, and waits
+        return rows[0]["status"] if rows else None
+    log.warning("job %s (%s) not recovered: its queueing lock keeps changing hands; the next "
+                "sweep tries again", job.id, job.task_name)
+    return None
+
+
+async def _recover_stalled(app: procrastinate.App, seconds_since_heartbeat: float) -> Counter:
+    recovered: Counter = Counter()
+    for job in await app.job_manager.get_stalled_jobs(
+            seconds_since_heartbeat=seconds_since_heartbeat):
+        status = await _recover_job(app, job)
+        if status == QUEUED_AGAIN:
+            log.warning("job %s (%s) lost its worker: queued again", job.id, job.task_name)
+        elif status == SUPERSEDED:
+            log.warning("job %s (%s) lost its worker: cancelled, a waiting job with its "
+                        "queueing lock %s does its work", job.id, job.task_name,
+                        job.queueing_lock)
+        elif status is not None:
+            log.warning("job %s (%s) lost its worker: %s (an abort was asked)", job.id,
+                        job.task_name, status)
+        if status is not None:
+            recovered[status] += 1
+    return recovered
+
+
+def recover_stalled_jobs(app: procrastinate.App, seconds_since_heartbeat: float) -> Counter:
+    """Deal with the jobs of workers that stopped (no heartbeat for that long): how many jobs
+    went to each status (QUEUED_AGAIN, SUPERSEDED, `failed`). Safe to run any number of times,
+    concurrently. Running workers do the same every minute (`jobs.recover_stalled`)."""
     async def recover():
         async with app.open_async():
             return await _recover_stalled(app, seconds_since_heartbeat)
 
     return asyncio.run(recover())
+
+
+# What a lost database looks like from a worker: procrastinate's wrapped errors, psycopg's own
+# (a pool that cannot open: PoolTimeout is one), and the socket's.
+DATABASE_LOST = (ConnectorException, psycopg.OperationalError, OSError)
+
+
+def run_worker(app: procrastinate.App, *, stalled_after: float, reconnect_max_seconds: float,
+               on_recovered: Callable[[Counter], None] = lambda recovered: None,
+               **options) -> None:
+    """Run a worker until SIGINT or SIGTERM (after its running jobs finish). Each start first
+    recovers stalled jobs (`on_recovered` hears how many). When the database goes away (the
+    worker's loop fails, or it cannot connect), it starts again after 1 s, then 2, 4, … up to
+    `reconnect_max_seconds`, until the database answers; it does not exit."""
+    asyncio.run(_run_worker(app, stalled_after, reconnect_max_seconds, on_recovered, options))
+
+
+async def _run_worker(app, stalled_after, reconnect_max_seconds, on_recovered, options) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    delay = 1.0
+    while not stop.is_set():
+        try:
+            async with app.open_async():
+                on_recovered(await _recover_stalled(app, stalled_after))
+                delay = 1.0  # connected: a later loss starts the back-off afresh
+                worker = asyncio.create_task(
+                    app.run_worker_async(install_signal_handlers=False, **options))
+                stopping = asyncio.create_task(stop.wait())
+                await asyncio.wait({worker, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                stopping.cancel()
+                if not worker.done():  # asked to stop: procrastinate lets running jobs end
+                    worker.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await worker
+                    return
+                worker.result()  # raises what stopped it
+                if not options.get("wait", True):
+                    return
+                # A failed side task (heartbeat, listener) stops procrastinate's worker quietly.
+                log.warning("the worker stopped by itself; starting it again in %.0f s", delay)
+        except DATABASE_LOST as error:
+            if not options.get("wait", True):
+                raise  # --once: say so and exit, a script is waiting
+            log.warning("the job queue's database is unreachable (%s: %s); trying again in "
+                        "%.0f s", type(error).__name__, error, delay)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), delay)
+        delay = min(delay * 2, reconnect_max_seconds)
 
 
 def _build_app(connector_class, flask_app: Flask) -> procrastinate.App:
@@ -176,8 +282,9 @@ def _build_app(connector_class, flask_app: Flask) -> procrastinate.App:
     @app.task(name="jobs.recover_stalled", pass_context=True)
     async def recover_stalled(context, timestamp: int) -> int:
         """Every minute, in whichever worker runs it: jobs of dead workers go back."""
-        return await _recover_stalled(
+        recovered = await _recover_stalled(
             context.app, context.app.flask_app.config["JOBS_STALLED_AFTER_SECONDS"])
+        return recovered.total()
 
     app.flask_app, app.opened_for_defer = flask_app, False
     return app

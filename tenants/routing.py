@@ -14,6 +14,7 @@ on the other), so the URL map holds two rule sets and picks one per request.
 """
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from flask import Flask, current_app, has_request_context, request
 from werkzeug.exceptions import BadRequest, NotFound, ServiceUnavailable
 from werkzeug.routing import Map
@@ -44,13 +45,17 @@ class CitySuspended(ServiceUnavailable):
     description = "This city's services are suspended."
 
 
+class DatabaseUnavailable(ServiceUnavailable):
+    description = "The database cannot be reached for the moment."
+
+
 @dataclass(frozen=True)
 class Site:
     """The site a request is for, resolved once from its Host header and kept in its WSGI
     environ: the URL map, the session cookie, the binding of the city and the pages all use
     this one answer."""
 
-    kind: str  # PLATFORM, CITY, UNKNOWN or INVALID
+    kind: str  # PLATFORM, CITY, UNKNOWN, INVALID or UNAVAILABLE (the directory can't load)
     tenant: TenantInfo | None = None  # the city (active or suspended) of a CITY site
 
     @property
@@ -59,7 +64,8 @@ class Site:
         return f"city:{self.tenant.slug}" if self.kind == CITY else self.kind
 
 
-PLATFORM, CITY, UNKNOWN, INVALID = "platform", "city", "unknown", "invalid"
+PLATFORM, CITY, UNKNOWN, INVALID, UNAVAILABLE = (
+    "platform", "city", "unknown", "invalid", "unavailable")
 SITE_ENVIRON_KEY = "civiccloud.site"
 
 
@@ -75,8 +81,13 @@ def site_of(environ: dict, url_map: "AudienceUrlMap") -> Site:
         elif host == url_map.platform_host:
             site = Site(PLATFORM)
         else:
-            tenant = url_map.directory.lookup_host(host)
-            site = Site(CITY, tenant) if tenant and tenant.status != RETIRED else Site(UNKNOWN)
+            try:
+                tenant = url_map.directory.lookup_host(host)
+            except sa.exc.OperationalError:  # a process's first directory, while it is down
+                tenant, site = None, Site(UNAVAILABLE)  # the next request tries again
+            else:
+                site = Site(CITY, tenant) if tenant and tenant.status != RETIRED else Site(
+                    UNKNOWN)
         environ[SITE_ENVIRON_KEY] = site
     return site
 
@@ -139,6 +150,8 @@ def bind_request_to_site() -> None:
     site = current_site()
     if site.kind == INVALID:
         raise InvalidHost()
+    if site.kind == UNAVAILABLE:
+        raise DatabaseUnavailable()
     if request.endpoint in SITE_INDEPENDENT_ENDPOINTS:
         return
     if site.kind == UNKNOWN:

@@ -60,7 +60,7 @@ def test_a_committed_notification_waits_for_a_worker_and_is_sent_once(app, town,
     messages = outbox(town.slug)
     assert len(messages) == 2 and all("password" in m["Subject"] for m in messages)
     assert {m["Message-ID"] for m in messages} == {
-        f"<notification-{town.slug}-{i}@civiccloud>" for i in ids}
+        f"<notification-{town.id}-{i}@civiccloud>" for i in ids}
 
 
 def test_the_message_is_in_the_citizens_language(app, town):
@@ -78,7 +78,9 @@ def test_without_an_email_address_it_goes_by_sms(app, town, outbox_dir):
         db.session.commit()
         assert (sms.channel, sms.recipient) == ("sms", "13700000000")
     run_worker(app)
-    assert (outbox_dir / town.slug / f"sms-{sms.id}.txt").read_text(encoding="utf-8")
+    text = (outbox_dir / town.slug / f"sms-{sms.id}.txt").read_text(encoding="utf-8")
+    # The provider's idempotency key: the same for every attempt at this message.
+    assert text.startswith(f"To: 13700000000\nIdempotency-Key: notification-{town.id}-{sms.id}\n")
 
 
 def test_failed_deliveries_are_recorded_retried_with_back_off_and_given_up(app, town,
