@@ -115,6 +115,14 @@ def defer_for_city(name: str, **kwargs) -> int:
     return defer(name, city=current_tenant().slug, **kwargs)
 
 
+def job_counts() -> dict[tuple[str, str], int]:
+    """{(task name, state): jobs} of the queue now (its metrics; raises if it is unreachable)."""
+    rows = opened_jobs_app().connector.execute_query_all(
+        "SELECT task_name, status::text AS state, count(*) AS jobs FROM procrastinate_jobs "
+        "GROUP BY 1, 2")
+    return {(row["task_name"], row["state"]): row["jobs"] for row in rows}
+
+
 def ask_active_cities(due: Callable[[], bool], ask: Callable[[], object]) -> int:
     """A periodic platform task's sweep: in every active city (bound in turn), `ask()` (defer
     the city's task) where `due()`; returns how many cities were asked."""
