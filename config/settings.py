@@ -27,6 +27,8 @@
 | PAYMENTS_KEYS_AT_PROVISIONING | a job makes a new city's sandbox payment keys, not 1st use | on |
 | MAX_CONTENT_LENGTH | largest request body in bytes (413 beyond) | 12 MB |
 | DB_PREPARED_STATEMENTS | server-side prepared statements (off behind PgBouncer < 1.21) | on |
+| LOG_FORMAT | json (one object a line, with city and request id) or text | json |
+| METRICS_TOKEN | bearer token of /metrics on the platform host; unset: no /metrics | |
 """
 import os
 
@@ -76,6 +78,9 @@ def from_environment(environ=os.environ) -> dict:
         check_production(secret_key, environ, scheme, ratelimit_storage)
     if scheme not in ("http", "https"):
         raise ConfigurationError(f"PUBLIC_SCHEME must be http or https, not {scheme!r}")
+    log_format = environ.get("LOG_FORMAT", "json")
+    if log_format not in ("json", "text"):
+        raise ConfigurationError(f"LOG_FORMAT must be json or text, not {log_format!r}")
     if port and not (port.isdigit() and 1 <= int(port) <= 65535):
         raise ConfigurationError(f"PUBLIC_PORT must be a port number (1-65535) or empty, "
                                  f"not {port!r}")
@@ -100,6 +105,8 @@ def from_environment(environ=os.environ) -> dict:
         "TENANT_RETENTION_DAYS": int(environ.get("TENANT_RETENTION_DAYS", "90")),
         "EXPORT_RETENTION_DAYS": int(environ.get("EXPORT_RETENTION_DAYS", "7")),
         "DB_PREPARED_STATEMENTS": _flag(environ.get("DB_PREPARED_STATEMENTS", "on")),
+        "LOG_FORMAT": log_format,
+        "METRICS_TOKEN": environ.get("METRICS_TOKEN") or None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

@@ -19,6 +19,7 @@ import procrastinate
 from flask import Flask, current_app
 
 from tenants.context import CityRetired, current_tenant, directory, tenant_context
+from tenants.log_context import bind_request_id, current_request_id
 from tenants.models import ACTIVE
 
 log = logging.getLogger(__name__)
@@ -63,16 +64,21 @@ def platform_task(name: str, *, cron: str | None = None, **options):
 
 def _runner(definition: TaskDefinition):
     if definition.for_city:
-        def run(context, city: str, **kwargs):
+        def run(context, city: str, request_id: str | None = None, **kwargs):
             try:
                 with tenant_context(city, context.app.flask_app):
+                    if request_id is not None:
+                        bind_request_id(request_id)
                     return definition.function(**kwargs)
             except CityRetired:  # queued just before the city was retired: nothing to do
                 log.warning("%s not run: the city %s is retired", definition.name, city)
                 return None
     else:
-        def run(context, timestamp: int | None = None, **kwargs):  # periodic: a timestamp
+        def run(context, timestamp: int | None = None, request_id: str | None = None,
+                **kwargs):  # periodic: a timestamp
             with context.app.flask_app.app_context():
+                if request_id is not None:
+                    bind_request_id(request_id)
                 return definition.function(**kwargs)
     run.__name__ = run.__qualname__ = definition.name.replace(".", "_")
     return run
@@ -106,7 +112,11 @@ def opened_jobs_app() -> procrastinate.App:
 
 
 def defer(name: str, **kwargs) -> int:
-    """Queue the task `name`; returns the job id."""
+    """Queue the task `name`; returns the job id. The job's log lines carry the id of the
+    request (or job) that deferred it."""
+    request_id = current_request_id()
+    if request_id is not None:
+        kwargs["request_id"] = request_id
     return opened_jobs_app().tasks[name].defer(**kwargs)
 
 
