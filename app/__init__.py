@@ -13,7 +13,7 @@ from app.branding import cli as branding_cli  # noqa: F401  (flask tenants brand
 from app.modules import cli as modules_cli  # noqa: F401  (flask tenants modules)
 from app.notifications import tasks as notification_tasks  # noqa: F401  (declares its jobs)
 from app.oidc import cli as oidc_cli  # noqa: F401  (flask tenants oidc)
-from app.web import errors, headers, health, maintenance, request_log
+from app.web import errors, headers, health, maintenance, metrics, request_log
 from config.settings import ConfigurationError, from_environment, sqlalchemy_url
 from tenants import cli as tenants_cli
 from tenants import (
@@ -87,6 +87,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     headers.init_app(app)
     maintenance.init_app(app)
     request_log.init_app(app)
+    metrics.init_app(app)
 
     jobs.init_app(app, database_url)  # after every task is declared (imports above)
     tenants_cli.init_app(app)
