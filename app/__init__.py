@@ -15,8 +15,8 @@ from app.notifications import tasks as notification_tasks  # noqa: F401  (declar
 from app.oidc import cli as oidc_cli  # noqa: F401  (flask tenants oidc)
 from app.web import errors, headers, health, maintenance, metrics, request_log
 from config.settings import ConfigurationError, from_environment, sqlalchemy_url
-from tenants import cli as tenants_cli
 from tenants import (
+    city_cache,
     directory,
     jobs,
     lifecycle_tasks,  # noqa: F401  (declares tenants.purge_retired)
@@ -24,6 +24,7 @@ from tenants import (
     routing,
     sessions,
 )
+from tenants import cli as tenants_cli
 from tenants.routing import AudienceUrlMap
 
 
@@ -69,6 +70,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     log_context.init_app(app)
     extensions.init_app(app)
     directory.init_app(app)
+    city_cache.init_app(app, database_url)
     routing.init_app(app)
     sessions.init_app(app)
     i18n.init_app(app)

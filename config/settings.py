@@ -27,6 +27,7 @@
 | PAYMENTS_KEYS_AT_PROVISIONING | a job makes a new city's sandbox payment keys, not 1st use | on |
 | MAX_CONTENT_LENGTH | largest request body in bytes (413 beyond) | 12 MB |
 | DB_PREPARED_STATEMENTS | server-side prepared statements (off behind PgBouncer < 1.21) | on |
+| CITY_CACHE_SECONDS | most a process keeps a city's branding, modules, banner; 0: off | 60 |
 | LOG_FORMAT | json (one object a line, with city and request id) or text | json |
 | METRICS_TOKEN | bearer token of /metrics on the platform host; unset: no /metrics | |
 """
@@ -106,6 +107,8 @@ def from_environment(environ=os.environ) -> dict:
         "EXPORT_RETENTION_DAYS": int(environ.get("EXPORT_RETENTION_DAYS", "7")),
         "DB_PREPARED_STATEMENTS": _flag(environ.get("DB_PREPARED_STATEMENTS", "on")),
         "LOG_FORMAT": log_format,
+        "CITY_CACHE_SECONDS": float(environ.get("CITY_CACHE_SECONDS",
+                                                "0" if env == "test" else "60")),
         "METRICS_TOKEN": environ.get("METRICS_TOKEN") or None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
