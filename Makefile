@@ -57,8 +57,7 @@ run: install
 	  done ) & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT INT TERM; \
 	echo "serving http://localhost:$(PORT)/ (platform) and http://lishui.localhost:$(PORT)/"; \
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --threads 4 \
-	  --access-logfile - wsgi:app
+	PORT=$(PORT) WEB_WORKERS=$(WORKERS) $(BIN)/gunicorn -c config/gunicorn.py wsgi:app
 
 test: install lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

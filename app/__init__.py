@@ -13,11 +13,11 @@ from app.branding import cli as branding_cli  # noqa: F401  (flask tenants brand
 from app.modules import cli as modules_cli  # noqa: F401  (flask tenants modules)
 from app.notifications import tasks as notification_tasks  # noqa: F401  (declares its jobs)
 from app.oidc import cli as oidc_cli  # noqa: F401  (flask tenants oidc)
-from app.web import errors, headers, health, maintenance
+from app.web import errors, headers, health, maintenance, metrics, request_log
 from app.webhooks import tasks as webhook_tasks  # noqa: F401  (its tables; declares its jobs)
 from config.settings import ConfigurationError, from_environment, sqlalchemy_url
-from tenants import cli as tenants_cli
 from tenants import (
+    city_cache,
     directory,
     jobs,
     lifecycle_tasks,  # noqa: F401  (declares tenants.purge_retired)
@@ -25,6 +25,7 @@ from tenants import (
     routing,
     sessions,
 )
+from tenants import cli as tenants_cli
 from tenants.routing import AudienceUrlMap
 
 
@@ -70,6 +71,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     log_context.init_app(app)
     extensions.init_app(app)
     directory.init_app(app)
+    city_cache.init_app(app, database_url)
     routing.init_app(app)
     sessions.init_app(app)
     i18n.init_app(app)
@@ -87,6 +89,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     headers.init_app(app)
     maintenance.init_app(app)
+    request_log.init_app(app)
+    metrics.init_app(app)
 
     jobs.init_app(app, database_url)  # after every task is declared (imports above)
     tenants_cli.init_app(app)

@@ -32,6 +32,9 @@
 | WEBHOOK_MAX_ATTEMPTS, _PAUSE_AFTER_FAILURES | tries per delivery; failures that pause | 12, 10 |
 | OUTBOUND_ALLOWED_NETWORKS | private CIDRs outbound calls may reach in production (,) | none |
 | OUTBOUND_CONNECT_TIMEOUT, _READ_TIMEOUT | seconds to connect, and to answer | 5, 15 |
+| CITY_CACHE_SECONDS | most a process keeps a city's branding, modules, banner; 0: off | 60 |
+| LOG_FORMAT | json (one object a line, with city and request id) or text | json |
+| METRICS_TOKEN | bearer token of /metrics on the platform host; unset: no /metrics | |
 """
 import ipaddress
 import os
@@ -97,6 +100,9 @@ def from_environment(environ=os.environ) -> dict:
         check_production(secret_key, environ, scheme, ratelimit_storage)
     if scheme not in ("http", "https"):
         raise ConfigurationError(f"PUBLIC_SCHEME must be http or https, not {scheme!r}")
+    log_format = environ.get("LOG_FORMAT", "json")
+    if log_format not in ("json", "text"):
+        raise ConfigurationError(f"LOG_FORMAT must be json or text, not {log_format!r}")
     if port and not (port.isdigit() and 1 <= int(port) <= 65535):
         raise ConfigurationError(f"PUBLIC_PORT must be a port number (1-65535) or empty, "
                                  f"not {port!r}")
@@ -132,6 +138,10 @@ def from_environment(environ=os.environ) -> dict:
         "OUTBOUND_CONNECT_TIMEOUT": float(environ.get("OUTBOUND_CONNECT_TIMEOUT", "5")),
         "OUTBOUND_READ_TIMEOUT": float(environ.get("OUTBOUND_READ_TIMEOUT", "15")),
         "DB_PREPARED_STATEMENTS": _flag(environ.get("DB_PREPARED_STATEMENTS", "on")),
+        "LOG_FORMAT": log_format,
+        "CITY_CACHE_SECONDS": float(environ.get("CITY_CACHE_SECONDS",
+                                                "0" if env == "test" else "60")),
+        "METRICS_TOKEN": environ.get("METRICS_TOKEN") or None,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

@@ -19,13 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import procrastinate
-import procrastinate.exceptions
 import psycopg
 from flask import Flask, current_app
-from procrastinate.exceptions import ConnectorException, UniqueViolation
+from procrastinate.exceptions import AlreadyEnqueued, ConnectorException, UniqueViolation
 from procrastinate.manager import QUEUEING_LOCK_CONSTRAINT
 
 from tenants.context import CityRetired, current_tenant, directory, tenant_context
+from tenants.log_context import bind_request_id, current_request_id
 from tenants.models import ACTIVE
 
 log = logging.getLogger(__name__)
@@ -70,16 +70,21 @@ def platform_task(name: str, *, cron: str | None = None, **options):
 
 def _runner(definition: TaskDefinition):
     if definition.for_city:
-        def run(context, city: str, **kwargs):
+        def run(context, city: str, request_id: str | None = None, **kwargs):
             try:
                 with tenant_context(city, context.app.flask_app):
+                    if request_id is not None:
+                        bind_request_id(request_id)
                     return definition.function(**kwargs)
             except CityRetired:  # queued just before the city was retired: nothing to do
                 log.warning("%s not run: the city %s is retired", definition.name, city)
                 return None
     else:
-        def run(context, timestamp: int | None = None, **kwargs):  # periodic: a timestamp
+        def run(context, timestamp: int | None = None, request_id: str | None = None,
+                **kwargs):  # periodic: a timestamp
             with context.app.flask_app.app_context():
+                if request_id is not None:
+                    bind_request_id(request_id)
                 return definition.function(**kwargs)
     run.__name__ = run.__qualname__ = definition.name.replace(".", "_")
     return run
@@ -113,8 +118,14 @@ def opened_jobs_app() -> procrastinate.App:
 
 
 def defer(name: str, **kwargs) -> int:
-    """Queue the task `name`; returns the job id."""
-    return opened_jobs_app().tasks[name].defer(**kwargs)
+    """Queue the task `name`; returns the job id. The job's log lines carry the id of the
+    request (or job) that deferred it."""
+    return opened_jobs_app().tasks[name].defer(**_with_request_id(kwargs))
+
+
+def _with_request_id(kwargs: dict) -> dict:
+    request_id = current_request_id()
+    return kwargs if request_id is None else {**kwargs, "request_id": request_id}
 
 
 def defer_for_city(name: str, **kwargs) -> int:
@@ -126,9 +137,18 @@ def defer_once(name: str, lock: str, **kwargs) -> int | None:
     """Queue the task `name` unless a job with the queueing `lock` is still waiting; the new
     job's id, or None."""
     try:
-        return opened_jobs_app().tasks[name].configure(queueing_lock=lock).defer(**kwargs)
-    except procrastinate.exceptions.AlreadyEnqueued:
+        return opened_jobs_app().tasks[name].configure(queueing_lock=lock).defer(
+            **_with_request_id(kwargs))
+    except AlreadyEnqueued:
         return None
+
+
+def job_counts() -> dict[tuple[str, str], int]:
+    """{(task name, state): jobs} of the queue now (its metrics; raises if it is unreachable)."""
+    rows = opened_jobs_app().connector.execute_query_all(
+        "SELECT task_name, status::text AS state, count(*) AS jobs FROM procrastinate_jobs "
+        "GROUP BY 1, 2")
+    return {(row["task_name"], row["state"]): row["jobs"] for row in rows}
 
 
 def ask_active_cities(due: Callable[[], bool], ask: Callable[[], object]) -> int:

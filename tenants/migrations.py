@@ -118,6 +118,18 @@ def city_versions(connection, schemas: list[str]) -> dict[str, str | None]:
     return versions
 
 
+def cities_behind(connection, tenants) -> list[str]:
+    """The slugs of those `tenants` whose schema is not at the tenant tree's head."""
+    head = tenant_head()
+    versions = city_versions(connection, [tenant.schema for tenant in tenants])
+    return [tenant.slug for tenant in tenants if versions[tenant.schema] != head]
+
+
+def platform_behind(connection) -> bool:
+    """Whether the platform schema is not at its tree's head (or not there at all)."""
+    return platform_version(connection) != script_directory(PLATFORM_TREE).get_current_head()
+
+
 def render_upgrade(from_revision: str,
                    script_location: Path | None = None) -> tuple[str, ...] | None:
     """The statements that take a city from `from_revision` to head, rendered once by Alembic's

@@ -27,7 +27,7 @@ from tenants.naming import strip_port
 
 # Blueprints served on the platform host only, and endpoints served on every host.
 PLATFORM_BLUEPRINTS = frozenset({"platform"})
-SITE_INDEPENDENT_ENDPOINTS = frozenset({"static", "health.healthz"})
+SITE_INDEPENDENT_ENDPOINTS = frozenset({"static", "health.healthz", "health.readyz"})
 # A suspended city's staff still reach their console there (it tells them the city is
 # suspended); everything else of the city answers 503.
 CITY_CONSOLE_PREFIX = "/admin"

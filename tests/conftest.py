@@ -80,6 +80,7 @@ def app(database_url, outbox_dir):
         migrate_platform()
     yield app
     app.extensions["tenant_directory"].close()
+    app.extensions["city_cache"].close()
 
 
 @pytest.fixture()

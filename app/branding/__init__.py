@@ -14,19 +14,32 @@ import sqlalchemy as sa
 from flask import g, has_app_context
 
 from app.branding.models import OFFERED_LANGUAGES, Branding
+from tenants.city_cache import cached, reading_request, watch
 from tenants.db import db
+
+watch(Branding.__tablename__)
 
 
 class BrandingError(ValueError):
     """A branding change was refused; the message says why. Nothing was changed."""
 
 
+def _shared_branding() -> Branding:
+    """The branding row, out of the session: every GET of this process shares it (city cache)."""
+    branding = Branding.current()
+    if branding in db.session:
+        db.session.expunge(branding)
+    return branding
+
+
 def current_branding() -> Branding:
-    """The bound city's branding, read once per request or command (g.branding). If the
-    database fails (an error page is being rendered for that failure), the defaults."""
+    """The bound city's branding, read once per request or command (g.branding), by a GET from
+    the city cache (tenants/city_cache.py: never change it there). If the database fails (an
+    error page is being rendered for that failure), the defaults."""
     if "branding" not in g:
         try:
-            g.branding = Branding.current()
+            g.branding = (cached("branding", _shared_branding) if reading_request()
+                          else Branding.current())
         except sa.exc.SQLAlchemyError:
             db.session.rollback()
             g.branding = Branding.defaults()

@@ -28,6 +28,7 @@ from app.entitlements import current_entitlements
 from app.figures import Figure
 from app.payments import Payable, register_payable
 from app.web.banner import SiteBanner
+from tenants.city_cache import cached, reading_request, watch
 from tenants.db import db
 from tenants.jobs import ask_active_cities, city_task, defer_for_city, platform_task
 
@@ -43,6 +44,9 @@ class CityModule(db.Model):
     settings: Mapped[dict] = mapped_column(JSONB, default=dict, server_default="{}")
     updated_at: Mapped[datetime] = mapped_column(
         sa.DateTime(timezone=True), server_default=sa.func.now(), onupdate=sa.func.now())
+
+
+watch(CityModule.__tablename__)
 
 
 @dataclass(frozen=True)
@@ -138,10 +142,20 @@ def _queue(job: Periodic) -> dict:
 
 # -- one city's choices (the bound city) ---------------------------------------------------------
 
+def _read_city_states(shared: bool) -> dict[str, CityModule]:
+    rows = list(db.session.scalars(sa.select(CityModule)))
+    if shared:  # out of the session: every GET of this process shares them
+        for row in rows:
+            db.session.expunge(row)
+    return {row.key: row for row in rows}
+
+
 def city_states() -> dict[str, CityModule]:
-    """The bound city's rows of its `modules` table, read once per request or job."""
+    """The bound city's rows of its `modules` table, read once per request or job; by a GET
+    from the city cache (tenants/city_cache.py: never change them there)."""
     if "city_modules" not in g:
-        g.city_modules = {row.key: row for row in db.session.scalars(sa.select(CityModule))}
+        g.city_modules = (dict(cached("modules", partial(_read_city_states, True)))
+                          if reading_request() else _read_city_states(False))
     return g.city_modules
 
 

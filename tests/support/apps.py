@@ -15,6 +15,7 @@ def app_config(database_url, outbox_dir, **changes) -> dict:
         "PUBLIC_PORT": "",
         "TENANT_DIRECTORY_REFRESH_SECONDS": 0.5,
         "SECRET_KEY": "test-secret",
+        "CITY_CACHE_SECONDS": 60,  # as in production: changes must reach the pages at once
         # Made on first use: hundreds of test cities would each queue RSA key generation.
         "PAYMENTS_KEYS_AT_PROVISIONING": False,
         **changes,
@@ -30,6 +31,7 @@ def another_app(config=None):
         yield app
     finally:
         app.extensions["tenant_directory"].close()
+        app.extensions["city_cache"].close()
         with app.app_context():
             from tenants.db import db
 

@@ -1,5 +1,7 @@
 """Tasks that only the tests declare: they try to cross the boundaries a job must keep and
 record what happened, in their own city's audit log or the platform's."""
+import logging
+
 import sqlalchemy as sa
 from sqlalchemy.exc import ProgrammingError
 
@@ -42,3 +44,8 @@ def city_data_without_city(marker: str) -> str:
 @city_task("probe.fail")
 def fail() -> None:
     raise RuntimeError("this job fails on purpose")
+
+
+@city_task("probe.log_line")
+def log_line(text: str) -> None:
+    logging.getLogger("civic.probe").info(text)

@@ -51,20 +51,6 @@ def test_a_suspended_city_answers_503_with_a_page_that_says_so(app, client, make
     assert client.get("/", headers={"Host": host}).status_code == 200
 
 
-def test_healthz_answers_on_any_host_when_the_database_answers(client):
-    for host in ("platform.test", "alpha.test", "unknown.test"):
-        response = client.get("/healthz", headers={"Host": host})
-        assert (response.status_code, response.get_json()["database"]) == (200, "ok")
-
-
-def test_healthz_answers_503_when_the_database_does_not():
-    app = create_app({"CIVIC_ENV": "test", "TESTING": True, "TENANT_DIRECTORY_REFRESH_SECONDS": 0,
-                      "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2"})
-    response = app.test_client().get("/healthz")
-    assert response.status_code == 503
-    assert response.get_json()["database"] == "unreachable"
-
-
 @pytest.mark.parametrize("url", ["mysql://x@y/z", "not a url at all"])
 def test_a_wrong_database_url_is_a_clear_configuration_error(url):
     from config.settings import ConfigurationError

@@ -1,0 +1,65 @@
+"""gunicorn's settings, for `make run` and production alike: `gunicorn -c config/gunicorn.py
+wsgi:app` (docs/deploy.md).
+
+gevent workers: a connection that sends its request a byte at a time, or none at all, holds a
+greenlet and a socket, not a worker, so hundreds of slow or idle clients cannot keep the others
+waiting (tests/config/test_gunicorn.py). gevent patches the standard library when the worker
+starts, before it loads the app: this file must import nothing that imports psycopg, or
+psycopg would pick its blocking wait function (it picks one when it is first imported).
+
+gevent has no timeout for a request's headers or body: a client may hold its greenlet for as
+long as it trickles bytes. Production puts a buffering proxy in front (docs/deploy.md).
+
+| variable | meaning | default |
+|---|---|---|
+| BIND | address to listen on | 127.0.0.1:$PORT (PORT: 5000) |
+| WEB_WORKERS | worker processes (about one per core) | 2 |
+| WEB_WORKER_CONNECTIONS | connections each worker holds at once | 1000 |
+| WEB_TIMEOUT | seconds a worker may stay silent before it is restarted | 30 |
+| PROMETHEUS_MULTIPROC_DIR | the workers' metrics files (emptied at start) | instance/metrics |
+"""
+import os
+import shutil
+
+bind = os.environ.get("BIND", f"127.0.0.1:{os.environ.get('PORT', '5000')}")
+workers = int(os.environ.get("WEB_WORKERS", "2"))
+worker_class = "gevent"
+worker_connections = int(os.environ.get("WEB_WORKER_CONNECTIONS", "1000"))
+timeout = int(os.environ.get("WEB_TIMEOUT", "30"))
+graceful_timeout = 30
+keepalive = 5
+# One JSON line per request comes from the app (app/web/request_log.py), with the city, the
+# request id and the kind of user: gunicorn's access log would say less, twice.
+accesslog = None
+errorlog = "-"
+
+# prometheus-client's multiprocess mode: each worker writes its counters to files there and
+# /metrics adds them up. Set before any worker imports prometheus_client.
+metrics_dir = os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR",
+    os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                 "instance", "metrics"))
+
+
+def on_starting(server):
+    """Counts of a previous run's workers must not be added to this run's."""
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    os.makedirs(metrics_dir, exist_ok=True)
+
+
+def post_worker_init(worker):
+    """Refuse to serve if psycopg was imported before gevent patched `select`: its C wait
+    function would block the whole worker on every query."""
+    from gevent import monkey
+    from psycopg import waiting
+
+    if monkey.is_module_patched("select") and waiting.wait is getattr(waiting, "wait_c", None):
+        worker.log.critical("psycopg was imported before gevent patched the standard library: "
+                            "it would block every greenlet of this worker; exiting")
+        raise SystemExit(3)
+
+
+def child_exit(server, worker):
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
