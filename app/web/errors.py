@@ -1,10 +1,26 @@
-"""Error pages (HTML, or JSON for clients that ask for it) for every site."""
-from flask import g, jsonify, render_template, request
-from flask_babel import gettext as _
-from werkzeug.exceptions import HTTPException
+"""Error pages (HTML, or JSON for clients that ask for it) for every site.
 
+A server error's page must render whatever broke: its transaction may be aborted, or the
+database unreachable. So it rolls the session back first and renders without the context
+processors (which load the signed-in user, the city's branding and modules): the plain layout,
+in the city's language (the tenant directory is in memory). A database that can't be reached
+(or dropped the connection) is a 503 with Retry-After, not a 500."""
+from flask import current_app, g, jsonify, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy.exc import InterfaceError, OperationalError
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
+
+from app.web.input_checks import NulCharacter
 from app.web.maintenance import MAINTENANCE_NOTICE, CityInMaintenance
+from tenants.db import db
 from tenants.routing import CitySuspended, InvalidHost, UnknownSite, requested_city
+
+DATABASE_UNREACHABLE = (OperationalError, InterfaceError)
+RETRY_AFTER_SECONDS = 30
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    description = "The database cannot be reached."
 
 
 def _messages(error: HTTPException) -> tuple[str, str]:
@@ -13,6 +29,12 @@ def _messages(error: HTTPException) -> tuple[str, str]:
             "No city's site answers at this address. Check the address, or go to your city's "
             "own site."
         )
+    if isinstance(error, NulCharacter):
+        return _("Bad request"), str(error.description)
+    if isinstance(error, DatabaseUnavailable):
+        return _("Service unavailable"), _(
+            "The service is briefly unavailable. Please try again in a minute; nothing you "
+            "sent was saved.")
     if isinstance(error, InvalidHost):
         return _("Bad request"), _(
             "The address is not valid: a host name may be followed only by a colon and a port "
@@ -44,15 +66,42 @@ def _messages(error: HTTPException) -> tuple[str, str]:
     )))
 
 
+def _rolled_back() -> None:
+    """End the failed request's transaction (nothing of it is kept); a database that can't be
+    reached can't be rolled back either, and the page is rendered all the same."""
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001  the error being reported is the one that counts
+        current_app.logger.warning("could not roll back after a server error", exc_info=True)
+
+
 def render_error(error: HTTPException):
+    if isinstance(getattr(error, "original_exception", None), DATABASE_UNREACHABLE):
+        error = DatabaseUnavailable()  # raised before a view ran (no handler of its own)
+    server_error = error.code >= 500
+    if server_error:
+        _rolled_back()
     title, message = _messages(error)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if isinstance(
+        error, DatabaseUnavailable) else {}
     if request.accept_mimetypes.best == "application/json":
-        return jsonify(error=error.name, message=message, status=error.code), error.code
+        return jsonify(error=error.name, message=message, status=error.code), error.code, headers
     tenant = g.get("tenant") or requested_city()
-    return render_template("errors/error.html", code=error.code, title=title, message=message,
-                           tenant=tenant), error.code
+    context = {"code": error.code, "title": title, "message": message, "tenant": tenant}
+    if server_error:  # without the context processors: they query the database
+        page = current_app.jinja_env.get_template("errors/error.html").render(context)
+    else:
+        page = render_template("errors/error.html", **context)
+    return page, error.code, headers
+
+
+def database_unreachable(error: Exception):
+    current_app.logger.error("database unreachable: %s", error)
+    return render_error(DatabaseUnavailable())
 
 
 def init_app(app) -> None:
     # Unhandled exceptions arrive as InternalServerError, after Flask has logged them.
     app.register_error_handler(HTTPException, render_error)
+    app.register_error_handler(OperationalError, database_unreachable)
+    app.register_error_handler(InterfaceError, database_unreachable)
