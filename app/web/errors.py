@@ -78,7 +78,8 @@ def _rolled_back() -> None:
 def render_error(error: HTTPException):
     if isinstance(getattr(error, "original_exception", None), DATABASE_UNREACHABLE):
         error = DatabaseUnavailable()  # raised before a view ran (no handler of its own)
-    server_error = error.code >= 500
+    # Refusals answered 503 on purpose (a suspended city, maintenance) keep the city's layout.
+    server_error = error.code == 500 or isinstance(error, DatabaseUnavailable)
     if server_error:
         _rolled_back()
     title, message = _messages(error)
