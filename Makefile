@@ -17,13 +17,15 @@ WITH_DATABASE = export DATABASE_URL="$${DATABASE_URL:-$$($(BIN)/python -m app.em
 CITUS_SH ?= ../shared/citus/citus.sh
 CITUS_TESTS ?= tests/tenants tests/app/platform/test_fleet_migrations.py tests/app/platform/test_exports.py
 
-.PHONY: run test test-citus install translations extract-messages db-stop bench lint clean help
+.PHONY: run test test-citus audit install translations extract-messages db-stop bench lint clean help
 
 help:
 	@echo "make run    set up, migrate, provision the demo cities, serve on 127.0.0.1:$(PORT)"
 	@echo "            (with a job worker beside the web server, started again if it exits)"
 	@echo "make test   set up and run the whole test suite against PostgreSQL"
 	@echo "make test-citus  the tenancy tests again on a local Citus cluster (docs/scaling.md)"
+	@echo "make audit  check the installed dependencies for known vulnerabilities (pip-audit):"
+	@echo "            exit 1 if any, 3 if the advisory service could not be reached"
 	@echo "make bench  run the benchmarks under bench/ (figures in docs/performance.md)"
 	@echo "make db-stop  stop the embedded PostgreSQL"
 
@@ -71,6 +73,13 @@ test-citus: install
 
 bench: install
 	@set -e; for script in bench/*.py; do $(BIN)/python $$script; done
+
+# AUDIT_UNREACHABLE_OK=1 (CI): an advisory service that can't be reached is said, not failed.
+audit: install
+	@$(BIN)/python .ci/audit.py || { status=$$?; \
+	  if [ $$status = 3 ] && [ -n "$(AUDIT_UNREACHABLE_OK)" ]; then \
+	    echo "dependency audit skipped: the advisory service could not be reached"; \
+	  else exit $$status; fi; }
 
 lint: install
 	$(BIN)/ruff check --config config/ruff.toml .

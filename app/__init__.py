@@ -13,7 +13,7 @@ from app.branding import cli as branding_cli  # noqa: F401  (flask tenants brand
 from app.modules import cli as modules_cli  # noqa: F401  (flask tenants modules)
 from app.notifications import tasks as notification_tasks  # noqa: F401  (declares its jobs)
 from app.oidc import cli as oidc_cli  # noqa: F401  (flask tenants oidc)
-from app.web import errors, headers, health, maintenance, metrics, request_log
+from app.web import errors, headers, health, input_checks, maintenance, metrics, request_log
 from app.webhooks import tasks as webhook_tasks  # noqa: F401  (its tables; declares its jobs)
 from config.settings import ConfigurationError, from_environment, sqlalchemy_url
 from tenants import (
@@ -86,6 +86,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     modules.init_app(app)
     payments.init_app(app)
     notifications.init_app(app)
+    input_checks.init_app(app)
     errors.init_app(app)
     headers.init_app(app)
     maintenance.init_app(app)

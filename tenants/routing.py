@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from flask import Flask, current_app, has_request_context, request
 from werkzeug.exceptions import BadRequest, NotFound, ServiceUnavailable
-from werkzeug.routing import Map
+from werkzeug.routing import IntegerConverter, Map
 from werkzeug.sansio.utils import host_is_trusted
 
 from tenants.context import bind_tenant
@@ -106,16 +106,29 @@ def is_platform_endpoint(endpoint: str) -> bool:
     return endpoint.split(".", 1)[0] in PLATFORM_BLUEPRINTS
 
 
+BIGINT_MAX = 2**63 - 1
+
+
+class BigintConverter(IntegerConverter):
+    """`<int:…>` matches only what fits a BIGINT key (every id is one): a larger number is no
+    page (404), never a query that PostgreSQL refuses with an error."""
+
+    def __init__(self, map, *args, max=BIGINT_MAX, **kwargs):
+        super().__init__(map, *args, max=min(max, BIGINT_MAX), **kwargs)
+
+
 class AudienceUrlMap(Map):
     """The cities' rules; `platform` holds the platform host's. Site-independent rules are in
     both."""
 
+    default_converters = {**Map.default_converters, "int": BigintConverter}
     platform_host = "localhost"
     directory: TenantDirectory  # set by init_app
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.platform = Map(*args, **kwargs)
+        self.platform.converters = self.converters
 
     def add(self, rulefactory) -> None:
         endpoint = getattr(rulefactory, "endpoint", "") or ""

@@ -36,6 +36,7 @@ from app.staff.permissions import (
 )
 from app.staff.seats import NoStaffSeatLeft, check_staff_seat
 from app.web.forms import INVALID_FORM, form_status
+from app.web.pagination import requested_page
 from tenants.context import current_tenant
 from tenants.db import db
 
@@ -279,8 +280,7 @@ def _audit_query():
 @staff_required(VIEW)
 def audit_log():
     form, query = _audit_query()
-    page = request.args.get("page", 1, type=int)
-    page = max(page, 1)
+    page = requested_page(audit.PAGE_SIZE)
     entries, more = [], False
     if query is not None:
         rows = db.session.scalars(query.offset((page - 1) * audit.PAGE_SIZE)

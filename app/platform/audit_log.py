@@ -17,6 +17,7 @@ from app.platform.auth import platform_staff_required
 from app.platform.blueprint import bp
 from app.spreadsheets.export import spreadsheet_safe
 from app.web.forms import INVALID_FORM
+from app.web.pagination import requested_page
 from tenants.db import db
 from tenants.models import PlatformAuditEntry
 
@@ -75,7 +76,7 @@ def as_csv(entries) -> str:
 @platform_staff_required()
 def audit_log():
     form, query = _query()
-    page = max(request.args.get("page", 1, type=int), 1)
+    page = requested_page(PAGE_SIZE)
     entries, more = [], False
     if query is not None:
         rows = db.session.scalars(query.offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)).all()

@@ -1,12 +1,17 @@
-"""Error pages (HTML, or JSON for clients that ask for it) for every site."""
-import logging
+"""Error pages (HTML, or JSON for clients that ask for it) for every site.
 
+A server error's page must render whatever broke: its transaction may be aborted, or the
+database unreachable. So it rolls the session back first and renders without the context
+processors (which load the signed-in user, the city's branding and modules): the plain layout,
+in the city's language (the tenant directory is in memory). A database that can't be reached
+(or dropped the connection) is a 503 with Retry-After, not a 500."""
 import psycopg
-import sqlalchemy as sa
 from flask import current_app, g, jsonify, render_template, request
 from flask_babel import gettext as _
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from app.web.input_checks import NulCharacter
 from app.web.maintenance import MAINTENANCE_NOTICE, CityInMaintenance
 from tenants.db import db
 from tenants.routing import (
@@ -14,14 +19,14 @@ from tenants.routing import (
     DatabaseUnavailable,
     InvalidHost,
     UnknownSite,
-    current_site,
     requested_city,
 )
 
-log = logging.getLogger(__name__)
-
+# A connection refused, lost or timed out: SQLAlchemy's, or psycopg's own where no SQLAlchemy is
+# in between (the job queue).
+DATABASE_UNREACHABLE = (OperationalError, InterfaceError, psycopg.OperationalError)
 # How long a client is asked to wait while the database is unreachable (a restart, a fail-over).
-DATABASE_RETRY_AFTER_SECONDS = 30
+RETRY_AFTER_SECONDS = 30
 
 
 def _messages(error: HTTPException) -> tuple[str, str]:
@@ -30,16 +35,18 @@ def _messages(error: HTTPException) -> tuple[str, str]:
             "No city's site answers at this address. Check the address, or go to your city's "
             "own site."
         )
+    if isinstance(error, NulCharacter):
+        return _("Bad request"), str(error.description)
+    if isinstance(error, DatabaseUnavailable):
+        return _("Service unavailable"), _(
+            "The service is briefly unavailable. Please try again in a minute; nothing you "
+            "sent was saved.")
     if isinstance(error, InvalidHost):
         return _("Bad request"), _(
             "The address is not valid: a host name may be followed only by a colon and a port "
             "number. Check the address.")
     if isinstance(error, CityInMaintenance):
         return _("Under maintenance"), str(MAINTENANCE_NOTICE)
-    if isinstance(error, DatabaseUnavailable):
-        return _("Service unavailable"), _(
-            "The service cannot reach its database for the moment. Please try again in a "
-            "minute.")
     if isinstance(error, CitySuspended):
         return _("Service suspended"), _(
             "This city's online services are suspended for the time being. Please try again "
@@ -65,45 +72,44 @@ def _messages(error: HTTPException) -> tuple[str, str]:
     )))
 
 
-def render_error(error: HTTPException):
-    if isinstance(error, DatabaseUnavailable):
-        return _database_unavailable_page()
-    title, message = _messages(error)
-    if request.accept_mimetypes.best == "application/json":
-        return jsonify(error=error.name, message=message, status=error.code), error.code
-    tenant = g.get("tenant") or requested_city()
-    return render_template("errors/error.html", code=error.code, title=title, message=message,
-                           tenant=tenant), error.code
-
-
-def database_unavailable(error: Exception):
-    """503 with Retry-After, not 500, while the database does not answer: the page is made
-    without it (the branding falls back to the defaults)."""
-    log.warning("database unreachable during %s %s: %s", request.method, request.path, error)
+def _rolled_back() -> None:
+    """End the failed request's transaction (nothing of it is kept); a database that can't be
+    reached can't be rolled back either, and the page is rendered all the same."""
     try:
         db.session.rollback()
-    except sa.exc.SQLAlchemyError:  # the connection is gone already; the pool drops it
-        pass
-    return _database_unavailable_page()
+    except Exception:  # noqa: BLE001  the error being reported is the one that counts
+        current_app.logger.warning("could not roll back after a server error", exc_info=True)
 
 
-def _database_unavailable_page():
-    unavailable = DatabaseUnavailable()
-    headers = {"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)}
-    title, message = _messages(unavailable)
+def render_error(error: HTTPException):
+    if isinstance(getattr(error, "original_exception", None), DATABASE_UNREACHABLE):
+        error = DatabaseUnavailable()  # raised before a view ran (no handler of its own)
+    # Refusals answered 503 on purpose (a suspended city, maintenance) keep the city's layout.
+    server_error = error.code == 500 or isinstance(error, DatabaseUnavailable)
+    if server_error:
+        _rolled_back()
+    title, message = _messages(error)
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if isinstance(
+        error, DatabaseUnavailable) else {}
     if request.accept_mimetypes.best == "application/json":
-        return jsonify(error=unavailable.name, message=message, status=503), 503, headers
-    # The plain layout, rendered without the context processors: a city's pages read its
-    # modules and the signed-in account from the database.
-    page = current_app.jinja_env.get_template("errors/error.html").render(
-        code=503, title=title, message=message, tenant=g.get("tenant") or current_site().tenant)
-    return page, 503, headers
+        return jsonify(error=error.name, message=message, status=error.code), error.code, headers
+    tenant = g.get("tenant") or requested_city()
+    context = {"code": error.code, "title": title, "message": message, "tenant": tenant}
+    if server_error:  # without the context processors: they query the database
+        page = current_app.jinja_env.get_template("errors/error.html").render(context)
+    else:
+        page = render_template("errors/error.html", **context)
+    return page, error.code, headers
+
+
+def database_unreachable(error: Exception):
+    current_app.logger.error("database unreachable during %s %s: %s", request.method,
+                             request.path, error)
+    return render_error(DatabaseUnavailable())
 
 
 def init_app(app) -> None:
     # Unhandled exceptions arrive as InternalServerError, after Flask has logged them.
     app.register_error_handler(HTTPException, render_error)
-    # A connection refused, lost or timed out (SQLAlchemy's, or psycopg's own where no
-    # SQLAlchemy is in between).
-    app.register_error_handler(sa.exc.OperationalError, database_unavailable)
-    app.register_error_handler(psycopg.OperationalError, database_unavailable)
+    for unreachable in DATABASE_UNREACHABLE:
+        app.register_error_handler(unreachable, database_unreachable)

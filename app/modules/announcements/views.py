@@ -3,6 +3,7 @@ from flask import Blueprint, abort, render_template, request
 
 from app.modules import settings_of
 from app.modules.announcements.models import Announcement
+from app.web.input_checks import BIGINT_MAX, bigint_arg
 from tenants.db import db
 
 bp = Blueprint("announcements", __name__, template_folder="templates")
@@ -12,8 +13,8 @@ FEED_SIZE = 20
 @bp.get("/")
 def index():
     per_page = settings_of("announcements")["per_page"]
-    page = request.args.get("page", 1, type=int)
-    if page < 1:
+    page = request.args.get("page", 1, type=bigint_arg)
+    if not 1 <= page <= BIGINT_MAX // per_page:  # beyond: an offset PostgreSQL can't take
         abort(404)
     rows = db.session.scalars(Announcement.published().limit(per_page + 1)
                               .offset((page - 1) * per_page)).all()

@@ -38,6 +38,7 @@ from app.modules.appointments.models import (
 from app.modules.appointments.slots import day_bounds
 from app.staff.permissions import staff_required
 from app.web.forms import INVALID_FORM, form_status
+from app.web.input_checks import bigint_arg
 from tenants.db import db
 
 bp = Blueprint("appointments", __name__, template_folder="templates")
@@ -69,7 +70,7 @@ def _departments() -> list[Department]:
 
 def _day_page(form: CheckInForm | None = None, status: int = 200):
     departments = _departments()
-    department_id = request.args.get("department", type=int) or (
+    department_id = request.args.get("department", type=bigint_arg) or (
         departments[0].id if departments else None)
     try:
         day = date.fromisoformat(request.args.get("day") or "")

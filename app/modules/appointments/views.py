@@ -32,6 +32,7 @@ from app.modules.appointments.models import (
 )
 from app.modules.appointments.slots import bookable_slots
 from app.web.forms import INVALID_FORM
+from app.web.input_checks import bigint_arg
 from tenants.db import db
 
 bp = Blueprint("appointments", __name__, template_folder="templates")
@@ -144,7 +145,7 @@ def _appointment_of_citizen(reference: str) -> Appointment:
 @bp.route("/book", methods=["GET", "POST"])
 @login_required
 def book():
-    department = _department_or_404(request.args.get("department", type=int))
+    department = _department_or_404(request.args.get("department", type=bigint_arg))
     doctor = _doctor_choice(department, request.args.get("doctor"))
     starts_at = _start_from(request.args.get("start"))
     form = PatientForm()

@@ -42,6 +42,7 @@ from app.modules.passports.workflow import (
 )
 from app.staff.permissions import VIEW, WORK_MODULE, can, current_staff, staff_required
 from app.web.forms import INVALID_FORM
+from app.web.input_checks import bigint_arg
 from app.web.pagination import page_of
 from tenants.db import db
 
@@ -95,7 +96,7 @@ def index():
     status = request.args.get("status", OPEN)
     if status not in (OPEN, "all", *STATUSES) or status == DRAFT:
         status = OPEN
-    age = request.args.get("age", 0, type=int)
+    age = request.args.get("age", 0, type=bigint_arg)
     age = age if age in AGES else 0
     applications, page, has_next = page_of(_queue_query(status, age))
     return render_template(

@@ -53,6 +53,7 @@ from app.modules.service_requests.workflow import (
 )
 from app.staff.permissions import VIEW, WORK_MODULE, can, current_staff, staff_required
 from app.web.forms import INVALID_FORM
+from app.web.input_checks import bigint_arg
 from app.web.pagination import page_of
 from tenants.db import db
 
@@ -99,9 +100,9 @@ def _rows(model) -> list:
 def index():
     status = request.args.get("status", OPEN_FILTER)
     status = status if status in (OPEN_FILTER, ALL, *STATUSES) else OPEN_FILTER
-    category_id = request.args.get("category", 0, type=int)
-    department_id = request.args.get("department", 0, type=int)
-    age = request.args.get("age", 0, type=int)
+    category_id = request.args.get("category", 0, type=bigint_arg)
+    department_id = request.args.get("department", 0, type=bigint_arg)
+    age = request.args.get("age", 0, type=bigint_arg)
     age = age if age in AGES else 0
     found, page, has_next = page_of(_queue_query(status, category_id, department_id, age))
     filters = {"status": status, "category": category_id, "department": department_id,
