@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "civic_city_cache"
 _NOTIFY_SQL = f"SELECT pg_notify('{CHANNEL}', %(slug)s)"
+_LISTEN_SQL = f"LISTEN {CHANNEL}"
 _CHANGED = "city_cache_changed"  # session.info: the slug whose watched tables changed
 RECONNECT_SECONDS = 1.0
 
@@ -93,7 +94,7 @@ class CityCache:
         while not self._closed.is_set():
             try:
                 with psycopg.connect(self._conninfo, autocommit=True) as connection:
-                    connection.execute(f"LISTEN {CHANNEL}")
+                    connection.execute(_LISTEN_SQL)
                     # Whatever changed while nobody listened is unknown: start afresh.
                     self.invalidate_all()
                     while not self._closed.is_set():

@@ -105,9 +105,11 @@ def test_a_worker_and_the_pages_survive_postgresql_stopping_and_coming_back(
             assert down.status_code == 503, down.get_data(as_text=True)
             assert down.headers["Retry-After"] == "30"
             # the city speaks Chinese
-            assert "服务暂时无法连接数据库" in down.get_data(as_text=True)
-            health = app.test_client().get("/healthz", headers={"Host": "outage.test"})
-            assert health.status_code == 503
+            assert "服务暂时不可用" in down.get_data(as_text=True)
+            # The process lives (healthz) but is not ready (readyz) while the database is away.
+            probes = app.test_client()
+            assert probes.get("/healthz", headers={"Host": "outage.test"}).status_code == 200
+            assert probes.get("/readyz", headers={"Host": "outage.test"}).status_code == 503
             assert worker.poll() is None, output.text()  # still running, trying again
             # A process that has not loaded the cities' directory yet (a new gunicorn worker)
             # cannot even tell which site a request is for: 503 all the same.
