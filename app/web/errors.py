@@ -3,6 +3,7 @@ from flask import g, jsonify, render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
+from app.rest import is_api_request, problem_response
 from app.web.maintenance import MAINTENANCE_NOTICE, CityInMaintenance
 from tenants.routing import CitySuspended, InvalidHost, UnknownSite, requested_city
 
@@ -45,6 +46,8 @@ def _messages(error: HTTPException) -> tuple[str, str]:
 
 
 def render_error(error: HTTPException):
+    if is_api_request():  # /api/… outside the API's blueprints (an unknown path, a 503 …)
+        return problem_response(error)
     title, message = _messages(error)
     if request.accept_mimetypes.best == "application/json":
         return jsonify(error=error.name, message=message, status=error.code), error.code
