@@ -64,5 +64,7 @@ def page_of(query: sa.Select, page_params) -> list:
     for the links."""
     page_params.item_count = db.session.scalar(
         sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    if page_params.first_item >= page_params.item_count:
+        return []  # past the end (a page number too large for an offset: found by schemathesis)
     return db.session.scalars(query.limit(page_params.page_size)
                               .offset(page_params.first_item)).all()

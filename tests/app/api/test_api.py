@@ -113,3 +113,10 @@ def test_the_app_honours_its_openapi_document(app, cities, citizen_with_token):
             case.call_and_validate(headers=headers)
 
         conforms()
+
+
+def test_a_page_far_past_the_end_is_empty(app, cities, citizen_with_token):
+    answer = app.test_client().get(
+        "/api/v1/me/notifications?page=2305842966264020802&page_size=5",
+        headers=bearer(cities["alpha"], citizen_with_token[1]))
+    assert answer.status_code == 200 and answer.get_json() == []
