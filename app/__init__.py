@@ -6,7 +6,7 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app import admin, citizen, demo, extensions, i18n, modules, notifications, oidc, payments
+from app import admin, api, citizen, demo, extensions, i18n, modules, notifications, oidc, payments
 from app import platform as vendor_site
 from app.branding import assets as branding_assets
 from app.branding import cli as branding_cli  # noqa: F401  (flask tenants brand)
@@ -84,6 +84,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(citizen.bp)
     app.register_blueprint(admin.bp)  # with the modules' and payments' staff pages
     modules.init_app(app)
+    api.init_app(app)  # the REST API at /api/v1/ with the modules' resources, OAuth 2
     payments.init_app(app)
     notifications.init_app(app)
     input_checks.init_app(app)

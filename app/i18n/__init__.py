@@ -23,6 +23,9 @@ _PRIMARY_TAG = {"zh": "zh_Hans", "en": "en"}
 FALLBACK_LOCALE = "zh_Hans"
 
 
+API_PREFIX = "/api/"
+
+
 def _offered() -> list[str]:
     return offered_languages()
 
@@ -51,6 +54,13 @@ class TranslatedError(Exception):
 
 def select_locale() -> str:
     offered = _offered()
+    if has_request_context() and request.path.startswith(API_PREFIX):
+        # The REST API has no session: it answers in the client's language (Accept-Language)
+        # among the city's, else the city's own.
+        best = request.accept_languages.best_match(
+            [tag for tag, code in _PRIMARY_TAG.items() if code in offered])
+        if best:
+            return _PRIMARY_TAG[best]
     candidates = []
     if has_request_context():
         candidates.append(session.get("locale"))

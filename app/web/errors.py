@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from app.rest import is_api_request, problem_response
 from app.web.input_checks import NulCharacter
 from app.web.maintenance import MAINTENANCE_NOTICE, CityInMaintenance
 from tenants.db import db
@@ -88,6 +89,8 @@ def render_error(error: HTTPException):
     server_error = error.code == 500 or isinstance(error, DatabaseUnavailable)
     if server_error:
         _rolled_back()
+    if is_api_request():  # /api/… outside the API's blueprints (an unknown path, a 503 …)
+        return problem_response(error)
     title, message = _messages(error)
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if isinstance(
         error, DatabaseUnavailable) else {}

@@ -1,0 +1,31 @@
+"""The API audience: the REST API of each city's host at /api/v1/ (docs/api.md), for the
+city's own apps and back offices.
+
+- oauth.py      the OAuth 2 endpoints and the consent page (the server: app/oauth)
+- resources.py  the citizen's profile and notifications, the public catalogue
+- docs.py       the documentation page, rendered from the OpenAPI document
+- spec.py       the OpenAPI 3.1 document (flask-smorest) and its problem documents
+
+Each module brings its own resources (`Module.api_v1`, in its api.py), mounted here and
+answering 404 where the city has not enabled the module. Nothing imports this package but
+create_app."""
+from app import modules
+from app.api import docs, oauth, resources, spec
+from app.extensions import csrf
+from app.oauth import server as oauth_server
+
+
+def init_app(app) -> None:
+    oauth_server.init_app(app)
+    spec.configure(app)
+    api = spec.CityApi(app)
+    blueprints = [*resources.BLUEPRINTS, *(module.api_v1 for module in
+                                           modules.discover().values() if module.api_v1)]
+    for blueprint in blueprints:
+        csrf.exempt(blueprint)  # bearer tokens only: no cookie to forge a request with
+        api.register_blueprint(blueprint)
+    app.register_blueprint(oauth.bp)
+    csrf.exempt(oauth.issue_token)
+    csrf.exempt(oauth.revoke_token)
+    app.register_blueprint(docs.bp)
+    app.extensions["city_api"] = api
