@@ -234,3 +234,20 @@ def test_staff_filter_by_plate_and_status_and_export(app, client, town):
     assert len(lines) == 3 and "15050" in export.get_data(as_text=True)
     assert client.get("/admin/traffic-fines/?date_from=yesterday",
                       headers=host(town)).status_code == 422
+
+
+# -- the plate hint ------------------------------------------------------------------------------
+
+def test_the_plate_hint_shows_the_city_s_own_plate_prefix(app, client, town):
+    configure_city(app, town, values={"traffic_fines": {"plate_prefix": "粤B"}})
+    page = client.get("/services/traffic-fines/", headers=host(town)).get_data(as_text=True)
+    assert "粤B12345" in page and "浙K" not in page
+    configure_city(app, town, values={"traffic_fines": {"plate_prefix": ""}})
+    page = client.get("/services/traffic-fines/", headers=host(town)).get_data(as_text=True)
+    assert "浙K" not in page and "the province&#39;s character" in page
+
+
+def test_a_plate_prefix_that_is_not_one_is_refused(app, town):
+    with tenant_context(town, app), pytest.raises(ModuleError) as refused:
+        configure(values={"traffic_fines": {"plate_prefix": "ZK"}})
+    assert list(refused.value.errors) == ["traffic_fines.plate_prefix"]
