@@ -9,7 +9,7 @@ who has an account here.
 from datetime import UTC, datetime
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -122,7 +122,8 @@ def register():
             if owner is not None:
                 _tell_owner_of(owner, by_email=name == "email")
     else:
-        user = User(**fields, password_hash=password_hash, locale=current_tenant().locale)
+        # The account keeps the language its citizen registered in (the page's).
+        user = User(**fields, password_hash=password_hash, locale=str(get_locale()))
         db.session.add(user)
         db.session.flush()
         if user.email:
