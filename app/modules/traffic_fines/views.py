@@ -78,7 +78,7 @@ def pay(fine_id):
         flash(_("This fine is paid already."), "info")
         return redirect(url_for(".detail", fine_id=fine.id))
     due = due_today(fine)
-    label = _("Traffic fine %(ticket)s", ticket=fine.ticket_number)
+    label = fine_label(fine)
 
     def refused(error):
         return render_template("traffic_fines/detail.html", fine=fine, due=due, receipt=None,
@@ -88,6 +88,11 @@ def pay(fine_id):
     return start_checkout(PAYABLE_KIND, [PaymentItemRequest(fine.id, due.total_fen, label)],
                           label, form.idempotency_key.data,
                           back=url_for(".detail", fine_id=fine.id), refused=refused)
+
+
+def fine_label(fine: TrafficFine) -> str:
+    """How a payment names the fine (in the page's language when the payment is shown)."""
+    return _("Traffic fine %(ticket)s", ticket=fine.ticket_number)
 
 
 def return_url(payment) -> str:
