@@ -45,6 +45,9 @@ def _database_url(config: dict) -> str:
 
 def create_app(test_config: dict | None = None) -> Flask:
     app = CivicFlask(__name__)
+    # JSON answers and the `tojson` filter (audit logs' before and after) keep Chinese as it
+    # is, not as \uXXXX escapes; JSON is UTF-8 either way.
+    app.json.ensure_ascii = False
     app.config.update(from_environment())
     app.config.update(test_config or {})
     database_url = _database_url(app.config)

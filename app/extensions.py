@@ -1,6 +1,7 @@
 """Flask extensions, created once and bound to the app in `init_app`."""
 from flask import current_app, g, has_app_context, request
 from flask_babel import Babel
+from flask_babel import lazy_gettext as _l
 from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
@@ -70,3 +71,6 @@ def init_app(app) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "citizen.login"
+    # Lazy, so the flash is translated when the sign-in page shows it, in the page's language.
+    login_manager.login_message = _l("Sign in to see this page.")
+    login_manager.login_message_category = "info"

@@ -8,8 +8,9 @@ who has an account here.
 """
 from datetime import UTC, datetime
 
-from flask import abort, flash, redirect, render_template, request, session, url_for
-from flask_babel import force_locale
+import sqlalchemy as sa
+from flask import abort, flash, jsonify, redirect, render_template, request, session, url_for
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -32,6 +33,9 @@ from app.citizen.forms import (
 from app.notifications import notify
 from app.notifications.channels import send_text
 from app.notifications.mail import send_mail
+from app.notifications.models import Notification
+from app.payments import Payment
+from app.payments.service import payment_description
 from app.web.forms import form_status
 from app.web.links import external_url
 from app.web.navigation import safe_next
@@ -122,7 +126,8 @@ def register():
             if owner is not None:
                 _tell_owner_of(owner, by_email=name == "email")
     else:
-        user = User(**fields, password_hash=password_hash, locale=current_tenant().locale)
+        # The account keeps the language its citizen registered in (the page's).
+        user = User(**fields, password_hash=password_hash, locale=str(get_locale()))
         db.session.add(user)
         db.session.flush()
         if user.email:
@@ -353,6 +358,45 @@ def profile():
     db.session.commit()
     flash(_("Your profile is saved."), "success")
     return redirect(url_for("citizen.account"))
+
+
+@bp.get("/account/data.json")
+@login_required
+def download_data():
+    """The citizen's own data as JSON: the account, its sign-ins, notifications and payments
+    (service records stay on their modules' pages)."""
+    user = current_user
+    sign_ins = accounts.sign_ins.of(user.id)
+    notifications = db.session.scalars(sa.select(Notification).where(
+        Notification.user_id == user.id).order_by(Notification.id)).all()
+    payments = db.session.scalars(sa.select(Payment).where(
+        Payment.user_id == user.id).order_by(Payment.id)).all()
+    data = {
+        "city": _city_name(str(get_locale())),
+        "account": {"email": user.email, "mobile": user.mobile, "name": user.display_name,
+                    "language": user.locale, "created_at": _iso(user.created_at),
+                    "email_confirmed_at": _iso(user.email_verified_at),
+                    "mobile_confirmed_at": _iso(user.mobile_verified_at),
+                    "last_sign_in_at": _iso(user.last_login_at)},
+        "sign_ins": [{"browser": device.user_agent, "since": _iso(device.created_at),
+                      "last_seen_at": _iso(device.last_seen_at)} for device in sign_ins],
+        "notifications": [{"at": _iso(n.created_at), "channel": n.channel, "to": n.recipient,
+                           "subject": n.subject, "body": n.body, "status": n.status}
+                          for n in notifications],
+        "payments": [{"reference": p.reference, "description": payment_description(p),
+                      "amount_fen": p.amount_fen, "refunded_fen": p.refunded_fen,
+                      "status": p.status, "created_at": _iso(p.created_at),
+                      "paid_at": _iso(p.paid_at), "receipt_number": p.receipt_number}
+                     for p in payments],
+    }
+    response = jsonify(data)
+    response.headers["Content-Disposition"] = "attachment; filename=my-data.json"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 @bp.post("/account/verify/resend")

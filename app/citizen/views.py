@@ -1,5 +1,6 @@
 """The city's home page (a card per module the city offers), the banner on top of every page,
 and the language switcher."""
+from babel.lists import format_list
 from flask import (
     abort,
     g,
@@ -58,7 +59,10 @@ def city_page_context() -> dict:
 
 @bp.get("/")
 def home():
-    return render_template("citizen/home.html")
+    # The hero names only what the city offers (the cards below are the same modules).
+    names = [str(module.name) for module in enabled_services()]
+    return render_template("citizen/home.html",
+                           service_list=format_list(names, locale=get_locale()) if names else "")
 
 
 @bp.get("/lang/<code>")

@@ -2,9 +2,10 @@
 default language (platform.tenants.locale) and offers one or both (its branding).
 
 The page's language is, in this order and among the city's offered languages: the visitor's
-choice in the switcher (kept in the session), the signed-in citizen's own language, the city's
-default, the browser's Accept-Language. Dates and times are shown in the city's time zone and
-money (kept as integer fen) as yuan, both formatted for the page's language.
+choice in the switcher (kept in the session), the signed-in citizen's own language, the
+browser's Accept-Language (a first visit), the city's default. A new account keeps the
+page's language. Dates and times are shown in the city's time zone and money (kept as integer
+fen) as yuan, both formatted for the page's language.
 """
 from datetime import date, datetime, time
 
@@ -65,17 +66,16 @@ def select_locale() -> str:
     if has_request_context():
         candidates.append(session.get("locale"))
     candidates.append(_signed_in_user_locale())
+    if has_request_context():
+        best = request.accept_languages.best_match(
+            [tag for tag, code in _PRIMARY_TAG.items() if code in offered])
+        candidates.append(_PRIMARY_TAG.get(best))
     tenant = g.get("tenant") or requested_city()
     if tenant is not None:
         candidates.append(tenant.locale)
     for candidate in candidates:
         if candidate in offered:
             return candidate
-    if has_request_context():
-        best = request.accept_languages.best_match(
-            [tag for tag, code in _PRIMARY_TAG.items() if code in offered])
-        if best:
-            return _PRIMARY_TAG[best]
     return FALLBACK_LOCALE if FALLBACK_LOCALE in offered else offered[0]
 
 

@@ -10,13 +10,13 @@ identity (provider, `sub`) links it to an account of the city:
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from flask_babel import get_locale
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts import normalize_email, sign_ins
 from app.accounts.models import User
 from app.audit import record
 from app.oidc.models import OidcProvider, UserIdentity
-from tenants.context import current_tenant
 from tenants.db import db
 
 LINKED, CREATED = "link", "create"  # what a first sign-in did (also in the audit action)
@@ -75,7 +75,7 @@ def _link(provider: OidcProvider, claims: dict) -> tuple[User, str | None, bool]
         change = LINKED
     else:
         user = User(email=verified_email, display_name=str(claims.get("name") or "")[:100],
-                    locale=current_tenant().locale,
+                    locale=str(get_locale()),  # the language its citizen was using
                     email_verified_at=datetime.now(UTC) if verified_email else None)
         db.session.add(user)
         db.session.flush()

@@ -92,12 +92,25 @@ def mark_refunded(model, payment, refund) -> None:
         left -= share
 
 
-def paid_records(model, kind: str, return_url) -> Payable:
+def paid_records(model, kind: str, return_url, label, description=None) -> Payable:
     """What app.payments charges for records of `model`, as the payable `kind`: a successful
-    payment marks them paid (mark_paid), a refund records what was given back
-    (mark_refunded)."""
+    payment marks them paid (mark_paid), a refund records what was given back (mark_refunded);
+    `label(record)` names a record in the page's language wherever its payment is shown,
+    `description(records)`, if given, a payment of several."""
+    def item_label(item_id: int) -> str | None:
+        record = db.session.get(model, item_id)
+        return label(record) if record is not None else None
+
+    def describe(item_ids: list[int]) -> str | None:
+        records = [db.session.get(model, item_id) for item_id in item_ids]
+        if not records or None in records:
+            return None
+        return label(records[0]) if len(records) == 1 or description is None else (
+            description(records))
+
     return Payable(kind=kind, on_paid=partial(mark_paid, model), return_url=return_url,
-                   on_refunded=partial(mark_refunded, model))
+                   on_refunded=partial(mark_refunded, model), item_label=item_label,
+                   description=describe)
 
 
 def receipt_link(kind: str, item_id: int) -> str | None:

@@ -76,6 +76,11 @@ class Payable:
     # (payment, refund), in the refund's transaction: money of a successful payment was
     # given back (a late capture's refund is not told: the module never saw it paid).
     on_refunded: Callable[[Payment, Refund], None] | None = None
+    # The item's label and the payment's description in the page's language, rendered from
+    # the items when shown (None: the record is gone; the text stored at payment time is
+    # shown). The stored text stays what the provider was sent.
+    item_label: Callable[[int], str | None] | None = None
+    description: Callable[[list[int]], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -86,6 +91,25 @@ class PaymentItemRequest:
 
 
 PAYABLES: dict[str, Payable] = {}
+
+
+def item_label(item: PaymentItem) -> str:
+    """What an item pays for, in the page's language (else as stored)."""
+    payable = PAYABLES.get(item.kind)
+    label = payable.item_label(item.item_id) if payable and payable.item_label else None
+    return label or item.label
+
+
+def payment_description(payment: Payment) -> str:
+    """What a payment pays for, in the page's language: the payable's description of its items,
+    else its one item's label, else the description stored when it was made."""
+    payable = PAYABLES.get(payment.kind)
+    described = None
+    if payable is not None and payable.description is not None:
+        described = payable.description([item.item_id for item in payment.items])
+    elif payable is not None and payable.item_label is not None and len(payment.items) == 1:
+        described = payable.item_label(payment.items[0].item_id)
+    return described or payment.description
 
 
 def register_payable(payable: Payable) -> None:

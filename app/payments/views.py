@@ -182,3 +182,5 @@ def sandbox_gateway():
 
 
 bp.add_app_template_filter(payment_status, "payment_status")
+bp.add_app_template_filter(service.payment_description, "payment_description")
+bp.add_app_template_filter(service.item_label, "item_label")

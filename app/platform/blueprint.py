@@ -1,10 +1,13 @@
 """The platform host's blueprint, `platform`: the console's navigation, template context and
 headers."""
+from babel.lists import format_list
 from flask import Blueprint, current_app, request
+from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from app.i18n import language_links
+from app.modules import discover
 from app.platform.auth import current_platform_staff, second_factor_passed
 from app.web.navigation import current_path
 
@@ -33,6 +36,14 @@ def platform_role_label(role: str) -> str:
     return {"admin": _("Platform administrator"), "support": _("Support")}.get(role, role)
 
 
+def module_names(keys) -> str:
+    """Modules by their names in the page's language, as a list ("—" for none); a key that no
+    module declares any more is shown as it is."""
+    modules = discover()
+    names = [str(modules[key].name) if key in modules else key for key in keys or ()]
+    return format_list(names, locale=get_locale()) if names else "—"
+
+
 @bp.context_processor
 def _console_context() -> dict:
     staff = current_platform_staff()
@@ -42,7 +53,8 @@ def _console_context() -> dict:
            if endpoint in current_app.view_functions]
     return {"platform_staff": staff, "platform_nav": verified, "console_nav": nav,
             "console_languages": language_links(current_path()),
-            "platform_role_label": platform_role_label}
+            "platform_role_label": platform_role_label, "module_names": module_names,
+            "console_timezone": str(get_timezone())}
 
 
 @bp.after_request

@@ -24,7 +24,7 @@ KIND = "passport_fee"
 def pay_and_submit(application: PassportApplication, fee_fen: int, idempotency_key: str):
     """The answer to "submit" where the city charges: off to the checkout of the fee (the same
     payment again for the same review page; the one in progress, if another page started one)."""
-    label = _("Passport application %(reference)s", reference=application.reference)
+    label = application_label(application.id)
 
     def record(payment: Payment) -> None:
         application.fee_fen, application.payment_id = fee_fen, payment.id
@@ -33,7 +33,7 @@ def pay_and_submit(application: PassportApplication, fee_fen: int, idempotency_k
         return render_template("passports/refused.html", message=error.message), 409
 
     return start_checkout(KIND, [PaymentItemRequest(application.id, fee_fen, label)],
-                          _("Passport renewal fee, %(label)s", label=label), idempotency_key,
+                          fee_description([application.id]), idempotency_key,
                           back=url_for("passports.detail", application_id=application.id),
                           refused=refused, prepare=record)
 
@@ -65,4 +65,17 @@ def application_page(payment: Payment) -> str:
     return url_for("passports.detail", application_id=payment.items[0].item_id)
 
 
-FEE = Payable(kind=KIND, on_paid=submit_paid, return_url=application_page)
+def application_label(application_id: int) -> str | None:
+    """How the fee's item names the application (in the language of the page showing it)."""
+    application = db.session.get(PassportApplication, application_id)
+    return None if application is None else _(
+        "Passport application %(reference)s", reference=application.reference)
+
+
+def fee_description(application_ids: list[int]) -> str | None:
+    label = application_label(application_ids[0]) if len(application_ids) == 1 else None
+    return _("Passport renewal fee, %(label)s", label=label) if label else None
+
+
+FEE = Payable(kind=KIND, on_paid=submit_paid, return_url=application_page,
+              item_label=application_label, description=fee_description)

@@ -9,7 +9,7 @@ from app.modules.traffic_fines import demo
 from app.modules.traffic_fines.admin import bp as admin_bp
 from app.modules.traffic_fines.models import TrafficFine
 from app.modules.traffic_fines.settings import TrafficFineSettings
-from app.modules.traffic_fines.views import PAYABLE_KIND, bp, return_url
+from app.modules.traffic_fines.views import PAYABLE_KIND, bp, fine_label, return_url
 from app.payments.records import paid_figures, paid_records
 from tenants.db import db
 
@@ -33,7 +33,7 @@ module = Module(
     figures=paid_figures(TrafficFine, ("fines_paid", _l("Traffic fines paid")),
                          ("fines_collected", _l("Traffic fines collected"))),
     account_section="traffic_fines/_account_section.html",
-    payables=(paid_records(TrafficFine, PAYABLE_KIND, return_url),),
+    payables=(paid_records(TrafficFine, PAYABLE_KIND, return_url, fine_label),),
     demo=demo.add_demo_data,
     order=40,
 )

@@ -1,6 +1,7 @@
 """Demo fines for `flask demo`: three to look up (one overdue, with its late fee)."""
 from datetime import UTC, date, datetime, timedelta
 
+from app.modules import configure
 from app.modules.traffic_fines.models import TrafficFine
 from tenants.db import db
 
@@ -11,6 +12,7 @@ def add_demo_data(slug: str) -> None:
     prefix = PLATE_PREFIX.get(slug)
     if prefix is None:
         return
+    configure(values={"traffic_fines": {"plate_prefix": prefix}})
     today = date.today()
     db.session.add_all(
         TrafficFine(ticket_number=f"3311{number}", plate_number=f"{prefix}{plate}",

@@ -1,3 +1,4 @@
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectField, StringField
@@ -10,12 +11,18 @@ from app.spreadsheets.imports import normalize_plate
 class LookupForm(FlaskForm):
     plate_number = StringField(
         _l("Plate number"), filters=[lambda value: normalize_plate(value or "")],
-        validators=[InputRequired(_l("Enter the plate number.")), Length(max=20)],
-        description=_l("As on the vehicle, such as 浙K12345."))
+        validators=[InputRequired(_l("Enter the plate number.")), Length(max=20)])
     ticket_number = StringField(
         _l("Ticket number"), filters=[lambda value: (value or "").strip().upper()],
         validators=[InputRequired(_l("Enter the ticket number.")), Length(max=40)],
         description=_l("As printed on the ticket or in the text message you received."))
+
+
+def plate_hint(prefix: str) -> str:
+    """The plate field's hint, its example in the city's own series (settings.plate_prefix)."""
+    if not prefix:
+        return _("As on the vehicle: the province's character, then letters and digits.")
+    return _("As on the vehicle, such as %(plate)s.", plate=f"{prefix}12345")
 
 
 class PayForm(FlaskForm):

@@ -13,6 +13,14 @@ def _percent(value: str) -> None:
 
 
 class TrafficFineSettings(Schema):
+    plate_prefix = fields.String(
+        load_default="", validate=validate.Regexp(
+            r"^([\u4e00-\u9fff][A-Z])?$",
+            error=_l("Give the province's character and the city's letter, such as 浙K, or "
+                     "leave it empty.")),
+        metadata={"label": _l("Plate prefix of the city's vehicles"),
+                  "description": _l("Such as 浙K: the look-up page's example plate starts "
+                                    "with it.")})
     late_fee_percent_per_day = fields.String(
         load_default="3", validate=_percent,
         metadata={"label": _l("Late fee per day after the due date (percent of the fine)"),

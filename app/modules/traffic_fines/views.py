@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from app.modules import settings_of
 from app.modules.traffic_fines.fees import due_today
-from app.modules.traffic_fines.forms import LookupForm, PayForm
+from app.modules.traffic_fines.forms import LookupForm, PayForm, plate_hint
 from app.modules.traffic_fines.models import TrafficFine
 from app.payments import PaymentItemRequest, start_checkout
 from app.payments.records import receipt_link
@@ -33,6 +33,7 @@ NOT_FOUND = 404
 @limit_failures(lambda: settings_of("traffic_fines")["lookups_per_hour"], NOT_FOUND)
 def index():
     form = LookupForm()
+    form.plate_number.description = plate_hint(settings_of("traffic_fines")["plate_prefix"])
     if not form.validate_on_submit():
         return render_template("traffic_fines/lookup.html", form=form,
                                not_found=False), form_status(form)
@@ -77,7 +78,7 @@ def pay(fine_id):
         flash(_("This fine is paid already."), "info")
         return redirect(url_for(".detail", fine_id=fine.id))
     due = due_today(fine)
-    label = _("Traffic fine %(ticket)s", ticket=fine.ticket_number)
+    label = fine_label(fine)
 
     def refused(error):
         return render_template("traffic_fines/detail.html", fine=fine, due=due, receipt=None,
@@ -87,6 +88,11 @@ def pay(fine_id):
     return start_checkout(PAYABLE_KIND, [PaymentItemRequest(fine.id, due.total_fen, label)],
                           label, form.idempotency_key.data,
                           back=url_for(".detail", fine_id=fine.id), refused=refused)
+
+
+def fine_label(fine: TrafficFine) -> str:
+    """How a payment names the fine (in the page's language when the payment is shown)."""
+    return _("Traffic fine %(ticket)s", ticket=fine.ticket_number)
 
 
 def return_url(payment) -> str:

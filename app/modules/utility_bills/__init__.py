@@ -9,7 +9,14 @@ from app.modules.utility_bills import demo
 from app.modules.utility_bills.admin import bp as admin_bp
 from app.modules.utility_bills.models import UtilityBill
 from app.modules.utility_bills.settings import UtilityBillSettings
-from app.modules.utility_bills.views import PAYABLE_KIND, bp, linked_accounts, return_url
+from app.modules.utility_bills.views import (
+    PAYABLE_KIND,
+    bill_label,
+    bills_description,
+    bp,
+    linked_accounts,
+    return_url,
+)
 from app.payments.records import paid_figures, paid_records
 
 bp.add_app_template_global(linked_accounts, "linked_utility_accounts")
@@ -25,7 +32,8 @@ module = Module(
     figures=paid_figures(UtilityBill, ("bills_paid", _l("Utility bills paid")),
                          ("bills_collected", _l("Utility bills collected"))),
     account_section="utility_bills/_account_section.html",
-    payables=(paid_records(UtilityBill, PAYABLE_KIND, return_url),),
+    payables=(paid_records(UtilityBill, PAYABLE_KIND, return_url, bill_label,
+                           bills_description),),
     demo=demo.add_demo_data,
     order=45,
 )

@@ -54,9 +54,13 @@ def _open_bills(user) -> list[UtilityBill]:
         .order_by(UtilityBill.due_date, UtilityBill.id)).all()
 
 
-def _bill_label(bill: UtilityBill) -> str:
+def bill_label(bill: UtilityBill) -> str:
     return _("%(kind)s bill %(period)s, account %(account)s", kind=kind_name(bill.account.kind),
              period=bill.period, account=bill.account_number)
+
+
+def bills_description(bills: list[UtilityBill]) -> str:
+    return _("%(count)d utility bills", count=len(bills))
 
 
 def _pay_form(user) -> PayBillsForm:
@@ -70,7 +74,7 @@ def _pay_form(user) -> PayBillsForm:
 def _index(form=None, status=200):
     form = form or _pay_form(current_user)
     return render_template("utility_bills/index.html", accounts=linked_accounts(current_user),
-                           form=form, bill_label=_bill_label), status
+                           form=form, bill_label=bill_label), status
 
 
 @bp.get("/")
@@ -120,7 +124,7 @@ def account(account_id):
     receipts = {bill.id: receipt_link(PAYABLE_KIND, bill.id) for bill in account.bills
                 if bill.is_paid}
     return render_template("utility_bills/account.html", account=account, receipts=receipts,
-                           form=_pay_form(current_user), bill_label=_bill_label)
+                           form=_pay_form(current_user), bill_label=bill_label)
 
 
 @bp.post("/accounts/<int:account_id>/unlink")
@@ -148,10 +152,9 @@ def pay():
         return _index(status=409)
 
     return start_checkout(
-        PAYABLE_KIND, [PaymentItemRequest(bill.id, bill.amount_fen, _bill_label(bill))
+        PAYABLE_KIND, [PaymentItemRequest(bill.id, bill.amount_fen, bill_label(bill))
                        for bill in bills],
-        _bill_label(bills[0]) if len(bills) == 1 else
-        _("%(count)d utility bills", count=len(bills)),
+        bill_label(bills[0]) if len(bills) == 1 else bills_description(bills),
         form.idempotency_key.data, back=url_for(".index"), refused=refused)
 
 

@@ -9,6 +9,7 @@ from app.accounts.models import User
 from tenants.context import tenant_context
 from tenants.db import db
 from tests.conftest import form_token
+from tests.support.accounts import signed_in_citizen
 from tests.support.cities import PASSWORD, host, post_form
 
 
@@ -254,3 +255,21 @@ def test_account_pages_need_a_signed_in_citizen(client, town):
     for path in ("/account/", "/account/profile", "/account/password"):
         response = client.get(path, headers=host(town))
         assert response.status_code == 302 and "/account/login" in response.location
+
+
+def test_a_citizen_downloads_their_own_data_as_json(app, client, town):
+    assert client.get("/account/data.json", headers=host(town)).status_code == 302  # signed out
+    user_id = signed_in_citizen(app, client, town, "mine@example.com")
+    with tenant_context(town, app):
+        user = db.session.get(User, user_id)
+        user.display_name = "王芳"
+        db.session.commit()
+    assert "/account/data.json" in client.get("/account/", headers=host(town)).get_data(
+        as_text=True)
+    response = client.get("/account/data.json", headers=host(town))
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    assert "attachment" in response.headers["Content-Disposition"]
+    data = response.get_json()
+    assert data["account"]["email"] == "mine@example.com" and data["account"]["name"] == "王芳"
+    assert len(data["sign_ins"]) == 1 and data["payments"] == []
+    assert "王芳" in response.get_data(as_text=True)  # UTF-8, not escapes

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from app import crypto
 from app.accounts.models import User
+from app.audit import record
 from app.audit.models import AuditEntry
 from app.staff import invitations
 from app.staff.models import RecoveryCode, StaffInvitation, StaffMember
@@ -487,3 +488,14 @@ def test_links_made_from_the_command_line_carry_the_public_port(app, cli, town, 
     assert result.exit_code == 0, result.output
     assert result.output.strip().splitlines()[-1].startswith(
         f"http://{town.domains[0]}:5000/admin/invitation/")
+
+
+def test_the_audit_log_shows_chinese_values_as_written(app, client, town):
+    signed_in_staff(app, client, town)
+    with tenant_context(town, app):
+        record("user:1", "branding.update", "branding", {"tagline": "绿水青山"},
+               {"tagline": "首都政务服务"})
+        db.session.commit()
+    page = client.get("/admin/audit", headers=host(town)).get_data(as_text=True)
+    assert "绿水青山" in page and "首都政务服务" in page
+    assert "\\u" not in page

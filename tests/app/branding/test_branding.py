@@ -447,10 +447,12 @@ def locale_for(app, tenant=None, chosen=None, user_locale=None, accept="", host_
         return select_locale()
 
 
-def test_the_language_is_chosen_session_then_user_then_city_then_browser(app, make_city,
+def test_the_language_is_chosen_session_then_user_then_browser_then_city(app, make_city,
                                                                          uploads):
     city = make_city("order")  # default zh_Hans, offers both
-    assert locale_for(app, city, accept="en") == "zh_Hans"  # the city's default beats the browser
+    assert locale_for(app, city, accept="en") == "en"  # a first visit: the browser's (#21)
+    assert locale_for(app, city, accept="fr") == "zh_Hans"  # none of the city's: its default
+    assert locale_for(app, city) == "zh_Hans"
     assert locale_for(app, city, user_locale="en", accept="zh") == "en"  # the user's beats it
     assert locale_for(app, city, chosen="zh_Hans", user_locale="en") == "zh_Hans"  # session wins
     assert locale_for(app, city, chosen="en", user_locale="zh_Hans") == "en"

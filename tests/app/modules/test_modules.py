@@ -1,5 +1,6 @@
 """The module framework (enable, configure, 404 where disabled) and the announcements module."""
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from xml.etree import ElementTree
 
@@ -49,6 +50,25 @@ def test_a_disabled_module_answers_404_and_is_off_the_home_page(app, client, cli
     assert 'href="/announcements/"' in home and "News and notices from the city." in home
     assert modules_cli(cli, town, "--disable", "announcements").exit_code == 0
     assert client.get("/announcements/", headers=host(town)).status_code == 404
+
+
+def test_the_home_page_promises_only_the_services_the_city_offers(app, client, town):
+    home = client.get("/", headers=host(town)).get_data(as_text=True)
+    assert "hospital" not in home.lower() and "service-card" not in home
+    with tenant_context(town, app):
+        configure(enable=["traffic_fines", "utility_bills"])
+        db.session.commit()
+    home = client.get("/", headers=host(town)).get_data(as_text=True)
+    assert "Online, from your phone or computer: Traffic fines and Utility bills." in home
+    assert home.count('class="service-card"') == 2
+    for promise in ("hospital", "passport", "announcements"):
+        assert promise not in home.lower(), promise
+    # in Chinese too: the hero names the cards' services
+    chinese = client.get("/", headers={**host(town), "Accept-Language": "zh-CN"}).get_data(
+        as_text=True)
+    hero = chinese.split('<div class="hero-panel">', 1)[1].split("</div>", 1)[0]
+    names = re.findall(r'<span class="service-name">(.*?)</span>', chinese)
+    assert len(names) == 2 and all(name in hero for name in names)
 
 
 def test_settings_are_validated_and_bad_input_changes_nothing(app, cli, town):

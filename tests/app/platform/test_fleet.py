@@ -7,6 +7,7 @@ from sqlalchemy import event
 
 from app.accounts import hash_password
 from app.accounts.models import User
+from app.modules import configure
 from tenants.context import tenant_context
 from tenants.db import db
 from tenants.migrations import tenant_head
@@ -121,3 +122,17 @@ def test_support_staff_read_but_cannot_change(app, client, make_city, make_vendo
         status = db.session.scalar(sa.text("SELECT status FROM platform.tenants WHERE slug = :s"),
                                    {"s": city.slug})
     assert status == "active"
+
+
+def test_the_console_names_modules_and_the_time_zone_it_shows(app, client, make_city,
+                                                               vendor_admin):
+    city = make_city("names", locale="en")
+    with tenant_context(city, app):
+        configure(enable=["traffic_fines", "utility_bills"])
+        db.session.commit()
+    for path in (f"/console/?q={city.slug}", f"/console/cities/{city.slug}"):
+        body = client.get(path, headers=PLATFORM).get_data(as_text=True)
+        assert "Traffic fines" in body and "Utility bills" in body, path
+        assert "traffic_fines" not in body, path
+    audit = client.get("/console/audit", headers=PLATFORM).get_data(as_text=True)
+    assert "Asia/Shanghai" in audit and "in UTC" not in audit

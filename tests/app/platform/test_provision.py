@@ -39,7 +39,7 @@ def test_a_city_is_provisioned_with_its_modules_and_invitation(app, client, new_
     assert invitation["To"] == f"admin-{slug}@example.com"
     assert f"http://{slug}.test/admin/invitation/" in invitation.get_content()
     page = client.get(f"/console/cities/{slug}", headers=PLATFORM).get_data(as_text=True)
-    assert "announcements" in page and vendor_admin["email"] in page
+    assert "Announcements" in page and vendor_admin["email"] in page  # by its name
     with app.app_context():
         create = db.session.execute(sa.text(
             "SELECT actor, detail FROM platform.audit_log WHERE tenant_slug = :slug "

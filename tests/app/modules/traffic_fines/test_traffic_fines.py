@@ -191,6 +191,21 @@ def test_a_fine_is_paid_through_the_sandbox_once_and_shows_its_receipt(app, clie
         assert figures["fines_collected"].per_day(since, "Asia/Shanghai") == {today: 15050}
 
 
+def test_a_payment_is_described_in_the_language_of_the_page_showing_it(app, client, town):
+    fine_id = add_fine(app, town)
+    look_up(client, town, "浙K12345", "3301001")
+    landed = pay_as_asked(client, town, ask_to_pay(client, town, fine_id))  # made in English
+    receipt = re.search(r'href="([^"]+/receipt)"', landed.get_data(as_text=True)).group(1)
+    with tenant_context(town, app):
+        assert db.session.scalar(sa.select(Payment.description)) == "Traffic fine 3301001"
+    client.get("/lang/zh_Hans?next=/", headers=host(town))
+    chinese = client.get(receipt, headers=host(town)).get_data(as_text=True)
+    assert "Traffic fine" not in chinese
+    assert re.search(r"<dd>\s*[^<]*罚[^<]*3301001", chinese), chinese
+    # the terms of Chinese government portals: a payment's reference is its 业务编号
+    assert "业务编号" in chinese and "支付编号" not in chinese
+
+
 def test_a_signed_in_citizen_sees_the_fines_they_paid_in_my_account(app, client, town):
     fine_id = add_fine(app, town)
     signed_in_citizen(app, client, town, "driver@example.com")
@@ -234,3 +249,20 @@ def test_staff_filter_by_plate_and_status_and_export(app, client, town):
     assert len(lines) == 3 and "15050" in export.get_data(as_text=True)
     assert client.get("/admin/traffic-fines/?date_from=yesterday",
                       headers=host(town)).status_code == 422
+
+
+# -- the plate hint ------------------------------------------------------------------------------
+
+def test_the_plate_hint_shows_the_city_s_own_plate_prefix(app, client, town):
+    configure_city(app, town, values={"traffic_fines": {"plate_prefix": "粤B"}})
+    page = client.get("/services/traffic-fines/", headers=host(town)).get_data(as_text=True)
+    assert "粤B12345" in page and "浙K" not in page
+    configure_city(app, town, values={"traffic_fines": {"plate_prefix": ""}})
+    page = client.get("/services/traffic-fines/", headers=host(town)).get_data(as_text=True)
+    assert "浙K" not in page and "the province&#39;s character" in page
+
+
+def test_a_plate_prefix_that_is_not_one_is_refused(app, town):
+    with tenant_context(town, app), pytest.raises(ModuleError) as refused:
+        configure(values={"traffic_fines": {"plate_prefix": "ZK"}})
+    assert list(refused.value.errors) == ["traffic_fines.plate_prefix"]
