@@ -17,12 +17,13 @@ WITH_DATABASE = export DATABASE_URL="$${DATABASE_URL:-$$($(BIN)/python -m app.em
 CITUS_SH ?= ../shared/citus/citus.sh
 CITUS_TESTS ?= tests/tenants tests/app/platform/test_fleet_migrations.py tests/app/platform/test_exports.py
 
-.PHONY: run test test-citus audit install translations extract-messages db-stop bench lint clean help
+.PHONY: run test test-browser test-citus audit install translations extract-messages db-stop bench lint clean help
 
 help:
 	@echo "make run    set up, migrate, provision the demo cities, serve on 127.0.0.1:$(PORT)"
 	@echo "            (with a job worker beside the web server, started again if it exits)"
 	@echo "make test   set up and run the whole test suite against PostgreSQL"
+	@echo "make test-browser  the end-to-end suite in Debian's Chromium (tests/browser, docs/testing.md)"
 	@echo "make test-citus  the tenancy tests again on a local Citus cluster (docs/scaling.md)"
 	@echo "make audit  check the installed dependencies for known vulnerabilities (pip-audit):"
 	@echo "            exit 1 if any, 3 if the advisory service could not be reached"
@@ -61,8 +62,12 @@ run: install
 	echo "serving http://localhost:$(PORT)/ (platform) and http://lishui.localhost:$(PORT)/"; \
 	PORT=$(PORT) WEB_WORKERS=$(WORKERS) $(BIN)/gunicorn -c config/gunicorn.py wsgi:app
 
+# The browser suite takes minutes and needs Chromium: its own target (it skips without one).
 test: install lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --ignore=tests/browser $(PYTEST_ARGS)
+
+test-browser: install
+	$(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
 
 test-citus: install
 	@test -f $(CITUS_SH) || { echo "no Citus cluster script at $(CITUS_SH): set CITUS_SH" >&2; exit 1; }

@@ -2,6 +2,7 @@
 embedded one), the platform schema migrated, and two cities, alpha and beta. When that server
 is a Citus coordinator (its `postgres` database has workers registered), the database is
 bootstrapped as docs/scaling.md says, and every city is a distributed schema on a worker."""
+import contextlib
 import email
 import email.policy
 import itertools
@@ -30,12 +31,12 @@ def _database_uri(server_uri: str, database: str) -> str:
     return make_url(server_uri).set(database=database).render_as_string(hide_password=False)
 
 
-@pytest.fixture(scope="session")
-def database_url():
-    """A database of this run's own (on every node of a Citus cluster); dropped afterwards
-    with every city role made in it."""
+@contextlib.contextmanager
+def fresh_database(stem: str):
+    """A database of its own named `stem`_PID (on every node of a Citus cluster); dropped
+    afterwards with every city role made in it."""
     server_uri = _server_uri()
-    name = f"civic_test_{os.getpid()}"
+    name = f"{stem}_{os.getpid()}"
     with psycopg.connect(server_uri, autocommit=True) as admin:
         on_citus = bool(citus.registered_nodes(admin)[1])
     citus.drop_database(server_uri, name)  # left by a run of the same pid that died
@@ -45,8 +46,17 @@ def database_url():
     uri = _database_uri(server_uri, name)
     if on_citus:
         citus.bootstrap(uri)
-    yield uri
-    citus.drop_database(server_uri, name, role_prefix(oid))
+    try:
+        yield uri
+    finally:
+        citus.drop_database(server_uri, name, role_prefix(oid))
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    """This run's own database (fresh_database)."""
+    with fresh_database("civic_test") as uri:
+        yield uri
 
 
 @pytest.fixture(scope="session")

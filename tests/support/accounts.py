@@ -1,13 +1,21 @@
 """Accounts in a city: staff (with a confirmed TOTP secret unless told otherwise) and citizens,
-made in the database, and signed in through the city's pages as a browser does."""
+made in the database, and signed in through the city's pages as a browser does; vendor staff
+of the platform console."""
+import itertools
+
 from app.accounts import hash_password
 from app.accounts.models import User
+from app.platform.auth import platform_second_factor
 from app.staff import staff_second_factor
 from app.staff.models import StaffMember
 from tenants.context import tenant_context
 from tenants.db import db
+from tenants.models import PLATFORM_ADMIN, PlatformStaff
 from tests.support.cities import PASSWORD, host, post_form
 from tests.support.consoles import enrol, sign_in_with_totp
+
+VENDOR_PASSWORD = "vendor staff passphrase"
+_vendors = itertools.count(1)
 
 
 def add_staff(app, tenant, email, role="admin", modules=(), enrolled=True, active=True):
@@ -24,6 +32,20 @@ def add_staff(app, tenant, email, role="admin", modules=(), enrolled=True, activ
         db.session.commit()
         return {"user_id": user.id, "staff_id": staff.id, "secret": secret, "codes": codes,
                 "email": email}
+
+
+def add_vendor(app, role=PLATFORM_ADMIN, enrolled=True) -> dict:
+    """Vendor staff of the platform console (enrolled: with a confirmed TOTP secret): a dict
+    with id, email, password, secret and recovery codes."""
+    email = f"vendor{next(_vendors)}@civiccloud.test"
+    with app.app_context():
+        staff = PlatformStaff(email=email, role=role, password_hash=hash_password(VENDOR_PASSWORD))
+        db.session.add(staff)
+        db.session.flush()
+        secret, codes = enrol(platform_second_factor, staff, enrolled)
+        db.session.commit()
+        return {"id": staff.id, "email": email, "password": VENDOR_PASSWORD, "secret": secret,
+                "codes": codes}
 
 
 def add_citizen(app, tenant, email) -> int:
