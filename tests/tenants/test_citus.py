@@ -94,9 +94,9 @@ def test_the_payments_finality_trigger_runs_on_the_shard(app, make_city, databas
     with tenant_context(town, app):
         db.session.execute(sa.text(
             "INSERT INTO payments (reference, kind, description, amount_fen, status, provider, "
-            "idempotency_key, fingerprint, expires_at, paid_at, receipt_number) VALUES "
-            "('ref-final', 'test', 'A fine', 100, 'success', 'sandbox', 'key-final', 'f', "
-            "now(), now(), 'R-1')"))
+            "idempotency_key, fingerprint, expires_at, paid_at, receipt_number, captured_fen, "
+            "captured_at) VALUES ('ref-final', 'test', 'A fine', 100, 'success', 'sandbox', "
+            "'key-final', 'f', now(), now(), 'R-1', 100, now())"))
         db.session.commit()
         with pytest.raises(sa.exc.DBAPIError, match="is finished"):
             db.session.execute(sa.text(

@@ -120,7 +120,10 @@ def _message_id(path: Path) -> str:
 
 
 def test_a_worker_sigkilled_mid_batch_loses_no_message_and_repeats_keep_their_message_id(
-        app, make_city, database_url, outbox_dir, request):
+        app, make_city, database_url, outbox_dir, request, on_citus):
+    if on_citus:  # the queue is the platform's, alike on both; only the test's trigger differs
+        pytest.skip("the test holds the worker with a trigger, which Citus refuses on a "
+                    "distributed table")
     town = make_city("midbatch")
     with tenant_context(town, app):
         user = User(email=f"batch-{uuid.uuid4().hex[:6]}@example.com", locale="en")
