@@ -2,10 +2,7 @@
 recover at the same time; a worker SIGKILLed in the middle of a batch of messages loses none."""
 import email
 import email.policy
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -20,8 +17,7 @@ from app.notifications.models import DeliveryAttempt, Notification
 from tenants.context import tenant_context
 from tenants.db import db
 from tenants.jobs import QUEUED_AGAIN, SUPERSEDED, recover_stalled_jobs, worker_app
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.workers import worker_process
 
 
 def _sql(app, statement, **params):
@@ -97,15 +93,6 @@ def test_workers_recovering_at_the_same_time_change_each_job_once(app, dead_work
     assert set(attempts.values()) == {1}  # each changed by exactly one of the four workers
 
 
-def _worker(database_url, outbox_dir, *options):
-    environment = {**os.environ, "DATABASE_URL": database_url, "CIVIC_ENV": "test",
-                   "MAIL_OUTBOX_DIR": str(outbox_dir), "JOBS_STALLED_AFTER_SECONDS": "1",
-                   "PLATFORM_HOST": "platform.test"}
-    return subprocess.Popen([str(Path(sys.executable).parent / "flask"), "worker", *options],
-                            cwd=ROOT, env=environment, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-
-
 def _wait_for(condition, process, what: str, seconds: float = 60):
     deadline = time.monotonic() + seconds
     while not condition():
@@ -151,7 +138,7 @@ def test_a_worker_sigkilled_mid_batch_loses_no_message_and_repeats_keep_their_me
     outbox = outbox_dir / town.slug
     with app.app_context(), db.engine.connect() as holder:
         holder.execute(sa.text("SELECT pg_advisory_lock(hashtext(:key))"), {"key": hold_key})
-        first = _worker(database_url, outbox_dir)
+        first = worker_process(database_url, outbox_dir)
         request.addfinalizer(first.kill)  # a failed assertion must leave no worker behind
 
         def sent_two_and_sending_the_third():
@@ -173,7 +160,7 @@ def test_a_worker_sigkilled_mid_batch_loses_no_message_and_repeats_keep_their_me
         holder.execute(sa.text("SELECT pg_advisory_unlock(hashtext(:key))"), {"key": hold_key})
         holder.commit()
     time.sleep(1.5)  # the dead worker's heartbeat grows older than JOBS_STALLED_AFTER_SECONDS
-    second = _worker(database_url, outbox_dir, "--once")
+    second = worker_process(database_url, outbox_dir, "--once")
     request.addfinalizer(second.kill)
     output = second.communicate(timeout=120)[0].decode()
     assert second.returncode == 0, output

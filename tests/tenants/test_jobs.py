@@ -1,12 +1,8 @@
 """Jobs carry their city: a city job works only on that city, a platform job on no city."""
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -19,8 +15,7 @@ from tenants.context import tenant_context
 from tenants.db import TenantNotBound, db
 from tenants.jobs import defer, defer_for_city
 from tests.conftest import run_worker
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.workers import worker_process
 
 
 def job_rows(app, task_name):
@@ -78,15 +73,6 @@ def test_jobs_status_and_retry_of_failed_jobs(app, cli, make_city):
     run_worker(app)  # fails again; leave nothing queued for other tests
 
 
-def _worker(database_url, outbox_dir, *options):
-    environment = {**os.environ, "DATABASE_URL": database_url, "CIVIC_ENV": "test",
-                   "MAIL_OUTBOX_DIR": str(outbox_dir), "JOBS_STALLED_AFTER_SECONDS": "1",
-                   "PLATFORM_HOST": "platform.test"}
-    return subprocess.Popen([str(Path(sys.executable).parent / "flask"), "worker", *options],
-                            cwd=ROOT, env=environment, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
-
-
 def test_a_worker_killed_mid_delivery_delivers_exactly_once_after_restart(
         app, make_city, database_url, outbox_dir):
     town = make_city("killed")
@@ -101,7 +87,7 @@ def test_a_worker_killed_mid_delivery_delivers_exactly_once_after_restart(
     with app.app_context(), db.engine.connect() as blocker:
         blocker.exec_driver_sql(
             f"SELECT pg_advisory_lock(hashtext('civic:deliver:{town.slug}'))")
-        first = _worker(database_url, outbox_dir)
+        first = worker_process(database_url, outbox_dir)
         deadline = time.monotonic() + 30
         while not any(row.status == "doing" and row.args == {"city": town.slug}
                       for row in job_rows(app, "notifications.deliver")):
@@ -113,7 +99,7 @@ def test_a_worker_killed_mid_delivery_delivers_exactly_once_after_restart(
             f"SELECT pg_advisory_unlock(hashtext('civic:deliver:{town.slug}'))")
         blocker.commit()
     time.sleep(1.5)  # the dead worker's heartbeat grows old
-    second = _worker(database_url, outbox_dir, "--once")
+    second = worker_process(database_url, outbox_dir, "--once")
     output = second.communicate(timeout=60)[0].decode()
     assert second.returncode == 0, output
     assert "queued again" in output
