@@ -53,6 +53,7 @@ class CityCache:
         self._lock = threading.Lock()
         self._listener: threading.Thread | None = None
         self._closed = threading.Event()
+        self.listening = threading.Event()  # set while notifications are being received
 
     def get(self, slug: str, key: str, load: Callable[[], Any]) -> Any:
         """The city's value `key`, from `load()` when absent, outdated or too old. `load` runs
@@ -97,10 +98,12 @@ class CityCache:
                     connection.execute(_LISTEN_SQL)
                     # Whatever changed while nobody listened is unknown: start afresh.
                     self.invalidate_all()
+                    self.listening.set()
                     while not self._closed.is_set():
                         for notice in connection.notifies(timeout=1.0):
                             self.invalidate(notice.payload)
             except psycopg.Error:
+                self.listening.clear()
                 log.warning("city cache: listening failed; every entry is dropped, listening "
                             "again", exc_info=True)
                 self.invalidate_all()
