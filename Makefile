@@ -63,8 +63,12 @@ run: install
 	PORT=$(PORT) WEB_WORKERS=$(WORKERS) $(BIN)/gunicorn -c config/gunicorn.py wsgi:app
 
 # The browser suite takes minutes and needs Chromium: its own target (it skips without one).
+# The suite runs in one process per core (pytest-xdist; each has a database of its own): most of
+# its time is spent waiting on PostgreSQL and on the servers it starts, not computing.
+# TEST_PROCESSES=0 runs it in this process (for a debugger).
+TEST_PROCESSES ?= auto
 test: install lint
-	$(BIN)/python -m pytest --ignore=tests/browser $(PYTEST_ARGS)
+	$(BIN)/python -m pytest --ignore=tests/browser -n $(TEST_PROCESSES) --dist loadfile $(PYTEST_ARGS)
 
 test-browser: install
 	$(BIN)/python -m pytest tests/browser $(PYTEST_ARGS)
