@@ -168,7 +168,8 @@ pid {folder / "nginx.pid"};
 error_log {folder / "error.log"};
 events {{ worker_connections 512; }}
 http {{
-    access_log {folder / "access.log"};
+    log_format with_id '$request_id $status "$request"';
+    access_log {folder / "access.log"} with_id;
 {temporary}
     include {folder / "civiccloud.conf"};
 }}
@@ -354,7 +355,12 @@ def test_https_through_nginx_serves_the_city_with_hsts_and_secure_cookies(throug
     assert "丽水市" in home.text
     assert home.headers["Strict-Transport-Security"] == "max-age=31536000"
     # nginx's $request_id replaces the client's: only the trusted proxy names requests.
-    assert re.fullmatch(r"[0-9a-f]{32}", home.headers["X-Request-ID"])
+    request_id = home.headers["X-Request-ID"]
+    access_log = through_nginx.folder / "access.log"
+    deadline = time.monotonic() + 10
+    while f"{request_id} 200 " not in access_log.read_text():
+        assert time.monotonic() < deadline, f"{request_id} is not in nginx's access log"
+        time.sleep(0.1)
     form = through_nginx.get("/account/register")
     assert form.status_code == 200
     cookie = form.headers["Set-Cookie"]
@@ -525,7 +531,7 @@ def test_a_backup_restored_into_a_new_database_is_ready(recipe):
             assert result.returncode == 0, f"{line}:\n{result.stderr}"
         assert "CREATE ROLE civic_" in Path(f"{backup}.roles.sql").read_text()
         environment = {key: value for key, value in recipe.environment.items() if key != "BIND"}
-        environment.update(DATABASE_URL=restore_url,
+        environment.update(DATABASE_URL=restore_url, WEB_WORKERS="1",
                            PROMETHEUS_MULTIPROC_DIR=str(recipe.folder / "restored-metrics"))
         with gunicorn(environment, recipe.folder / "restored.log") as (port, _process):
             ready = requests.get(f"http://127.0.0.1:{port}/readyz",
