@@ -13,14 +13,15 @@ from app import modules
 from app.api import docs, oauth, resources, spec
 from app.extensions import csrf
 from app.oauth import server as oauth_server
+from app.payments import api as payments_api
 
 
 def init_app(app) -> None:
     oauth_server.init_app(app)
     spec.configure(app)
     api = spec.CityApi(app)
-    blueprints = [*resources.BLUEPRINTS, *(module.api_v1 for module in
-                                           modules.discover().values() if module.api_v1)]
+    blueprints = [*resources.BLUEPRINTS, payments_api.bp,
+                  *(module.api_v1 for module in modules.discover().values() if module.api_v1)]
     for blueprint in blueprints:
         csrf.exempt(blueprint)  # bearer tokens only: no cookie to forge a request with
         api.register_blueprint(blueprint)

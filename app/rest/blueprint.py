@@ -2,6 +2,7 @@
 Link-header pagination, and a helper that pages a query."""
 from urllib.parse import urlencode
 
+import marshmallow as ma
 import sqlalchemy as sa
 from flask import request
 from flask_smorest import Blueprint
@@ -68,3 +69,13 @@ def page_of(query: sa.Select, page_params) -> list:
         return []  # past the end (a page number too large for an offset: found by schemathesis)
     return db.session.scalars(query.limit(page_params.page_size)
                               .offset(page_params.first_item)).all()
+
+
+class IdempotencyKeySchema(ma.Schema):
+    """The `Idempotency-Key` header of a POST that creates something: the same key again
+    answers what the first request made, creating nothing more (as the pages' hidden form
+    keys do)."""
+    idempotency_key = ma.fields.String(
+        required=True, data_key="Idempotency-Key", validate=ma.validate.Length(min=16, max=64),
+        metadata={"description": "A random string of 16 to 64 characters, one per thing to "
+                                 "create; send it again when retrying."})

@@ -17,6 +17,7 @@ from flask_babel import lazy_gettext as _l
 from app.modules import Module, Periodic
 from app.modules.appointments import demo
 from app.modules.appointments.admin import bp as admin_bp
+from app.modules.appointments.api import bp as api_bp
 from app.modules.appointments.figures import FIGURES
 from app.modules.appointments.reminders import queue_due_reminders
 from app.modules.appointments.settings import AppointmentSettings
@@ -30,6 +31,7 @@ module = Module(
     settings=AppointmentSettings,
     citizen=bp,
     admin=admin_bp,
+    api_v1=api_bp,
     account_section="appointments/_account_section.html",
     # Every 15 minutes, each active city that offers appointments queues its due reminders.
     periodic=(Periodic("appointments.remind", cron="*/15 * * * *", run=queue_due_reminders,
