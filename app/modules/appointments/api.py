@@ -2,8 +2,6 @@
 their departments and doctors, a department's bookable times) and the citizen's bookings
 (list, one, book, cancel). Writes go through booking.py, as the pages' do: the same limits,
 per-patient rule, idempotency, audit entries, notifications and webhook events."""
-from datetime import UTC, date, datetime
-
 import marshmallow as ma
 import sqlalchemy as sa
 from flask_babel import get_locale
@@ -11,11 +9,11 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import NotFound
 
 from app.accounts import is_mobile, normalize_mobile
+from app.city_time import day_in
 from app.modules.appointments import booking
 from app.modules.appointments.booking import AppointmentError, Patient
 from app.modules.appointments.forms import ID_NUMBER_HINT, MOBILE_HINT, is_resident_id
 from app.modules.appointments.models import STATUSES, Appointment, Hospital
-from app.modules.appointments.slots import day_bounds
 from app.modules.appointments.views import department_or_404, doctor_choice, slot_times
 from app.oauth.server import (
     current_token,
@@ -25,6 +23,7 @@ from app.oauth.server import (
 )
 from app.rest import ApiBlueprint, IdempotencyKeySchema, Problem, page_of
 from app.web.input_checks import BIGINT_MAX
+from tenants.context import current_tenant
 from tenants.db import db
 
 bp = ApiBlueprint("api_appointments", __name__, url_prefix="/api/v1/appointments",
@@ -32,11 +31,6 @@ bp = ApiBlueprint("api_appointments", __name__, url_prefix="/api/v1/appointments
                               "and the citizen's bookings")
 STRING = {"type": "string"}
 ROW_ID = ma.validate.Range(min=1, max=BIGINT_MAX)
-# Days and times a city's calendar can hold with a day to spare either side (no overflow when
-# a day's bounds are computed in any time zone).
-DAY = ma.validate.Range(min=date(1900, 1, 1), max=date(9998, 12, 31))
-MOMENT = ma.validate.Range(min=datetime(1900, 1, 1, tzinfo=UTC),
-                           max=datetime(9998, 12, 31, tzinfo=UTC))
 
 
 def _name(row) -> str | None:
@@ -66,9 +60,8 @@ class HospitalSchema(ma.Schema):
 
 
 class SlotFilterSchema(ma.Schema):
-    date_from = ma.fields.Date(validate=DAY, metadata={
-        "description": "The first day (the city's calendar)"})
-    date_to = ma.fields.Date(validate=DAY, metadata={"description": "The last day"})
+    date_from = ma.fields.Date(metadata={"description": "The first day (the city's calendar)"})
+    date_to = ma.fields.Date(metadata={"description": "The last day"})
     doctor_id = ma.fields.Integer(validate=ROW_ID, metadata={
         "description": "Only this doctor's times (else every doctor's and the department's)"})
 
@@ -82,9 +75,9 @@ class SlotSchema(ma.Schema):
 
 class BookingFilterSchema(ma.Schema):
     status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
-    date_from = ma.fields.Date(validate=DAY, metadata={
-        "description": "Appointments from this day on"})
-    date_to = ma.fields.Date(validate=DAY, metadata={"description": "Appointments until this day"})
+    date_from = ma.fields.Date(metadata={"description": "Appointments from this day on (the "
+                                                       "city's calendar)"})
+    date_to = ma.fields.Date(metadata={"description": "Appointments until this day"})
 
 
 class BookingSchema(ma.Schema):
@@ -98,7 +91,7 @@ class BookingSchema(ma.Schema):
                                    metadata=STRING)
     doctor_id = ma.fields.Integer(allow_none=True, required=True)
     doctor = ma.fields.Function(lambda a: _name(a.doctor), allow_none=True, required=True,
-                               metadata={"type": ["string", "null"]})
+                               metadata=STRING)
     patient_name = ma.fields.String(required=True)
     id_number = ma.fields.String(attribute="masked_id_number", required=True)
     phone = ma.fields.String(required=True)
@@ -117,11 +110,15 @@ class NewBookingSchema(ma.Schema):
     department_id = ma.fields.Integer(required=True, validate=ROW_ID)
     doctor_id = ma.fields.Integer(allow_none=True, load_default=None, validate=ROW_ID,
                                   metadata={"description": "Leave out for any doctor"})
-    starts_at = ma.fields.AwareDateTime(required=True, validate=MOMENT, metadata={
+    starts_at = ma.fields.AwareDateTime(required=True, metadata={
         "description": "A slot's start, as the slots list gives it"})
-    patient_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
-    id_number = ma.fields.String(required=True)
-    phone = ma.fields.String(required=True)
+    patient_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100),
+                                    metadata={"pattern": "^[^\\x00]*[^\\s\\x00][^\\x00]*$"})
+    id_number = ma.fields.String(required=True, metadata={
+        "pattern": "^[0-9]{17}[0-9X]$",
+        "description": "The resident ID card number; its last character is a check character"})
+    phone = ma.fields.String(required=True, metadata={
+        "pattern": "^1[3-9][0-9]{9}$", "description": "A mainland China mobile number"})
 
     @ma.validates("patient_name")
     def _named(self, value, **_kwargs):
@@ -149,8 +146,9 @@ def _refused(error: AppointmentError) -> Problem:
     return Problem(error.status, str(error.message), kind="appointment_refused")
 
 
-def _invalid(field: str, message: str) -> Problem:
-    return Problem(422, message, errors={"json": {field: [message]}})
+def _not_found(field: str, message: str) -> Problem:
+    """What the body names (a department, a doctor) is not there."""
+    return Problem(404, message, errors={"json": {field: [message]}})
 
 
 # -- the public catalogue --------------------------------------------------------------------
@@ -205,10 +203,11 @@ def bookings(pagination_parameters, status=None, date_from=None, date_to=None):
     query = sa.select(Appointment).where(Appointment.user_id == current_token().user_id)
     if status:
         query = query.where(Appointment.status == status)
+    day = day_in(Appointment.starts_at, current_tenant().timezone)
     if date_from is not None:
-        query = query.where(Appointment.starts_at >= day_bounds(date_from, date_from)[0])
+        query = query.where(day >= date_from)
     if date_to is not None:
-        query = query.where(Appointment.starts_at < day_bounds(date_to, date_to)[1])
+        query = query.where(day <= date_to)
     return page_of(query.order_by(Appointment.starts_at.desc(), Appointment.id.desc()),
                    pagination_parameters)
 
@@ -235,12 +234,12 @@ def book(headers, data):
     try:
         department = department_or_404(data["department_id"])
     except NotFound:
-        raise _invalid("department_id", _("There is no such department open for booking.")
-                       ) from None
+        raise _not_found("department_id", _("There is no such department open for booking.")
+                         ) from None
     try:
         doctor = doctor_choice(department, str(data["doctor_id"]) if data["doctor_id"] else None)
     except NotFound:
-        raise _invalid("doctor_id", _("Choose a doctor of the chosen department.")) from None
+        raise _not_found("doctor_id", _("Choose a doctor of the chosen department.")) from None
     token = current_token()
     try:
         appointment = booking.book(
@@ -249,6 +248,8 @@ def book(headers, data):
             token_actor(token), idempotency_key=headers["idempotency_key"])
     except AppointmentError as error:
         raise _refused(error) from None
+    except OverflowError:  # a moment at the calendar's very edge: no slot starts then
+        raise _refused(booking.SlotUnavailable()) from None
     db.session.commit()
     return appointment
 

@@ -20,7 +20,7 @@ from app.payments import (
     request_payment,
 )
 from app.payments.api import PaymentSchema, refusal
-from app.rest import ApiBlueprint, IdempotencyKeySchema, Problem, page_of
+from app.rest import NO_NUL, ApiBlueprint, IdempotencyKeySchema, Problem, page_of
 from app.spreadsheets.imports import normalize_plate
 from app.web.throttle import limit_failures
 from tenants.db import db
@@ -56,15 +56,17 @@ class FineSchema(ma.Schema):
     due = ma.fields.Function(
         lambda fine: None if fine.is_paid else AmountDueSchema().dump(due_today(fine)),
         allow_none=True, required=True, metadata={
-            "type": ["object", "null"], "description": "While unpaid: what paying today costs "
+            "type": "object", "description": "While unpaid: what paying today costs "
                                                        "(fine_fen, days_late, late_fee_fen, "
                                                        "total_fen)"})
 
 
 class LookupSchema(ma.Schema):
     """The look-up form's fields (forms.LookupForm), normalised alike."""
-    plate_number = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=20))
-    ticket_number = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
+    plate_number = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=20),
+                                    metadata=NO_NUL)
+    ticket_number = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40),
+                                     metadata=NO_NUL)
 
     @ma.post_load
     def _normalized(self, data, **_kwargs):

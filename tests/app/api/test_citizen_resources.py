@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import hypothesis
 import pytest
 import schemathesis
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from app.oauth.scopes import CITIZEN_SCOPES
 from tests.app.modules.announcements.test_announcements_api import add_announcement
@@ -16,6 +17,9 @@ from tests.support.accounts import signed_in_citizen
 from tests.support.cities import configure_city, host
 from tests.support.oauth import add_client, bearer, citizen_token
 
+# A booking's ID card number ends in a check character JSON Schema can't express: a number
+# of the documented pattern may still be refused (422), so valid-looking data may be rejected.
+BEYOND_THE_SCHEMA = {("POST", "/api/v1/appointments/bookings")}
 PREFIXES = ("/api/v1/appointments", "/api/v1/traffic-fines", "/api/v1/payments",
             "/api/v1/announcements")
 
@@ -40,10 +44,18 @@ def test_the_citizen_resources_honour_the_openapi_document(app, town, client):
     operations = [operation for operation in operations if operation.path.startswith(PREFIXES)]
     assert len(operations) >= 12
     for operation in operations:
-        @hypothesis.given(case=operation.as_strategy())
-        @hypothesis.settings(max_examples=15, deadline=None, database=None,
-                             suppress_health_check=list(hypothesis.HealthCheck))
-        def conforms(case):
-            case.call_and_validate(headers=headers)
+        conforming(operation, headers)()
 
-        conforms()
+
+def conforming(operation, headers):
+    """A hypothesis test: the operation's generated requests get conforming answers."""
+    excluded = ([positive_data_acceptance] if (operation.method.upper(), operation.path)
+                in BEYOND_THE_SCHEMA else [])
+
+    @hypothesis.given(case=operation.as_strategy())
+    @hypothesis.settings(max_examples=15, deadline=None, database=None,
+                         suppress_health_check=list(hypothesis.HealthCheck))
+    def conforms(case):
+        case.call_and_validate(headers=headers, excluded_checks=excluded)
+
+    return conforms
