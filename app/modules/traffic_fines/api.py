@@ -79,8 +79,9 @@ def _looked_up(plate_number: str, ticket_number: str) -> TrafficFine:
     fine = db.session.scalar(sa.select(TrafficFine).where(
         TrafficFine.ticket_number == ticket_number, TrafficFine.plate_number == plate_number))
     if fine is None:
-        raise Problem(NOT_FOUND, _("No fine has this ticket number and plate number. Check "
-                                   "both as printed on the ticket."), kind="fine_not_found")
+        raise Problem(NOT_FOUND, _("No fine matches this plate number and ticket number. "
+                                   "Check both against the ticket. A fine issued in the last "
+                                   "few days may not be here yet."), kind="fine_not_found")
     return fine
 
 
