@@ -7,8 +7,9 @@ city's own apps and back offices.
 - spec.py       the OpenAPI 3.1 document (flask-smorest) and its problem documents
 
 Each module brings its own resources (`Module.api_v1`, in its api.py), mounted here and
-answering 404 where the city has not enabled the module. Nothing imports this package but
-create_app."""
+answering 404 where the city has not enabled the module; so does the payments package
+(app/payments/api.py: every module's payments and receipts). Nothing imports this package
+but create_app."""
 from app import modules
 from app.api import docs, oauth, resources, spec
 from app.extensions import csrf

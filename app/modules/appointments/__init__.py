@@ -10,6 +10,7 @@ hospitals and schedules at /admin/appointments/. Reminders are queued by a perio
 - reminders.py  the periodic reminder job
 - demo.py     the demo cities' hospitals
 - figures.py  the dashboard figures
+- api.py      its REST API resources (the catalogue, the citizen's bookings)
 - views.py, admin.py, forms.py, settings.py, templates/
 """
 from flask_babel import lazy_gettext as _l

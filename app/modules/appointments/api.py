@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from werkzeug.exceptions import NotFound
 
 from app.accounts import is_mobile, normalize_mobile
-from app.city_time import day_in
+from app.city_time import city_zone, day_in
 from app.modules.appointments import booking
 from app.modules.appointments.booking import AppointmentError, Patient
 from app.modules.appointments.forms import ID_NUMBER_HINT, MOBILE_HINT, is_resident_id
@@ -35,6 +35,14 @@ ROW_ID = ma.validate.Range(min=1, max=BIGINT_MAX)
 
 def _name(row) -> str | None:
     return row.name_for(get_locale()) if row is not None else None
+
+
+class CityTime(ma.fields.DateTime):
+    """A moment as the city's clocks show it (ISO 8601 with the city's offset), as slots are."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        local = value.astimezone(city_zone()) if value is not None else None
+        return super()._serialize(local, attr, obj, **kwargs)
 
 
 class DoctorSchema(ma.Schema):
@@ -83,7 +91,7 @@ class BookingFilterSchema(ma.Schema):
 class BookingSchema(ma.Schema):
     reference = ma.fields.String(required=True)
     status = ma.fields.String(required=True, metadata={"enum": list(STATUSES)})
-    starts_at = ma.fields.DateTime(required=True)
+    starts_at = CityTime(required=True)
     hospital = ma.fields.Function(lambda a: _name(a.department.hospital), required=True,
                                  metadata=STRING)
     department_id = ma.fields.Integer(required=True)
@@ -95,8 +103,8 @@ class BookingSchema(ma.Schema):
     patient_name = ma.fields.String(required=True)
     id_number = ma.fields.String(attribute="masked_id_number", required=True)
     phone = ma.fields.String(required=True)
-    booked_at = ma.fields.DateTime(required=True)
-    cancelled_at = ma.fields.DateTime(allow_none=True, required=True)
+    booked_at = CityTime(required=True)
+    cancelled_at = CityTime(allow_none=True, required=True)
     cancelled_by = ma.fields.String(allow_none=True, required=True)
     changeable = ma.fields.Function(
         lambda a: a.status == booking.BOOKED and not booking.cutoff_passed(a), required=True,

@@ -112,6 +112,7 @@ def test_booking_makes_the_same_records_as_the_page_and_one_booking_per_key(
     assert first.get_json()["reference"] == again.get_json()["reference"]
     made = first.get_json()
     assert made["status"] == "booked" and made["doctor"] == "Dr Li"
+    assert made["starts_at"] == local(tomorrow(), 9).isoformat()  # as the slots list says
     assert made["id_number"].endswith(ID_NUMBER[-4:]) and ID_NUMBER not in first.get_data(
         as_text=True)
     assert made["phone"] == "13812345678" and made["changeable"] is True
