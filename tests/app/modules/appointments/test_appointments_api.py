@@ -141,6 +141,14 @@ def test_the_limits_hold_through_the_api_per_patient(app, town, place):
     assert refused.status_code == 409
     assert refused.get_json()["detail"] == ("You already have an appointment in this "
                                             "department on this day.")
+    in_chinese = app.test_client().post(f"{BASE}/bookings", json=new_booking(place, hour=9),
+                                        headers=bearer(town, other_token, **{
+                                            "Idempotency-Key": uuid.uuid4().hex,
+                                            "Accept-Language": "zh-CN"}))
+    assert in_chinese.status_code == 409 and in_chinese.content_type == (
+        "application/problem+json")
+    assert in_chinese.get_json()["detail"] == "您当天在该科室已有预约。"
+    assert in_chinese.headers["Content-Language"] == "zh-Hans"
     bad = post_booking_api(app, town, other_token, new_booking(
         place, id_number="110105194912310021", phone="12345"))
     assert bad.status_code == 422
