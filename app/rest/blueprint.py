@@ -2,6 +2,7 @@
 Link-header pagination, and a helper that pages a query."""
 from urllib.parse import urlencode
 
+import marshmallow as ma
 import sqlalchemy as sa
 from flask import request
 from flask_smorest import Blueprint
@@ -10,6 +11,9 @@ from werkzeug.exceptions import HTTPException
 from app.rest.problems import problem_response
 from tenants.db import db
 
+# The OpenAPI pattern of a text field of a request: anything but NUL, which every request is
+# refused for (400, app/web/input_checks.py) before a view sees it.
+NO_NUL = {"pattern": "^[^\\x00]*$"}
 LINK_HEADER = {
     "description": "RFC 8288 links to the first, previous, next and last pages",
     "schema": {"type": "string"},
@@ -68,3 +72,13 @@ def page_of(query: sa.Select, page_params) -> list:
         return []  # past the end (a page number too large for an offset: found by schemathesis)
     return db.session.scalars(query.limit(page_params.page_size)
                               .offset(page_params.first_item)).all()
+
+
+class IdempotencyKeySchema(ma.Schema):
+    """The `Idempotency-Key` header of a POST that creates something: the same key again
+    answers what the first request made, creating nothing more (as the pages' hidden form
+    keys do)."""
+    idempotency_key = ma.fields.String(
+        required=True, data_key="Idempotency-Key", validate=ma.validate.Length(min=16, max=64),
+        metadata={"description": "A random string of 16 to 64 characters, one per thing to "
+                                 "create; send it again when retrying."})

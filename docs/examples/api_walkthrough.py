@@ -1,20 +1,66 @@
 """docs/api.md's walkthrough against `make run`'s demo city Lishui: register a public app,
-sign a citizen in with PKCE (you approve the consent page in your browser), then read the
-citizen's profile and messages with the token, refresh it and revoke it.
+sign a citizen in with PKCE, read their profile and messages, book a hospital appointment and
+list their bookings, pay a demo traffic fine through the sandbox and read its receipt, then
+refresh the token and revoke it.
 
 Run from the repository root while `make run` serves:
     PYTHONPATH=. .venv/bin/python docs/examples/api_walkthrough.py
+You approve the consent page and the sandbox's checkout in your browser, signed in to Lishui.
+With --sign-in EMAIL PASSWORD (an account registered at /account/register) the script does
+both itself, as the browser would. --base names another address (e.g. `PORT=5071 make run`).
 """
+import argparse
 import base64
 import hashlib
+import html
+import re
 import secrets
 import sys
-from urllib.parse import parse_qs, urlencode, urlsplit
+import uuid
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import requests
 
-BASE = "http://lishui.localhost:5000"
 REDIRECT_URI = "com.example.cityapp:/callback"
+SCOPES = "profile:read notifications:read bookings:read bookings:write payments:read " \
+         "payments:write"
+# The demo city's fines (app/modules/traffic_fines/demo.py): each can be paid once.
+DEMO_FINES = [("浙K12345", "33110001"), ("浙K12345", "33110002"), ("浙KA8888", "33110003")]
+SAMPLE_ID_NUMBER = "11010519491231002X"  # a valid sample resident ID card number
+
+
+class City:
+    """HTTP to the city's host. Names under .localhost are the loopback (RFC 6761): browsers
+    know it, not every resolver, so those requests go to 127.0.0.1 with the city's Host."""
+
+    def __init__(self, base: str):
+        parts = urlsplit(base)
+        self.host = parts.netloc
+        loopback = parts.hostname.endswith(".localhost")
+        self.origin = urlunsplit((parts.scheme, f"127.0.0.1:{parts.port or 80}" if loopback
+                                  else parts.netloc, "", "", ""))
+        self.browser = requests.Session()  # the citizen's browser: its cookies
+        self.browser.headers["Host"] = self.host
+
+    def url(self, address: str) -> str:
+        """`address` (a path, or a link of the city's) as this script reaches it."""
+        parts = urlsplit(address)
+        return self.origin + parts.path + (f"?{parts.query}" if parts.query else "")
+
+    def api(self, method: str, path: str, token: str | None = None, **kwargs):
+        headers = {"Host": self.host, "Accept-Language": "en", **kwargs.pop("headers", {})}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return requests.request(method, self.url(path), headers=headers, timeout=10, **kwargs)
+
+    def page(self, method: str, address: str, **kwargs):
+        """The browser: no redirect followed (the caller reads where it leads)."""
+        return self.browser.request(method, self.url(address), allow_redirects=False,
+                                    timeout=10, **kwargs)
+
+
+def csrf_token(page) -> str:
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
 
 
 def register_app() -> str:
@@ -25,48 +71,124 @@ def register_app() -> str:
     from tenants.db import db
 
     with tenant_context("lishui", create_app()):
-        client, _secret = register_client(
-            "Walkthrough app", "public", [REDIRECT_URI],
-            ["profile:read", "notifications:read"], "user:0:walkthrough")
+        client, _secret = register_client("Walkthrough app", "public", [REDIRECT_URI],
+                                          SCOPES.split(), "user:0:walkthrough")
         db.session.commit()
         return client.client_id
 
 
+def sign_in(city: City, authorize: str, credentials: list[str] | None) -> str:
+    """The address the consent page sends the browser to (with the code)."""
+    if not credentials:
+        print("1. Sign in to Lishui in your browser, then open and allow:")
+        print(f"   {authorize}")
+        return input("2. Paste the address the browser was sent to (com.example.cityapp:/…): ")
+    login = city.page("GET", "/account/login")
+    city.page("POST", "/account/login", data={"csrf_token": csrf_token(login),
+                                              "identifier": credentials[0],
+                                              "password": credentials[1]})
+    consent = city.page("GET", authorize)
+    if consent.status_code != 200:
+        sys.exit(f"signing in failed (the consent page answered {consent.status_code})")
+    allowed = city.page("POST", authorize, data={"csrf_token": csrf_token(consent),
+                                                 "allow": "1"})
+    print("1-2. Signed in as", credentials[0], "and allowed the app")
+    return allowed.headers["Location"]
+
+
+def book_and_list(city: City, token: str) -> None:
+    hospitals = city.api("GET", "/api/v1/appointments/hospitals", token).json()
+    department = hospitals[0]["departments"][0]
+    slots = city.api("GET", f"/api/v1/appointments/departments/{department['id']}/slots",
+                     token).json()
+    free = next(slot for slot in slots if slot["free"])
+    booked = city.api("POST", "/api/v1/appointments/bookings", token, json={
+        "department_id": department["id"], "starts_at": free["starts_at"],
+        "patient_name": "Zhang San", "id_number": SAMPLE_ID_NUMBER, "phone": "13812345678"},
+        headers={"Idempotency-Key": uuid.uuid4().hex})
+    answer = booked.json()
+    print(f"5. Booking {department['name']} at {free['starts_at']}:", booked.status_code,
+          answer.get("reference") or answer.get("detail"))
+    bookings = city.api("GET", "/api/v1/appointments/bookings?status=booked", token)
+    print("6. Bookings:", [(b["reference"], b["starts_at"], b["department"])
+                           for b in bookings.json()], "of", bookings.headers["X-Total-Count"])
+
+
+def approve_in_the_sandbox(city: City, checkout_url: str) -> None:
+    """What the citizen does in the browser: Pay on the payment's page, then Approve."""
+    page = city.page("GET", checkout_url)
+    to_provider = city.page("POST", checkout_url + "/pay", data={"csrf_token": csrf_token(page)})
+    checkout = city.page("GET", to_provider.headers["Location"])
+    form = next(block for block in re.findall(r"<form.*?</form>", checkout.text, re.S)
+                if 'value="approve"' in block)
+    fields = {html.unescape(name): html.unescape(value) for name, value in re.findall(
+        r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form)}
+    back = city.page("POST", "/payments/sandbox/gateway", data=fields)
+    city.page("GET", back.headers["Location"])  # back at the city, which asks the sandbox
+
+
+def pay_a_fine(city: City, token: str, automatic: bool) -> None:
+    for plate, ticket in DEMO_FINES:
+        asked = city.api("POST", "/api/v1/traffic-fines/payments", token,
+                         json={"plate_number": plate, "ticket_number": ticket},
+                         headers={"Idempotency-Key": uuid.uuid4().hex})
+        if asked.status_code == 201:
+            break
+        print(f"   fine {ticket}: {asked.status_code} {asked.json()['detail']}")
+    else:
+        print("7. Every demo fine is paid already")
+        return
+    payment = asked.json()
+    print(f"7. Paying fine {ticket}: {payment['amount_fen'] / 100:.2f} yuan, checkout at",
+          payment["checkout_url"])
+    if automatic:
+        approve_in_the_sandbox(city, payment["checkout_url"])
+    else:
+        input("   Open it in your browser, press Pay, then Approve; then press Enter here. ")
+    receipt = city.api("GET", f"/api/v1/payments/{payment['reference']}/receipt", token)
+    print("8. Receipt:", receipt.status_code, {key: receipt.json().get(key) for key in (
+        "receipt_number", "issuer", "description", "amount_fen", "payment_method")})
+
+
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base", default="http://lishui.localhost:5000")
+    parser.add_argument("--sign-in", nargs=2, metavar=("EMAIL", "PASSWORD"))
+    options = parser.parse_args()
+    city = City(options.base)
     client_id = register_app()
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(
         hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     state = secrets.token_urlsafe(8)
-    print("1. Sign in to Lishui in your browser, then open and allow:")
-    print(f"   {BASE}/api/v1/oauth/authorize?" + urlencode({
+    authorize = "/api/v1/oauth/authorize?" + urlencode({
         "response_type": "code", "client_id": client_id, "redirect_uri": REDIRECT_URI,
-        "scope": "profile:read notifications:read", "state": state,
-        "code_challenge": challenge, "code_challenge_method": "S256"}))
-    answer = input("2. Paste the address the browser was sent to (com.example.cityapp:/…): ")
+        "scope": SCOPES, "state": state, "code_challenge": challenge,
+        "code_challenge_method": "S256"})
+    answer = sign_in(city, options.base + authorize if not options.sign_in else authorize,
+                     options.sign_in)
     query = parse_qs(urlsplit(answer.strip()).query)
     if query.get("state") != [state] or "code" not in query:
         print(f"refused or tampered with: {query}", file=sys.stderr)
         return 1
-    token = requests.post(f"{BASE}/api/v1/oauth/token", data={
+    token = city.api("POST", "/api/v1/oauth/token", data={
         "grant_type": "authorization_code", "code": query["code"][0],
-        "redirect_uri": REDIRECT_URI, "client_id": client_id, "code_verifier": verifier},
-        timeout=10).json()
-    headers = {"Authorization": f"Bearer {token['access_token']}", "Accept-Language": "en"}
-    print("3. Profile:", requests.get(f"{BASE}/api/v1/me", headers=headers, timeout=10).json())
-    messages = requests.get(f"{BASE}/api/v1/me/notifications?page_size=5", headers=headers,
-                            timeout=10)
+        "redirect_uri": REDIRECT_URI, "client_id": client_id, "code_verifier": verifier}).json()
+    access = token["access_token"]
+    print("3. Profile:", city.api("GET", "/api/v1/me", access).json())
+    messages = city.api("GET", "/api/v1/me/notifications?page_size=5", access)
     print("4. Messages:", len(messages.json()), "of", messages.headers["X-Total-Count"],
           "| Link:", messages.headers["Link"])
-    fresh = requests.post(f"{BASE}/api/v1/oauth/token", data={
+    book_and_list(city, access)
+    pay_a_fine(city, access, automatic=bool(options.sign_in))
+    fresh = city.api("POST", "/api/v1/oauth/token", data={
         "grant_type": "refresh_token", "refresh_token": token["refresh_token"],
-        "client_id": client_id}, timeout=10).json()
-    print("5. Refreshed; new refresh token:", fresh["refresh_token"] != token["refresh_token"])
-    requests.post(f"{BASE}/api/v1/oauth/revoke", data={
-        "token": fresh["refresh_token"], "client_id": client_id}, timeout=10)
-    gone = requests.get(f"{BASE}/api/v1/me", timeout=10, headers={
-        "Authorization": f"Bearer {fresh['access_token']}"})
-    print("6. After revocation:", gone.status_code, gone.json()["title"])
+        "client_id": client_id}).json()
+    print("9. Refreshed; new refresh token:", fresh["refresh_token"] != token["refresh_token"])
+    city.api("POST", "/api/v1/oauth/revoke", data={"token": fresh["refresh_token"],
+                                                   "client_id": client_id})
+    gone = city.api("GET", "/api/v1/me", fresh["access_token"])
+    print("10. After revocation:", gone.status_code, gone.json()["title"])
     return 0
 
 

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from app.modules import Module
 from app.modules.announcements import demo
 from app.modules.announcements.admin import bp as admin_bp
+from app.modules.announcements.api import bp as api_bp
 from app.modules.announcements.banner import pinned_banner
 from app.modules.announcements.settings import AnnouncementSettings
 from app.modules.announcements.views import bp
@@ -19,6 +20,7 @@ module = Module(
     citizen=bp,
     citizen_prefix="/announcements",
     admin=admin_bp,
+    api_v1=api_bp,
     banner=pinned_banner,
     demo=demo.add_demo_data,
     order=90,

@@ -10,6 +10,7 @@ hospitals and schedules at /admin/appointments/. Reminders are queued by a perio
 - reminders.py  the periodic reminder job
 - demo.py     the demo cities' hospitals
 - figures.py  the dashboard figures
+- api.py      its REST API resources (the catalogue, the citizen's bookings)
 - views.py, admin.py, forms.py, settings.py, templates/
 """
 from flask_babel import lazy_gettext as _l
@@ -17,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from app.modules import Module, Periodic
 from app.modules.appointments import demo
 from app.modules.appointments.admin import bp as admin_bp
+from app.modules.appointments.api import bp as api_bp
 from app.modules.appointments.figures import FIGURES
 from app.modules.appointments.reminders import queue_due_reminders
 from app.modules.appointments.settings import AppointmentSettings
@@ -30,6 +32,7 @@ module = Module(
     settings=AppointmentSettings,
     citizen=bp,
     admin=admin_bp,
+    api_v1=api_bp,
     account_section="appointments/_account_section.html",
     # Every 15 minutes, each active city that offers appointments queues its due reminders.
     periodic=(Periodic("appointments.remind", cron="*/15 * * * *", run=queue_due_reminders,

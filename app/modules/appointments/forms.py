@@ -29,6 +29,10 @@ from tenants.db import db
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
+# What the patient's form and the API (api.py) say of a wrong ID card or mobile number.
+ID_NUMBER_HINT = _l("Enter the 18-character ID card number, such as 11010519491231002X; check "
+                    "the last character.")
+MOBILE_HINT = _l("Enter an 11-digit mainland China mobile number, such as 13812345678.")
 WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
             _l("Saturday"), _l("Sunday"))
 
@@ -44,14 +48,12 @@ def is_resident_id(text: str) -> bool:
 def _resident_id(form, field):
     field.data = (field.data or "").strip().upper()
     if not is_resident_id(field.data):
-        raise ValidationError(_l("Enter the 18-character ID card number, such as "
-                                 "11010519491231002X; check the last character."))
+        raise ValidationError(ID_NUMBER_HINT)
 
 
 def _mobile(form, field):
     if not is_mobile(field.data or ""):
-        raise ValidationError(_l("Enter an 11-digit mainland China mobile number, "
-                                 "such as 13812345678."))
+        raise ValidationError(MOBILE_HINT)
     field.data = normalize_mobile(field.data)
 
 

@@ -47,6 +47,10 @@ class Hospital(_Named, db.Model):
     departments: Mapped[list["Department"]] = relationship(
         back_populates="hospital", order_by="Department.id")
 
+    @property
+    def open_departments(self) -> list["Department"]:
+        return [department for department in self.departments if department.active]
+
 
 class Department(_Named, db.Model):
     __tablename__ = "appointment_departments"
@@ -61,6 +65,10 @@ class Department(_Named, db.Model):
     hospital: Mapped[Hospital] = relationship(back_populates="departments")
     doctors: Mapped[list["Doctor"]] = relationship(
         back_populates="department", order_by="Doctor.id")
+
+    @property
+    def active_doctors(self) -> list["Doctor"]:
+        return [doctor for doctor in self.doctors if doctor.active]
 
 
 class Doctor(_Named, db.Model):

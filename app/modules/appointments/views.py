@@ -47,14 +47,14 @@ def _active_or_404(model, row_id: int | None):
     return row
 
 
-def _department_or_404(department_id) -> Department:
+def department_or_404(department_id) -> Department:
     department = _active_or_404(Department, department_id)
     if not department.hospital.active:
         abort(404)
     return department
 
 
-def _doctor_choice(department: Department, value: str | None) -> Doctor | None:
+def doctor_choice(department: Department, value: str | None) -> Doctor | None:
     """The doctor chosen in a link (`doctor=<id>`), None for any; 404 if not one of the
     department's."""
     if value in (None, "", ANY):
@@ -120,14 +120,14 @@ def hospital(hospital_id):
 @bp.get("/departments/<int:department_id>")
 def department(department_id):
     return render_template("appointments/department.html",
-                           department=_department_or_404(department_id))
+                           department=department_or_404(department_id))
 
 
 @bp.get("/departments/<int:department_id>/times")
 def times(department_id):
     """Without `day`: the days with their free places; with it, that day's times."""
-    department = _department_or_404(department_id)
-    doctor = _doctor_choice(department, request.args.get("doctor"))
+    department = department_or_404(department_id)
+    doctor = doctor_choice(department, request.args.get("doctor"))
     day = _day_from(request.args.get("day"))
     found = slot_times(department, doctor, day)
     return render_template("appointments/times.html", department=department, doctor=doctor,
@@ -145,8 +145,8 @@ def _appointment_of_citizen(reference: str) -> Appointment:
 @bp.route("/book", methods=["GET", "POST"])
 @login_required
 def book():
-    department = _department_or_404(request.args.get("department", type=bigint_arg))
-    doctor = _doctor_choice(department, request.args.get("doctor"))
+    department = department_or_404(request.args.get("department", type=bigint_arg))
+    doctor = doctor_choice(department, request.args.get("doctor"))
     starts_at = _start_from(request.args.get("start"))
     form = PatientForm()
     if not form.is_submitted():

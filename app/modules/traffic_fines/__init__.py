@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from app.modules import Module
 from app.modules.traffic_fines import demo
 from app.modules.traffic_fines.admin import bp as admin_bp
+from app.modules.traffic_fines.api import bp as api_bp
 from app.modules.traffic_fines.models import TrafficFine
 from app.modules.traffic_fines.settings import TrafficFineSettings
 from app.modules.traffic_fines.views import PAYABLE_KIND, bp, fine_label, return_url
@@ -30,6 +31,7 @@ module = Module(
     settings=TrafficFineSettings,
     citizen=bp,
     admin=admin_bp,
+    api_v1=api_bp,
     figures=paid_figures(TrafficFine, ("fines_paid", _l("Traffic fines paid")),
                          ("fines_collected", _l("Traffic fines collected"))),
     account_section="traffic_fines/_account_section.html",

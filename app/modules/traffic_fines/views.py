@@ -27,10 +27,12 @@ PAYABLE_KIND = "traffic_fine"
 SEEN_KEY = "traffic_fines_seen"
 SEEN_LIMIT = 20
 NOT_FOUND = 404
+LOOKUPS = "traffic_fines.lookups"  # the failed look-ups' budget, shared with the API's
 
 
 @bp.route("/", methods=["GET", "POST"])
-@limit_failures(lambda: settings_of("traffic_fines")["lookups_per_hour"], NOT_FOUND)
+@limit_failures(lambda: settings_of("traffic_fines")["lookups_per_hour"], NOT_FOUND,
+                shared=LOOKUPS)
 def index():
     form = LookupForm()
     form.plate_number.description = plate_hint(settings_of("traffic_fines")["plate_prefix"])
