@@ -168,7 +168,8 @@ _REFERENCES_SQL = sa.text(
 # Where each column's sequence (serial or identity) stands; NULL if never used.
 _SEQUENCES_SQL = sa.text(
     """
-    SELECT c.relname AS name, a.attname AS column, pg_sequence_last_value(s.oid) AS last_value
+    SELECT c.relname AS name, a.attname AS column, CAST(s.oid AS bigint) AS sequence,
+           pg_sequence_last_value(s.oid) AS last_value
     FROM pg_depend d
     JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
     JOIN pg_class c ON c.oid = d.refobjid
@@ -179,15 +180,7 @@ _SEQUENCES_SQL = sa.text(
     ORDER BY c.relname, a.attname
     """
 )
-# The import sets a sequence named by the schema's catalog, never by the archive.
-_SETVAL_SQL = sa.text(
-    """
-    SELECT setval(CAST(found.sequence AS regclass), :value)
-    FROM (SELECT pg_get_serial_sequence(format('%I.%I', CAST(:schema AS text),
-                                               CAST(:name AS text)), :column) AS sequence) found
-    WHERE found.sequence IS NOT NULL
-    """
-)
+_SETVAL_SQL = sa.text("SELECT setval(CAST(CAST(:sequence AS oid) AS regclass), :value)")
 
 
 def city_tables(connection, schema: str) -> dict[str, tuple[str, ...]]:
@@ -207,7 +200,7 @@ def city_tables(connection, schema: str) -> dict[str, tuple[str, ...]]:
 
 
 def _copy(statement: str, *names: str, columns: tuple[str, ...]) -> sql.Composed:
-    """A COPY statement of quoted identifiers: `statement` has {table} and {columns}."""
+    """A statement (a COPY) of quoted identifiers: `statement` has {table} and {columns}."""
     return sql.SQL(statement).format(table=sql.SQL(".").join(map(sql.Identifier, names)),
                                      columns=sql.SQL(", ").join(map(sql.Identifier, columns)))
 
@@ -549,9 +542,28 @@ def _checked_tables(manifest: dict, known: dict[str, tuple[str, ...]]) -> None:
         if len(set(given)) != len(given) or set(given) != set(columns):
             raise ExportError(f"the archive's columns of the table {name} are not the table's "
                               "here: refused")
-        if not set(tables[name]["sequences"]) <= set(columns):
-            raise ExportError(f"the archive sets sequences of columns the table {name} does "
-                              "not have: refused")
+
+
+def _set_sequences(connection, schema: str, tables: dict) -> None:
+    """Each sequence of the new schema (found in its catalog) where the archive's stood, or past
+    its column's highest value if that is further (a sequence behind its rows, as on Citus'
+    coordinator, must not hand out taken ids)."""
+    quote = connection.connection.driver_connection
+    found = connection.execute(_SEQUENCES_SQL, {"schema": schema}).all()
+    given = {(name, column) for name in tables for column in tables[name]["sequences"]}
+    unknown = sorted(given - {(row.name, row.column) for row in found})
+    if unknown:
+        raise ExportError(f"the archive sets the sequence of {'.'.join(unknown[0])}, which has "
+                          "none here: refused")
+    for row in found:
+        highest = connection.exec_driver_sql(_copy(
+            "SELECT max({columns}) FROM {table}", schema, row.name,
+            columns=(row.column,)).as_string(quote)).scalar()
+        value = max((position for position in (
+            tables[row.name]["sequences"].get(row.column), highest) if position is not None),
+            default=None)
+        if value is not None:
+            connection.execute(_SETVAL_SQL, {"sequence": row.sequence, "value": value})
 
 
 def _load_data(connection, folder: Path, manifest: dict, schema: str, role: str) -> None:
@@ -568,12 +580,7 @@ def _load_data(connection, folder: Path, manifest: dict, schema: str, role: str)
             with (folder / DATA / name).open("rb") as rows, cursor.copy(statement) as copy:
                 for block in iter(lambda: rows.read(_BLOCK), b""):
                     copy.write(block)
-    for name in known:
-        for column, value in tables[name]["sequences"].items():
-            if connection.execute(_SETVAL_SQL, {"schema": schema, "name": name,
-                                                "column": column, "value": value}).first() is None:
-                raise ExportError(f"the archive sets a sequence of {name}.{column}, which has "
-                                  "none here: refused")
+    _set_sequences(connection, schema, tables)
     connection.exec_driver_sql("SET LOCAL ROLE NONE")
 
 
