@@ -180,6 +180,8 @@ _SEQUENCES_SQL = sa.text(
     ORDER BY c.relname, a.attname
     """
 )
+# SET LOCAL ROLE with the role as a parameter ('none': back to the session's user).
+_SET_ROLE_SQL = sa.text("SELECT set_config('role', :role, true)")
 _SETVAL_SQL = sa.text("SELECT setval(CAST(CAST(:sequence AS oid) AS regclass), :value)")
 
 
@@ -199,8 +201,9 @@ def city_tables(connection, schema: str) -> dict[str, tuple[str, ...]]:
                           f"({', '.join(error.args[1])}): their rows can't be loaded") from None
 
 
-def _copy(statement: str, *names: str, columns: tuple[str, ...]) -> sql.Composed:
-    """A statement (a COPY) of quoted identifiers: `statement` has {table} and {columns}."""
+def _quoted(statement: str, *names: str, columns: tuple[str, ...]) -> sql.Composed:
+    """A statement of identifiers quoted by psycopg: `statement` has {table} and
+    {columns}."""
     return sql.SQL(statement).format(table=sql.SQL(".").join(map(sql.Identifier, names)),
                                      columns=sql.SQL(", ").join(map(sql.Identifier, columns)))
 
@@ -252,8 +255,9 @@ def _export_data(schema: str, folder: Path) -> tuple[str, dict]:
                                          postgresql_readonly=True)
     (folder / DATA).mkdir()
     with engine.connect() as connection, connection.begin():
-        versions = connection.exec_driver_sql(
-            f'SELECT version_num FROM "{schema}".alembic_version').scalars().all()
+        versions = connection.exec_driver_sql(_quoted(
+            "SELECT {columns} FROM {table}", schema, "alembic_version", columns=("version_num",),
+        ).as_string(connection.connection.driver_connection)).scalars().all()
         if len(versions) != 1:
             raise ExportError(f"the schema {schema} has no single alembic_version row: not a "
                               "city schema this code can export")
@@ -264,7 +268,7 @@ def _export_data(schema: str, folder: Path) -> tuple[str, dict]:
                 tables[row.name]["sequences"][row.column] = row.last_value
         with connection.connection.driver_connection.cursor() as cursor:
             for name, table in tables.items():
-                statement = _copy("COPY {table} ({columns}) TO STDOUT", schema, name,
+                statement = _quoted("COPY {table} ({columns}) TO STDOUT", schema, name,
                                   columns=tuple(table["columns"]))
                 with (folder / DATA / name).open("wb") as rows, cursor.copy(statement) as copy:
                     for block in copy:
@@ -556,7 +560,7 @@ def _set_sequences(connection, schema: str, tables: dict) -> None:
         raise ExportError(f"the archive sets the sequence of {'.'.join(unknown[0])}, which has "
                           "none here: refused")
     for row in found:
-        highest = connection.exec_driver_sql(_copy(
+        highest = connection.exec_driver_sql(_quoted(
             "SELECT max({columns}) FROM {table}", schema, row.name,
             columns=(row.column,)).as_string(quote)).scalar()
         value = max((position for position in (
@@ -572,16 +576,16 @@ def _load_data(connection, folder: Path, manifest: dict, schema: str, role: str)
     known = city_tables(connection, schema)
     _checked_tables(manifest, known)
     tables = manifest["tables"]
-    connection.exec_driver_sql(f'SET LOCAL ROLE "{role}"')
+    connection.execute(_SET_ROLE_SQL, {"role": role})
     with connection.connection.driver_connection.cursor() as cursor:
         for name in known:  # parents first: the foreign keys hold after every COPY
-            statement = _copy("COPY {table} ({columns}) FROM STDIN", schema, name,
+            statement = _quoted("COPY {table} ({columns}) FROM STDIN", schema, name,
                               columns=tuple(tables[name]["columns"]))
             with (folder / DATA / name).open("rb") as rows, cursor.copy(statement) as copy:
                 for block in iter(lambda: rows.read(_BLOCK), b""):
                     copy.write(block)
     _set_sequences(connection, schema, tables)
-    connection.exec_driver_sql("SET LOCAL ROLE NONE")
+    connection.execute(_SET_ROLE_SQL, {"role": "none"})
 
 
 def _carried_columns(tenant_row: dict) -> dict:
