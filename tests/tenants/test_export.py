@@ -16,6 +16,7 @@ from app.branding.change import BrandingChange, apply_branding
 from app.images import read_image
 from app.modules import configure
 from app.modules.announcements.models import Announcement
+from app.staff.models import StaffMember
 from tenants.context import tenant_context
 from tenants.db import db
 from tenants.export import (
@@ -23,6 +24,7 @@ from tenants.export import (
     MANIFEST,
     SIGNATURE,
     ExportError,
+    city_tables,
     export_city,
     import_city,
     write_archive,
@@ -55,6 +57,10 @@ def town(app, make_city, uploads):
             AuditEntry(actor="test", action="seed", target="export"),
         ])
         db.session.commit()
+        # staff_members references users: its rows load after theirs (not in name order)
+        ann = db.session.scalar(sa.select(User).where(User.email == "ann@example.test"))
+        db.session.add(StaffMember(user_id=ann.id, role="admin", modules=[]))
+        db.session.commit()
     return tenant
 
 
@@ -69,6 +75,8 @@ def snapshot(app, tenant) -> dict:
                 Announcement.pinned)).all(),
             "audit": db.session.execute(sa.select(AuditEntry.action, AuditEntry.target)
                                         .order_by(AuditEntry.id)).all(),
+            "staff": db.session.execute(sa.select(User.email, StaffMember.role).join(
+                StaffMember, StaffMember.user_id == User.id)).all(),
         }
 
 
@@ -293,6 +301,18 @@ def test_a_forged_archive_runs_nothing_but_copies_into_the_citys_known_tables(
         assert connection.exec_driver_sql("SELECT to_regclass('city_alpha.users')").scalar()
         assert connection.exec_driver_sql(
             "SELECT count(*) FROM pg_proc WHERE proname = 'evil'").scalar() == 0
+
+
+def test_tables_are_listed_after_those_they_reference(app, town):
+    with app.app_context(), db.engine.connect() as connection:
+        tables = list(city_tables(connection, town.schema))
+        references = connection.exec_driver_sql(
+            "SELECT c.relname, p.relname FROM pg_constraint k JOIN pg_class c ON c.oid = "
+            "k.conrelid JOIN pg_class p ON p.oid = k.confrelid WHERE k.contype = 'f' AND "
+            f"c.relnamespace = '{town.schema}'::regnamespace AND c.oid <> p.oid").all()
+    assert "alembic_version" not in tables and {"users", "staff_members"} <= set(tables)
+    assert len(references) > 10
+    assert all(tables.index(parent) < tables.index(child) for child, parent in references)
 
 
 def test_a_sequence_behind_its_rows_is_moved_past_them(app, town, tmp_path, new_slug):
