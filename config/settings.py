@@ -16,6 +16,10 @@
 | TENANT_ROLE_LOGIN | create city database roles with LOGIN (needed on Citus) | off |
 | TENANT_RETENTION_DAYS | days a retired city's data is kept before it may be purged | 90 |
 | EXPORT_RETENTION_DAYS | days a city export archive is kept before a daily job deletes it | 7 |
+| EXPORT_SIGNING_KEY | signs city export archives, checked on import (32+ bytes) | prod: required |
+| EXPORT_MAX_COMPRESSED_BYTES | largest archive file an import opens | 4 GiB |
+| EXPORT_MAX_UNCOMPRESSED_BYTES | most bytes an import inflates from one archive | 32 GiB |
+| EXPORT_MAX_MEMBERS | most members (files) one archive may hold | 100000 |
 | MAIL_BACKEND | outbox (files under MAIL_OUTBOX_DIR and the log) or smtp | outbox |
 | MAIL_OUTBOX_DIR | where the outbox sink writes, a folder per city | instance/outbox |
 | MAIL_SENDER, MAIL_SMTP_HOST, MAIL_SMTP_PORT | the sender address and the SMTP server | |
@@ -36,6 +40,8 @@
 | LOG_FORMAT | json (one object a line, with city and request id) or text | json |
 | METRICS_TOKEN | bearer token of /metrics on the platform host; unset: no /metrics | |
 """
+import hashlib
+import hmac
 import ipaddress
 import os
 
@@ -48,6 +54,9 @@ MAKE_A_SECRET_KEY = "python -c 'import secrets; print(secrets.token_urlsafe(48))
 # workers and machines.
 SHARED_RATELIMIT_SCHEMES = ("redis://", "rediss://", "redis+sentinel://", "redis+cluster://")
 HSTS_SECONDS = 365 * 24 * 3600
+# Outside production, with EXPORT_SIGNING_KEY unset, archives are signed with a key derived
+# from SECRET_KEY under this label (so it differs from every other use of SECRET_KEY).
+EXPORT_KEY_LABEL = b"civiccloud/export-signing-key/development-and-test/v1"
 
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -130,6 +139,13 @@ def from_environment(environ=os.environ) -> dict:
         "TENANT_ROLE_LOGIN": _flag(environ.get("TENANT_ROLE_LOGIN")),
         "TENANT_RETENTION_DAYS": int(environ.get("TENANT_RETENTION_DAYS", "90")),
         "EXPORT_RETENTION_DAYS": int(environ.get("EXPORT_RETENTION_DAYS", "7")),
+        "EXPORT_SIGNING_KEY": environ.get("EXPORT_SIGNING_KEY") or development_export_key(
+            secret_key or DEVELOPMENT_SECRET_KEY),
+        "EXPORT_MAX_COMPRESSED_BYTES": int(environ.get("EXPORT_MAX_COMPRESSED_BYTES",
+                                                       str(4 * 1024 ** 3))),
+        "EXPORT_MAX_UNCOMPRESSED_BYTES": int(environ.get("EXPORT_MAX_UNCOMPRESSED_BYTES",
+                                                         str(32 * 1024 ** 3))),
+        "EXPORT_MAX_MEMBERS": int(environ.get("EXPORT_MAX_MEMBERS", "100000")),
         "WEBHOOK_RETRY_SECONDS": float(environ.get("WEBHOOK_RETRY_SECONDS", "60")),
         "WEBHOOK_RETRY_MAX_SECONDS": float(environ.get("WEBHOOK_RETRY_MAX_SECONDS", "21600")),
         "WEBHOOK_MAX_ATTEMPTS": int(environ.get("WEBHOOK_MAX_ATTEMPTS", "12")),
@@ -169,6 +185,12 @@ def from_environment(environ=os.environ) -> dict:
     }
 
 
+def development_export_key(secret_key: str) -> str:
+    """The export signing key outside production when EXPORT_SIGNING_KEY is unset: only as
+    secret as SECRET_KEY, which is why production does not accept it."""
+    return hmac.new(secret_key.encode(), EXPORT_KEY_LABEL, hashlib.sha256).hexdigest()
+
+
 def check_production(secret_key: str | None, environ, scheme: str, ratelimit_storage: str) -> None:
     """What production refuses to start without: each message says what to set."""
     if not secret_key:
@@ -186,6 +208,15 @@ def check_production(secret_key: str | None, environ, scheme: str, ratelimit_sto
         raise ConfigurationError("DATABASE_URL must be set in production")
     if not environ.get("DATA_ENCRYPTION_KEY"):
         raise ConfigurationError("DATA_ENCRYPTION_KEY must be set in production")
+    export_key = environ.get("EXPORT_SIGNING_KEY") or ""
+    if len(export_key.encode()) < SECRET_KEY_MIN_BYTES:
+        raise ConfigurationError(
+            f"EXPORT_SIGNING_KEY must be set in production, {SECRET_KEY_MIN_BYTES} bytes at "
+            f"least (it signs city archives; an import needs the key that signed the archive); "
+            f"make one with {MAKE_A_SECRET_KEY}")
+    if export_key == secret_key:
+        raise ConfigurationError("EXPORT_SIGNING_KEY must differ from SECRET_KEY: make another "
+                                 f"one with {MAKE_A_SECRET_KEY}")
     if scheme != "https":
         raise ConfigurationError("PUBLIC_SCHEME must be https in production: links in mail and "
                                  "SMS must not travel in clear")

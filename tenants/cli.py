@@ -321,9 +321,10 @@ def purge(dry_run):
 @click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
               help="Where to write the archive [default: instance/exports/SLUG-TIME.tar.gz].")
 def export(slug, output):
-    """Export the city SLUG (active, suspended or retired) to one .tar.gz archive: its schema
-    (pg_dump, data and DDL), its platform rows, its uploaded files and a manifest with
-    checksums. `flask tenants import` restores it, here or on another installation."""
+    """Export the city SLUG (active, suspended or retired) to one .tar.gz archive: its tables'
+    rows (no SQL), its platform rows, its uploaded files and a manifest with checksums, signed
+    with EXPORT_SIGNING_KEY. `flask tenants import` restores it, here or on another
+    installation with the same key."""
 
     try:
         exported = export_city(slug, output)
@@ -343,9 +344,11 @@ def export(slug, output):
               help="A host name of the imported city, instead of the archive's; repeat for "
                    "several (needed when the archive's domains are taken here).")
 def import_(archive, slug, domains):
-    """Create a city from an archive of `flask tenants export`, in one transaction: checksums
-    verified first; refused if the slug or a domain exists or the schema version is unknown to
-    this code; an older schema version is migrated to head. On failure nothing is left."""
+    """Create a city from an archive of `flask tenants export`, in one transaction: caps,
+    signature (EXPORT_SIGNING_KEY) and checksums verified first; refused if the slug or a
+    domain exists, the archive is unsigned, altered or of an older format, or its schema
+    version is unknown to this code; an older schema version is migrated to head. The rows
+    are loaded as the new city's role. On failure nothing is left."""
 
     try:
         imported = import_city(archive, slug=slug, domains=list(domains) or None)

@@ -63,9 +63,9 @@ def _run_env(config: Config, script: ScriptDirectory, fn, **kwargs) -> None:
         script.run_env()
 
 
-def _upgrade_to_head(script: ScriptDirectory):
+def _upgrade_to(script: ScriptDirectory, destination: str):
     def upgrade(revision, context):
-        return script._upgrade_revs("head", revision)
+        return script._upgrade_revs(destination, revision)
 
     return upgrade
 
@@ -93,7 +93,7 @@ def migrate_platform() -> tuple[str | None, str]:
             connection.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {PLATFORM_SCHEMA}")
             config = alembic_config(PLATFORM_TREE)
             config.attributes["connection"] = connection
-            _run_env(config, script, _upgrade_to_head(script), destination_rev="head")
+            _run_env(config, script, _upgrade_to(script, "head"), destination_rev="head")
         return before, platform_version(connection)
 
 
@@ -130,18 +130,19 @@ def platform_behind(connection) -> bool:
     return platform_version(connection) != script_directory(PLATFORM_TREE).get_current_head()
 
 
-def render_upgrade(from_revision: str,
-                   script_location: Path | None = None) -> tuple[str, ...] | None:
-    """The statements that take a city from `from_revision` to head, rendered once by Alembic's
-    offline mode. Migrations name no schema, so the same statements serve every city at that
-    revision. None when a migration can't be rendered (it reads the database): such cities
-    migrate online, one Alembic run each."""
+def render_upgrade(from_revision: str | None, script_location: Path | None = None,
+                   to_revision: str = "head") -> tuple[str, ...] | None:
+    """The statements that take a city from `from_revision` (None: an empty schema, the whole
+    history, alembic_version included) to `to_revision`, rendered once by Alembic's offline
+    mode. Migrations name no schema, so the same statements serve every city at that revision.
+    None when a migration can't be rendered (it reads the database): such cities migrate
+    online, one Alembic run each."""
     script = script_directory(TENANT_TREE, script_location)
     config = alembic_config(TENANT_TREE, script_location)
     config.output_buffer = io.StringIO()
     try:
-        _run_env(config, script, _upgrade_to_head(script), as_sql=True,
-                 starting_rev=from_revision, destination_rev="head")
+        _run_env(config, script, _upgrade_to(script, to_revision), as_sql=True,
+                 starting_rev=from_revision, destination_rev=to_revision)
     except Exception:
         log.info("tenant migrations from %s can't be rendered; they run online", from_revision,
                  exc_info=True)
@@ -224,7 +225,7 @@ def migrate_city_online(engine: sa.Engine, slug: str, schema: str, lock_timeout:
             config = alembic_config(TENANT_TREE, script_location)
             config.attributes.update(connection=connection, schema=schema)
             script = script_directory(TENANT_TREE, script_location)
-            _run_env(config, script, _upgrade_to_head(script), destination_rev="head")
+            _run_env(config, script, _upgrade_to(script, "head"), destination_rev="head")
             after = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
     except Exception as error:  # reported per city; the fleet goes on
         return _failed(slug, schema, before, started, error)
@@ -335,7 +336,7 @@ def new_revision(tree: str, message: str, autogenerate: bool = True) -> list[str
             connection.exec_driver_sql(f'SET LOCAL search_path TO "{schema}"')
             config.attributes.update(connection=connection, schema=schema)
             if script.get_current_head() is not None:
-                _run_env(config, script, _upgrade_to_head(script), destination_rev="head")
+                _run_env(config, script, _upgrade_to(script, "head"), destination_rev="head")
         else:
             connection.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {PLATFORM_SCHEMA}")
             config.attributes["connection"] = connection

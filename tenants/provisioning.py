@@ -125,6 +125,19 @@ def new_city_sql(schema: str, role: str, citus: bool, distributed: bool = True) 
     return [*statements, f'CREATE SCHEMA "{schema}"', f'SET LOCAL search_path TO "{schema}"']
 
 
+def city_schema_sql(schema: str, role: str) -> list[str]:
+    """The new city's tables at the tenant head, from the models (never by replaying the
+    migration history): its alembic_version first, out of the role's reach, then the role's
+    privileges, then every table. Runs after new_city_sql; provisioning and import (of an
+    archive at head, tenants/export.py) build a city so."""
+    return [
+        VERSION_TABLE_DDL,
+        f"INSERT INTO alembic_version (version_num) VALUES ('{tenant_head()}')",
+        *city_privileges_sql(schema, role),
+        *city_schema_ddl(db.metadata, len(db.metadata.tables), db.engine.dialect),
+    ]
+
+
 def _validated(slug, name, name_zh, domains, locale, timezone):
     validate_slug(slug)
     if not (name or "").strip():
@@ -230,8 +243,6 @@ def create_tenant(slug: str, name: str, domains: list[str], name_zh: str | None 
     records (default: the CLI user)."""
     name, name_zh, hosts = _validated(slug, name, name_zh, domains, locale, timezone)
     engine = db.engine
-    ddl = city_schema_ddl(db.metadata, len(db.metadata.tables), engine.dialect)
-    head = tenant_head()
     try:
         with engine.begin() as connection:
             checks = _preflight(connection, slug, hosts, plan)
@@ -246,10 +257,7 @@ def create_tenant(slug: str, name: str, domains: list[str], name_zh: str | None 
             )
             execute_statements(connection, [
                 *new_city_sql(schema, role, checks.citus),
-                VERSION_TABLE_DDL,
-                f"INSERT INTO alembic_version (version_num) VALUES ('{head}')",
-                *city_privileges_sql(schema, role),
-                *ddl,
+                *city_schema_sql(schema, role),
                 *append_only_sql(role),
             ])
             _audit(connection, "tenant.create", slug, by, name=name, name_zh=name_zh,

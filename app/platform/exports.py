@@ -47,8 +47,8 @@ REFRESH_SECONDS = 5
 
 class ExportForm(FlaskForm):
     city = SelectField(_l("City"), validators=[InputRequired(_l("Choose the city to export."))],
-                       description=_l("Its schema, its platform rows and its uploaded files, "
-                                      "in one archive."))
+                       description=_l("Its data, its platform rows and its uploaded files, "
+                                      "in one signed archive."))
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -295,6 +295,7 @@ def recipe(tmp_path_factory):
             "DATABASE_URL": database_url, "BIND": f"127.0.0.1:{web_port}",
             "SECRET_KEY": secrets.token_urlsafe(48),
             "DATA_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+            "EXPORT_SIGNING_KEY": secrets.token_urlsafe(48),
             "METRICS_TOKEN": secrets.token_urlsafe(24),
             "RATELIMIT_STORAGE_URI": TEST_REDIS_URI,
             "MAIL_BACKEND": "outbox", "MAIL_OUTBOX_DIR": str(folder / "outbox"),

@@ -4,7 +4,8 @@ import pytest
 from config.settings import DEVELOPMENT_SECRET_KEY, ConfigurationError, from_environment
 
 PRODUCTION = {"CIVIC_ENV": "production", "DATABASE_URL": "postgresql://x@db/civic",
-              "DATA_ENCRYPTION_KEY": "k" * 43 + "=", "RATELIMIT_STORAGE_URI": "redis://r:6379/0"}
+              "DATA_ENCRYPTION_KEY": "k" * 43 + "=", "RATELIMIT_STORAGE_URI": "redis://r:6379/0",
+              "EXPORT_SIGNING_KEY": "e" * 32}
 
 
 @pytest.mark.parametrize(("key", "problem"), [
@@ -25,3 +26,26 @@ def test_production_takes_a_long_random_key_and_development_needs_none():
     assert from_environment({})["SECRET_KEY"] == DEVELOPMENT_SECRET_KEY
     assert from_environment({})["PUBLIC_SCHEME"] == "http"
     assert from_environment(dict(PRODUCTION, SECRET_KEY="s" * 32))["PUBLIC_SCHEME"] == "https"
+
+
+@pytest.mark.parametrize(("key", "problem"), [
+    (None, "EXPORT_SIGNING_KEY must be set in production"),
+    ("e" * 31, "EXPORT_SIGNING_KEY must be set in production, 32 bytes at least"),
+    ("s" * 32, "EXPORT_SIGNING_KEY must differ from SECRET_KEY"),
+])
+def test_production_refuses_a_missing_short_or_reused_export_signing_key(key, problem):
+    environ = {**PRODUCTION, "SECRET_KEY": "s" * 32, "EXPORT_SIGNING_KEY": key}
+    if key is None:
+        del environ["EXPORT_SIGNING_KEY"]
+    with pytest.raises(ConfigurationError, match=problem) as refused:
+        from_environment(environ)
+    assert "secrets.token_urlsafe" in str(refused.value)
+
+
+def test_development_derives_an_export_signing_key_from_the_secret_key():
+    derived = from_environment({})["EXPORT_SIGNING_KEY"]
+    assert derived == from_environment({})["EXPORT_SIGNING_KEY"] != DEVELOPMENT_SECRET_KEY
+    assert from_environment({"SECRET_KEY": "other"})["EXPORT_SIGNING_KEY"] != derived
+    assert from_environment({"EXPORT_SIGNING_KEY": "set"})["EXPORT_SIGNING_KEY"] == "set"
+    assert from_environment(dict(PRODUCTION, SECRET_KEY="s" * 32))[
+        "EXPORT_SIGNING_KEY"] == "e" * 32

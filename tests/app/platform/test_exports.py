@@ -57,7 +57,8 @@ def test_an_admin_exports_a_city_and_downloads_the_archive(app, client, vendor_a
     archive = export_dir / "download.tar.gz"
     archive.write_bytes(download.data)
     with tarfile.open(archive, "r:gz") as opened:
-        assert {"manifest.json", "platform.json", "schema.sql"} <= set(opened.getnames())
+        assert {"manifest.json", "manifest.sig", "platform.json", "data/users"} <= set(
+            opened.getnames())
     assert audit_actions(app, town.slug)[-3:] == [
         "tenant.export_requested", "tenant.export", "tenant.export_download"]
 

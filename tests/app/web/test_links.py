@@ -84,6 +84,7 @@ def production(monkeypatch, database_url, outbox_dir):
             "CIVIC_ENV": "production", "DATABASE_URL": database_url,
             "SECRET_KEY": secrets.token_urlsafe(48),
             "DATA_ENCRYPTION_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+            "EXPORT_SIGNING_KEY": secrets.token_urlsafe(48),
             "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/15",
             "RATELIMIT_KEY_PREFIX": f"civic-test-{secrets.token_hex(6)}",
             "PLATFORM_HOST": "platform.test", "MAIL_OUTBOX_DIR": str(outbox_dir)}.items():
