@@ -230,8 +230,8 @@ def scope_required(scope: str, module: str | None = None, per_record: bool = Fal
     """A view of the API that needs an access token of this city with `scope`. Staff scopes
     also need, where the token has a user, that user's second factor at issuance and the
     console permission the scope stands for (on `module`), as it is now; `per_record`: the
-    view checks that permission on each record (payments of several modules) with
-    `staff_may`."""
+    view checks the permission on each record itself (payments of several modules), with
+    `acting_staff()`."""
     def decorator(view):
         @wraps(view)
         def guarded(*args, **kwargs):
