@@ -137,9 +137,7 @@ def case(application_id):
 @bp.response(200, StaffPassportApplicationSchema)
 @bp.alt_response(403, description="Not allowed, or claimed by someone else")
 @bp.alt_response(409, description="Not possible in the application's status")
-@bp.doc(security=[{"oauth2": ["staff:work"]}], parameters=[{
-    "in": "path", "name": "action", "required": True,
-    "schema": {"type": "string", "enum": list(ACTIONS)}}])
+@bp.doc(security=[{"oauth2": ["staff:work"]}])
 @scope_required("staff:work", module="passports")
 def move(args, application_id, action):
     """A move of the console: `claim`, `request-information` and `reject` (with a
