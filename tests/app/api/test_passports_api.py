@@ -146,3 +146,19 @@ def test_a_back_office_reads_the_queue_but_moves_no_case(app, town, submitted):
     assert answer.status_code == 403
     assert "staff member" in answer.get_json()["detail"]
     assert application(app, town, application_id).status == "submitted"
+
+
+def test_a_case_claimed_by_another_clerk_is_not_theirs_to_move(app, town, submitted):
+    application_id, _user_id, _token = submitted
+    first, second = app.test_client(), app.test_client()
+    signed_in_staff(app, first, town, "first@example.com", role="clerk", modules=["passports"])
+    signed_in_staff(app, second, town, "second@example.com", role="clerk",
+                    modules=["passports"])
+    api = app.test_client()
+    path = f"/api/v1/staff/passport-applications/{application_id}"
+    assert api.post(f"{path}/claim", headers=bearer(town, staff_token(app, first, town)),
+                    json={}).status_code == 200
+    answer = api.post(f"{path}/approve", headers=bearer(town, staff_token(app, second, town)),
+                      json={})
+    assert answer.status_code == 403 and answer.get_json()["type"].endswith("/claimed")
+    assert application(app, town, application_id).status == "in_review"
