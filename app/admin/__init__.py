@@ -17,6 +17,7 @@ from app.admin import (  # noqa: F401  (their routes and commands)
     dashboard,
     impersonation,
     modules,
+    oauth_clients,
     providers,
     views,
     webhooks,

@@ -9,14 +9,25 @@ from app.oauth.scopes import ALL_SCOPES
 from app.rest import PROBLEM_JSON
 
 
+class ProblemRowSchema(ma.Schema):
+    line = ma.fields.Integer(required=True, metadata={"description": "1 is the header; 0 the "
+                                                                     "file as a whole"})
+    message = ma.fields.String(required=True)
+
+
 class ProblemSchema(ma.Schema):
-    """RFC 9457 problem details."""
+    """RFC 9457 problem details, with the extension members some problems add."""
+
+    class Meta:
+        unknown = ma.INCLUDE  # RFC 9457 section 3.2: extension members
     type = ma.fields.String(required=True, metadata={"description": "A URI naming the problem"})
     title = ma.fields.String(required=True)
     status = ma.fields.Integer(required=True)
     detail = ma.fields.String()
     errors = ma.fields.Dict(metadata={"description": "Invalid input: {location: {field: "
                                                      "[messages]}}"})
+    row_errors = ma.fields.List(ma.fields.Nested(ProblemRowSchema), metadata={
+        "description": "A refused CSV file: each wrong row and why"})
 
 
 class CityApi(Api):

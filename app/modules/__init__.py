@@ -3,7 +3,7 @@ everything it brings: `module = Module(...)` with its names and icon, its per-ci
 marshmallow schema with defaults), its citizen and admin blueprints, the banner it may show on
 every page, its section of "My account", what it charges for (payables), its periodic jobs, its
 dashboard figures, its demo data and its APIs for other systems, if it has any (`api` at
-its own prefix, `api_v1` mounted in the REST API by app/api). Its tables live
+its own prefix, `api_v1` and `staff_api_v1` mounted in the REST API by app/api). Its tables live
 in its models.py, in every city schema (enabling a module is configuration, not DDL).
 
 `discover()` finds them all and wires what they declare: each blueprint answers 404 where the
@@ -75,6 +75,7 @@ class Module:
     citizen_prefix: str | None = None  # default /services/<key-with-hyphens>
     api: Blueprint | None = None  # for other systems, at its own url_prefix (e.g. Open311)
     api_v1: Blueprint | None = None  # its resources of the REST API (an app.rest.ApiBlueprint)
+    staff_api_v1: Blueprint | None = None  # its staff resources of the REST API, the same way
     banner: Callable[[], SiteBanner | None] | None = None  # on top of every city page
     account_section: str | None = None  # a template that "My account" includes
     payables: tuple[Payable, ...] = ()  # what it charges for, through app.payments
@@ -125,7 +126,8 @@ def _wire(module: Module) -> None:
         if g.get("tenant") is None or not is_enabled(module.key):
             abort(404)
 
-    for blueprint in (module.citizen, module.admin, module.api, module.api_v1):
+    for blueprint in (module.citizen, module.admin, module.api, module.api_v1,
+                      module.staff_api_v1):
         if blueprint is not None:
             blueprint.before_request(only_where_enabled)
     enabled = partial(is_enabled, module.key)

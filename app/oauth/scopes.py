@@ -10,6 +10,7 @@ CITIZEN_SCOPES = {
     "bookings:read": _l("See your hospital appointments"),
     "bookings:write": _l("Book and cancel hospital appointments for you"),
     "passports:read": _l("See your passport applications"),
+    "bills:read": _l("See your utility accounts and their bills"),
     "payments:read": _l("See your payments and receipts"),
     "payments:write": _l("Start payments of your fines and bills"),
     "notifications:read": _l("See the messages the city sent you"),

@@ -35,6 +35,7 @@ from app.oauth.models import (
 )
 from app.oauth.scopes import ALL_SCOPES, STAFF_SCOPES
 from app.rest import Problem
+from app.staff.models import StaffMember
 from app.staff.permissions import can, staff_of
 from tenants.context import current_tenant
 from tenants.db import db
@@ -225,10 +226,12 @@ def current_token() -> OAuthToken:
     return g.oauth_token
 
 
-def scope_required(scope: str, module: str | None = None):
+def scope_required(scope: str, module: str | None = None, per_record: bool = False):
     """A view of the API that needs an access token of this city with `scope`. Staff scopes
     also need, where the token has a user, that user's second factor at issuance and the
-    console permission the scope stands for (on `module`), as it is now."""
+    console permission the scope stands for (on `module`), as it is now; `per_record`: the
+    view checks the permission on each record itself (payments of several modules), with
+    `acting_staff()`."""
     def decorator(view):
         @wraps(view)
         def guarded(*args, **kwargs):
@@ -240,17 +243,41 @@ def scope_required(scope: str, module: str | None = None):
             g.oauth_token = token
             throttle(f"client:{token.client.client_id}")
             if scope in STAFF_SCOPES and token.user_id is not None:
-                staff = staff_of(token.get_user())
-                if not token.second_factor or not can(staff, STAFF_SCOPES[scope], module):
-                    raise Problem(403, _("Your staff role does not allow this (or the token "
-                                         "was issued without the console's second factor)."),
-                                  kind="insufficient_permission")
+                if not token.second_factor or not (
+                        per_record or can(acting_staff(), STAFF_SCOPES[scope], module)):
+                    raise_staff_refusal()
             return view(*args, **kwargs)
 
         guarded._oauth_scope = scope
         return guarded
 
     return decorator
+
+
+def acting_staff() -> StaffMember | None:
+    """The staff member the current token acts as; None for a back office (a service
+    client, which city administrators gave its staff scopes)."""
+    token = current_token()
+    return staff_of(token.get_user()) if token.user_id is not None else None
+
+
+def api_actor() -> tuple[int | None, str]:
+    """The account the current token acts for (None: a back office) and who the audit log
+    names: the user through the client, or the client."""
+    token = current_token()
+    return token.user_id, token_actor(token)
+
+
+def staff_may(action: str, module: str | None) -> bool:
+    """Whether the current staff token may do `action` on `module`: a back office may do
+    what its scopes say; a staff member what their role allows now."""
+    return current_token().user_id is None or can(acting_staff(), action, module)
+
+
+def raise_staff_refusal():
+    raise Problem(403, _("Your staff role does not allow this (or the token was issued "
+                         "without the console's second factor)."),
+                  kind="insufficient_permission")
 
 
 def throttle(key: str) -> None:

@@ -129,8 +129,8 @@ def detail(reference):
                 form.amount.errors.append(_("Enter an amount in yuan, such as 12.50."))
             else:
                 try:
-                    refund = service.refund(payment, fen, form.reason.data.strip(),
-                                            actor_of(current_user))
+                    service.refund(payment, fen, form.reason.data.strip(),
+                                   actor_of(current_user))
                 except RefundRefused:
                     db.session.rollback()
                     form.amount.errors.append(_("At most %(amount)s can still be refunded.",
@@ -139,9 +139,6 @@ def detail(reference):
                     db.session.rollback()
                     form.amount.errors.append(str(error.message))
                 else:
-                    record(actor_of(current_user), "payments.refund", payment.reference,
-                           after={"amount_fen": fen, "reason": refund.reason,
-                                  "refund": refund.reference})
                     db.session.commit()
                     flash(_("Refunded %(amount)s.", amount=form.amount.data), "success")
                     return redirect(url_for(".detail", reference=reference))

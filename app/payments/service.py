@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from flask import has_request_context, session
 
-from app import webhooks
+from app import audit, webhooks
 from app.city_time import city_zone
 from app.money import fen_of
 from app.payments import alerts, merchant
@@ -428,8 +428,9 @@ def refund(payment: Payment, amount_fen: int, reason: str, by: str,
            reference: str | None = None) -> Refund:
     """Give back `amount_fen` of what the provider took for a (locked) payment, through the
     provider; recorded with an event, the citizen told, and (for a successful payment) the
-    payable's on_refunded called. Raises RefundRefused beyond what is still refundable, and
-    ProviderError (ProviderRefused) when the provider can't be reached (refuses)."""
+    payable's on_refunded called, and in the audit log as done `by`. Raises RefundRefused
+    beyond what is still refundable, and ProviderError (ProviderRefused) when the provider
+    can't be reached (refuses)."""
     if not isinstance(amount_fen, int) or amount_fen <= 0 or amount_fen > payment.refundable_fen:
         raise RefundRefused(payment=payment)
     record = Refund(payment_id=payment.id, reference=reference or secrets.token_hex(16),
@@ -443,6 +444,8 @@ def refund(payment: Payment, amount_fen: int, reason: str, by: str,
     if payment.status == SUCCESS and payable is not None and payable.on_refunded is not None:
         payable.on_refunded(payment, record)
     alerts.tell_citizen(payment, "payment_refunded", refund=record)
+    audit.record(by, "payments.refund", payment.reference, after={
+        "amount_fen": amount_fen, "reason": record.reason, "refund": record.reference})
     webhooks.publish("payment.refunded", {
         **_event_data(payment), "refund": {"reference": record.reference,
                                            "amount_fen": amount_fen, "reason": record.reason}})

@@ -11,8 +11,8 @@ blueprints) shares:
 The API authenticates with bearer tokens only (app/oauth), never cookies, so its blueprints
 are exempt from CSRF tokens.
 """
-from app.rest.blueprint import NO_NUL, ApiBlueprint, IdempotencyKeySchema, page_of
+from app.rest.blueprint import ApiBlueprint, IdempotencyKeySchema, page_of
 from app.rest.problems import PROBLEM_JSON, Problem, is_api_request, problem_response
 
-__all__ = ["NO_NUL", "PROBLEM_JSON", "ApiBlueprint", "IdempotencyKeySchema", "Problem",
+__all__ = ["PROBLEM_JSON", "ApiBlueprint", "IdempotencyKeySchema", "Problem",
            "is_api_request", "page_of", "problem_response"]

@@ -11,9 +11,6 @@ from werkzeug.exceptions import HTTPException
 from app.rest.problems import problem_response
 from tenants.db import db
 
-# The OpenAPI pattern of a text field of a request: anything but NUL, which every request is
-# refused for (400, app/web/input_checks.py) before a view sees it.
-NO_NUL = {"pattern": "^[^\\x00]*$"}
 LINK_HEADER = {
     "description": "RFC 8288 links to the first, previous, next and last pages",
     "schema": {"type": "string"},

@@ -339,10 +339,12 @@ class ImportClosed(Exception):
     """The file was loaded or discarded already, or its preview is too old."""
 
 
-def stage(spec: ImportSpec, filename: str, data: bytes) -> CsvImport:
+def stage(spec: ImportSpec, filename: str, data: bytes, uploaded_by: int | None) -> CsvImport:
+    """The file kept as pending, uploaded by the account `uploaded_by` (None: a back office
+    through the API)."""
     upload = CsvImport(kind=spec.kind, token=secrets.token_urlsafe(32),
                        filename=(filename or "")[:255], sha256=hashlib.sha256(data).hexdigest(),
-                       content=data, uploaded_by=current_user.id)
+                       content=data, uploaded_by=uploaded_by)
     db.session.add(upload)
     return upload
 
@@ -361,9 +363,10 @@ def is_open(upload: CsvImport) -> bool:
         upload.uploaded_at > datetime.now(UTC) - PREVIEW_VALID_FOR
 
 
-def commit(spec: ImportSpec, upload: CsvImport) -> Report:
+def commit(spec: ImportSpec, upload: CsvImport, actor: str) -> Report:
     """Load the whole file in the current transaction, or nothing: returns the report, which
-    is valid when the records were added (the caller commits)."""
+    is valid when the records were added (the caller commits). `actor` is who the audit log
+    names."""
     if not is_open(upload):
         raise ImportClosed()
     # One load of this kind at a time in this city: two overlapping files can't both insert.
@@ -376,10 +379,20 @@ def commit(spec: ImportSpec, upload: CsvImport) -> Report:
         db.session.execute(sa.insert(spec.model), report.new)
     upload.loaded_at, upload.loaded, upload.skipped = (
         datetime.now(UTC), len(report.new), report.identical)
-    record(actor_of(current_user), f"{spec.kind}.import", upload.filename, None,
+    record(actor, f"{spec.kind}.import", upload.filename, None,
            {"file": upload.filename, "sha256": upload.sha256, "rows": report.rows,
             "loaded": len(report.new), "identical": report.identical})
     return report
+
+
+def load_at_once(spec: ImportSpec, filename: str, data: bytes, uploaded_by: int | None,
+                 actor: str) -> tuple[CsvImport, Report]:
+    """Stage and load a file in one go (the API: its caller sees the report in the answer
+    instead of a preview), all or nothing in the current transaction: the caller commits
+    when the report is valid, else rolls back and nothing is kept."""
+    upload = stage(spec, filename, data, uploaded_by)
+    db.session.flush()
+    return upload, commit(spec, upload, actor)
 
 
 # -- the pages ---------------------------------------------------------------------------------
@@ -406,7 +419,7 @@ def add_import_routes(bp, spec: ImportSpec, guard, prefix: str, back_endpoint: s
             return render_template("admin/imports/upload.html", form=form, **template_context), (
                 form_status(form))
         data = form.file.data.read()
-        staged = stage(spec, form.file.data.filename, data)
+        staged = stage(spec, form.file.data.filename, data, current_user.id)
         db.session.commit()
         return redirect(url_for(template_context["endpoints"]["preview"], token=staged.token))
 
@@ -421,7 +434,7 @@ def add_import_routes(bp, spec: ImportSpec, guard, prefix: str, back_endpoint: s
     def load(token):  # POST: CSRFProtect checks the token of every form
         staged = staged_file(spec, token, lock=True)
         try:
-            report = commit(spec, staged)
+            report = commit(spec, staged, actor_of(current_user))
         except ImportClosed:
             db.session.rollback()
             flash(_("This file was loaded already, or its preview is too old: upload it again."),

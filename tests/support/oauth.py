@@ -67,3 +67,19 @@ def citizen_token(app, client, tenant, client_id, scope="profile:read") -> dict:
 
 def bearer(tenant, token: str, **headers) -> dict:
     return {**host(tenant), "Authorization": f"Bearer {token}", **headers}
+
+
+def service_token(app, tenant, scopes=("staff:read", "staff:work")) -> str:
+    """An access token of a back office (a service client, client credentials)."""
+    client_id, secret = add_client(app, tenant, kind="service", scopes=scopes, uris=())
+    response = app.test_client().post("/api/v1/oauth/token", headers=host(tenant), auth=(
+        client_id, secret), data={"grant_type": "client_credentials", "scope": " ".join(scopes)})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()["access_token"]
+
+
+def staff_token(app, client, tenant, scope="staff:read staff:work") -> str:
+    """An access token of the staff member signed in to the console (second factor passed)
+    with `client`, approved on the consent page."""
+    client_id, _secret = add_client(app, tenant, scopes=tuple(scope.split()))
+    return citizen_token(app, client, tenant, client_id, scope)["access_token"]

@@ -22,6 +22,7 @@ from app.modules.appointments.api import bp as api_bp
 from app.modules.appointments.figures import FIGURES
 from app.modules.appointments.reminders import queue_due_reminders
 from app.modules.appointments.settings import AppointmentSettings
+from app.modules.appointments.staff_api import bp as staff_api_bp
 from app.modules.appointments.views import bp
 
 module = Module(
@@ -33,6 +34,7 @@ module = Module(
     citizen=bp,
     admin=admin_bp,
     api_v1=api_bp,
+    staff_api_v1=staff_api_bp,
     account_section="appointments/_account_section.html",
     # Every 15 minutes, each active city that offers appointments queues its due reminders.
     periodic=(Periodic("appointments.remind", cron="*/15 * * * *", run=queue_due_reminders,

@@ -12,6 +12,7 @@ from app.figures import Figure
 from app.modules import Module
 from app.modules.passports import demo
 from app.modules.passports.admin import bp as admin_bp
+from app.modules.passports.api import bp as api_bp
 from app.modules.passports.fees import FEE
 from app.modules.passports.models import WITH_THE_CITY, PassportApplication
 from app.modules.passports.settings import PassportSettings
@@ -49,6 +50,7 @@ module = Module(
     settings=PassportSettings,
     citizen=bp,
     admin=admin_bp,
+    api_v1=api_bp,
     figures=(
         Figure("passports.submitted", _l("Passport applications submitted"),
                per_day=submitted_per_day),

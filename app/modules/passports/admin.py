@@ -71,7 +71,7 @@ def refused(error: Refused):
     return render_template("passports/admin/refused.html", message=error.message), 409
 
 
-def _queue_query(status: str, age: int) -> sa.Select:
+def queue_query(status: str, age: int) -> sa.Select:
     """Applications the citizen has submitted (never drafts), overdue first, then by
     deadline and submission."""
     today = city_today()
@@ -98,7 +98,7 @@ def index():
         status = OPEN
     age = request.args.get("age", 0, type=bigint_arg)
     age = age if age in AGES else 0
-    applications, page, has_next = page_of(_queue_query(status, age))
+    applications, page, has_next = page_of(queue_query(status, age))
     return render_template(
         "passports/admin/index.html", applications=applications, status=status, age=age,
         page=page, has_next=has_next, ages=AGES, today=city_today(),

@@ -10,6 +10,7 @@ from app.modules.traffic_fines.admin import bp as admin_bp
 from app.modules.traffic_fines.api import bp as api_bp
 from app.modules.traffic_fines.models import TrafficFine
 from app.modules.traffic_fines.settings import TrafficFineSettings
+from app.modules.traffic_fines.staff_api import bp as staff_api_bp
 from app.modules.traffic_fines.views import PAYABLE_KIND, bp, fine_label, return_url
 from app.payments.records import paid_figures, paid_records
 from tenants.db import db
@@ -32,6 +33,7 @@ module = Module(
     citizen=bp,
     admin=admin_bp,
     api_v1=api_bp,
+    staff_api_v1=staff_api_bp,
     figures=paid_figures(TrafficFine, ("fines_paid", _l("Traffic fines paid")),
                          ("fines_collected", _l("Traffic fines collected"))),
     account_section="traffic_fines/_account_section.html",

@@ -20,7 +20,8 @@ from app.payments import (
     request_payment,
 )
 from app.payments.api import PaymentSchema, refusal
-from app.rest import NO_NUL, ApiBlueprint, IdempotencyKeySchema, Problem, page_of
+from app.rest import ApiBlueprint, IdempotencyKeySchema, Problem, page_of
+from app.rest.fields import text
 from app.spreadsheets.imports import normalize_plate
 from app.web.throttle import limit_failures
 from tenants.db import db
@@ -63,10 +64,8 @@ class FineSchema(ma.Schema):
 
 class LookupSchema(ma.Schema):
     """The look-up form's fields (forms.LookupForm), normalised alike."""
-    plate_number = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=20),
-                                    metadata=NO_NUL)
-    ticket_number = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40),
-                                     metadata=NO_NUL)
+    plate_number = text(20, min_length=1, required=True)
+    ticket_number = text(40, min_length=1, required=True)
 
     @ma.post_load
     def _normalized(self, data, **_kwargs):

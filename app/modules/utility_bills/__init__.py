@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from app.modules import Module
 from app.modules.utility_bills import demo
 from app.modules.utility_bills.admin import bp as admin_bp
+from app.modules.utility_bills.api import bp as api_bp
 from app.modules.utility_bills.models import UtilityBill
 from app.modules.utility_bills.settings import UtilityBillSettings
 from app.modules.utility_bills.views import (
@@ -29,6 +30,7 @@ module = Module(
     settings=UtilityBillSettings,
     citizen=bp,
     admin=admin_bp,
+    api_v1=api_bp,
     figures=paid_figures(UtilityBill, ("bills_paid", _l("Utility bills paid")),
                          ("bills_collected", _l("Utility bills collected"))),
     account_section="utility_bills/_account_section.html",

@@ -8,9 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
-from flask_login import login_user
 
-from app.accounts.models import User
 from app.modules.traffic_fines.admin import FINES_IMPORT
 from app.modules.traffic_fines.models import TrafficFine
 from app.spreadsheets.imports import (
@@ -199,18 +197,17 @@ def test_two_overlapping_files_loaded_at_once_load_each_fine_once(app, town, cle
     """Two staff members press "Load" on the same fines at the same moment: one loads them,
     the other finds them loaded (identical, skipped); no error, no duplicate."""
     with tenant_context(town, app), app.test_request_context(headers=host(town)):
-        login_user(db.session.get(User, clerk["user_id"]))
-        tokens = [stage(FINES_IMPORT, f"copy{i}.csv", (HEADER + GOOD_ROWS).encode()).token
+        tokens = [stage(FINES_IMPORT, f"copy{i}.csv", (HEADER + GOOD_ROWS).encode(),
+                        clerk["user_id"]).token
                   for i in range(2)]
         db.session.commit()
     start = threading.Barrier(2)
 
     def press_load(token):
         with tenant_context(town, app), app.test_request_context(headers=host(town)):
-            login_user(db.session.get(User, clerk["user_id"]))
             staged = staged_file(FINES_IMPORT, token, lock=True)
             start.wait()
-            report = commit(FINES_IMPORT, staged)
+            report = commit(FINES_IMPORT, staged, f"user:{clerk['user_id']}")
             db.session.commit()
             return len(report.new), report.identical
 
