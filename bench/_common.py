@@ -1,17 +1,26 @@
 """What the benchmarks share: a scratch database with an app bound to it, the clean-up of the
-database and of the city roles made in it, and the statistics and tables they print.
+database and of the city roles made in it, gunicorn started on it as production starts it, a
+citizen's browser that is either a Flask test client or real HTTP to that gunicorn, a profiler
+that splits the time by layer, and the statistics and tables they print.
 
 Not a benchmark itself (`make bench` runs every bench/*.py; this one only defines things).
 The server is the one of DATABASE_URL when it is set, else the embedded PostgreSQL. A Citus
 coordinator (its `postgres` database has workers registered) works too: the scratch database
 is bootstrapped on every node (tenants.citus) and dropped from every node afterwards.
 """
+import contextvars
+import cProfile
 import os
 import platform
+import pstats
+import re
 import shlex
 import statistics
 import sys
+import tempfile
+import threading
 import time
+from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,12 +31,18 @@ if str(ROOT) not in sys.path:  # `python bench/x.py` puts bench/ first, not the 
     sys.path.insert(0, str(ROOT))
 
 import psycopg
+import requests
+from sqlalchemy import event
 
 from app import create_app, embedded_postgres
 from tenants import citus
 from tenants.db import db
 from tenants.migrations import migrate_platform
 from tenants.naming import role_prefix
+from tests.support.cities import PASSWORD
+from tests.support.servers import gunicorn
+
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def server_uri() -> str:
@@ -92,6 +107,170 @@ def scratch_app(label: str):
                 db.engine.dispose()
         roles = drop_scratch(server, name)
         print(f"[cleanup] dropped database {name} and {len(roles)} city roles", file=sys.stderr)
+
+
+@contextmanager
+def production_server(scratch: Scratch):
+    """gunicorn on the scratch database as production starts it (config/gunicorn.py: gevent,
+    WEB_WORKERS 2), on a free port; yields the port. CIVIC_ENV=development only so that it
+    serves plain http (no Secure cookies) and accepts the sandbox; its log goes to a temporary
+    file, printed on stderr if the run fails."""
+    folder = Path(tempfile.mkdtemp(prefix="civic-bench-gunicorn-"))
+    environment = {"DATABASE_URL": scratch.uri, "CIVIC_ENV": "development",
+                   "PLATFORM_HOST": "platform.test", "WEB_WORKERS": "2",
+                   "PROMETHEUS_MULTIPROC_DIR": str(folder / "metrics")}
+    log = folder / "gunicorn.log"
+    try:
+        with gunicorn(environment, log) as (port, _process):
+            yield port
+    except BaseException:
+        print(log.read_text(errors="replace")[-4000:], file=sys.stderr)
+        raise
+
+
+@dataclass
+class Answer:
+    status: int
+    location: str | None
+    text: str
+
+
+def _path_of(url: str) -> str:
+    """The path and query of a link (the app's links may be absolute, on the city's host)."""
+    parts = urlsplit(url)
+    return urlunsplit(("", "", parts.path, parts.query, ""))
+
+
+class InProcessBrowser:
+    """A citizen's browser as a Flask test client: the whole app (routing, sessions, CSRF,
+    templates) in this process, no HTTP. Each request runs in an empty context, as a server's
+    would: under the caller's app context (scratch_app's) the requests would share one `g`,
+    and Flask-WTF, finding the sign-in page's token there, would not put the next page's in
+    the session."""
+
+    def __init__(self, app, host: str):
+        self.client, self.headers = app.test_client(), {"Host": host}
+
+    def _answer(self, send, url: str, **data) -> Answer:
+        response = contextvars.Context().run(send, _path_of(url), headers=self.headers, **data)
+        return Answer(response.status_code, response.location, response.text)
+
+    def get(self, url: str) -> Answer:
+        return self._answer(self.client.get, url)
+
+    def post(self, url: str, data: dict) -> Answer:
+        return self._answer(self.client.post, url, data=data)
+
+
+class HttpBrowser:
+    """A citizen's browser over real HTTP to 127.0.0.1:`port` (keep-alive, its cookies), with
+    the city's Host header; redirects are not followed (the caller sees them)."""
+
+    def __init__(self, port: int, host: str):
+        self.session, self.base, self.headers = requests.Session(), f"http://127.0.0.1:{port}", {
+            "Host": host}
+
+    def _answer(self, response) -> Answer:
+        return Answer(response.status_code, response.headers.get("Location"), response.text)
+
+    def get(self, url: str) -> Answer:
+        return self._answer(self.session.get(self.base + _path_of(url), headers=self.headers,
+                                             allow_redirects=False, timeout=60))
+
+    def post(self, url: str, data: dict) -> Answer:
+        return self._answer(self.session.post(self.base + _path_of(url), headers=self.headers,
+                                              data=data, allow_redirects=False, timeout=60))
+
+
+def sign_in(browser, email: str) -> None:
+    """The city's sign-in form, filled in as a citizen does (password tests.support's)."""
+    form = browser.get("/account/login")
+    answer = browser.post("/account/login", {"csrf_token": CSRF.search(form.text).group(1),
+                                             "identifier": email, "password": PASSWORD})
+    if answer.status != 302:
+        raise SystemExit(f"signing in as {email} answered {answer.status}")
+
+
+# Where a function's own CPU time goes, by the first pattern its file or name matches.
+LAYERS = [
+    ("psycopg", re.compile(r"psycopg")),
+    ("SQLAlchemy", re.compile(r"sqlalchemy")),
+    ("templates (Jinja2)", re.compile(r"jinja2|/templates/|\.html")),
+    ("crypto (RSA: cryptography; argon2, hashlib, hmac)",
+     re.compile(r"cryptography|argon2|_hashlib|hmac|_cffi")),
+    ("Flask, Werkzeug, WTForms, Babel, procrastinate and other libraries",
+     re.compile(r"site-packages")),
+    ("our code (app/, tenants/)", re.compile(re.escape(str(ROOT)) + r"/(app|tenants)/")),
+    ("Python standard library and builtins", re.compile(r".")),
+]
+
+
+class Profiler:
+    """cProfile on the thread's CPU time (time.thread_time: what this process computes, not
+    what it waits for) and the wall time of each SQL statement sent through `engine`, both
+    only inside `with profiler:` blocks (on the thread that enters them)."""
+
+    def __init__(self, engine):
+        self.profile = cProfile.Profile(time.thread_time)
+        self.engine, self.on = engine, threading.local()
+        self.wall = 0.0
+        self.statements: dict[str, list[float]] = defaultdict(list)
+        event.listen(engine, "before_cursor_execute", self._before)
+        event.listen(engine, "after_cursor_execute", self._after)
+
+    def _before(self, connection, *_args):
+        if getattr(self.on, "started", None) is not None:
+            connection.info["bench_sent"] = time.perf_counter()
+
+    def _after(self, connection, _cursor, statement, *_args):
+        sent = connection.info.pop("bench_sent", None)
+        if sent is not None:
+            self.statements[" ".join(statement.split())[:90]].append(time.perf_counter() - sent)
+
+    def __enter__(self):
+        self.on.started = time.perf_counter()
+        self.profile.enable()
+
+    def __exit__(self, *_exc):
+        self.profile.disable()
+        self.wall += time.perf_counter() - self.on.started
+        self.on.started = None
+
+    def close(self) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._before)
+        event.remove(self.engine, "after_cursor_execute", self._after)
+
+    def print(self, title: str, per: int, top: int = 12) -> None:
+        """Per one of `per`: the wall time against this process's CPU by layer and the SQL
+        statements' wall time; then the `top` functions and statements."""
+        stats = pstats.Stats(self.profile)
+        cpu = defaultdict(float)
+        for (filename, _line, name), (_calls, _p, own, _cumulative, _c) in stats.stats.items():
+            where = f"{filename}:{name}"
+            cpu[next(label for label, pattern in LAYERS if pattern.search(where))] += own
+        total_cpu, sql = sum(cpu.values()), sum(map(sum, self.statements.values()))
+        print_table(f"{title}: where the time goes, per one of {per}", [
+            "part", "per one", "share of wall time"],
+            [["wall time", ms(self.wall / per), "100%"],
+             ["  this process's CPU (the layers below)", ms(total_cpu / per),
+              f"{total_cpu / self.wall:.0%}"],
+             *([f"    {layer}", ms(own / per), f"{own / self.wall:.0%}"]
+               for layer, own in sorted(cpu.items(), key=lambda item: -item[1])),
+             ["  SQL statements, sent to answered (the CPU of it above too)",
+              ms(sql / per), f"{sql / self.wall:.0%}"],
+             ["  SQL statements per one",
+              f"{sum(map(len, self.statements.values())) / per:.1f}", ""]])
+        rows = sorted(stats.stats.items(), key=lambda item: -item[1][2])[:top]
+        print_table(f"{title}: the {top} functions with the most own CPU time", [
+            "function", "calls per one", "own CPU per one", "cumulative CPU per one"],
+            [[f"{Path(filename).name}:{line}({name})"[:80], f"{calls / per:.1f}",
+              ms(own / per), ms(cumulative / per)]
+             for (filename, line, name), (calls, _p, own, cumulative, _c) in rows])
+        slowest = sorted(self.statements.items(), key=lambda item: -sum(item[1]))[:top]
+        print_table(f"{title}: the {top} SQL statements with the most wall time", [
+            "statement", "calls per one", "wall per one", "p50 per call"],
+            [[statement, f"{len(times) / per:.1f}", ms(sum(times) / per),
+              ms(statistics.median(times))] for statement, times in slowest])
 
 
 def timed(fn, *args, **kwargs):
