@@ -206,20 +206,24 @@ LAYERS = [
 
 
 class Profiler:
-    """cProfile on the thread's CPU time (time.thread_time: what this process computes, not
-    what it waits for) and the wall time of each SQL statement sent through `engine`, both
-    only inside `with profiler:` blocks (on the thread that enters them)."""
+    """Where the time of some blocks goes (`with profiler:`, on the thread that enters them).
+    Every block: its wall time, its thread's CPU time (time.thread_time: what this process
+    computes, not what it waits for) and each SQL statement's time from sent to answered
+    through `engine`. Every second block also runs under cProfile (on the thread's CPU time),
+    whose overhead inflates the CPU of code with many small calls: the figures come from the
+    other blocks, and cProfile only gives the shares of the layers and functions."""
 
     def __init__(self, engine):
         self.profile = cProfile.Profile(time.thread_time)
         self.engine, self.on = engine, threading.local()
-        self.wall = 0.0
+        self.blocks = 0
+        self.plain = {"blocks": 0, "wall": 0.0, "cpu": 0.0}  # the blocks without cProfile
         self.statements: dict[str, list[float]] = defaultdict(list)
         event.listen(engine, "before_cursor_execute", self._before)
         event.listen(engine, "after_cursor_execute", self._after)
 
     def _before(self, connection, *_args):
-        if getattr(self.on, "started", None) is not None:
+        if getattr(self.on, "plain", False):
             connection.info["bench_sent"] = time.perf_counter()
 
     def _after(self, connection, _cursor, statement, *_args):
@@ -228,47 +232,62 @@ class Profiler:
             self.statements[" ".join(statement.split())[:90]].append(time.perf_counter() - sent)
 
     def __enter__(self):
-        self.on.started = time.perf_counter()
-        self.profile.enable()
+        self.blocks += 1
+        self.on.plain = self.blocks % 2 == 1
+        if not self.on.plain:
+            self.profile.enable()
+        self.on.started = (time.perf_counter(), time.thread_time())
 
     def __exit__(self, *_exc):
-        self.profile.disable()
-        self.wall += time.perf_counter() - self.on.started
-        self.on.started = None
+        wall, cpu = (time.perf_counter() - self.on.started[0],
+                     time.thread_time() - self.on.started[1])
+        if self.on.plain:
+            self.plain["blocks"] += 1
+            self.plain["wall"] += wall
+            self.plain["cpu"] += cpu
+        else:
+            self.profile.disable()
+        self.on.plain = False
 
     def close(self) -> None:
         event.remove(self.engine, "before_cursor_execute", self._before)
         event.remove(self.engine, "after_cursor_execute", self._after)
 
-    def print(self, title: str, per: int, top: int = 12) -> None:
-        """Per one of `per`: the wall time against this process's CPU by layer and the SQL
-        statements' wall time; then the `top` functions and statements."""
+    def print(self, title: str, top: int = 12) -> None:
+        """Per block: the wall time, this process's CPU split by layer, the SQL statements'
+        time; then the `top` functions (by own CPU) and statements (by time)."""
+        per = self.plain["blocks"]
+        wall, cpu = self.plain["wall"], self.plain["cpu"]
         stats = pstats.Stats(self.profile)
-        cpu = defaultdict(float)
+        layers = defaultdict(float)
         for (filename, _line, name), (_calls, _p, own, _cumulative, _c) in stats.stats.items():
             where = f"{filename}:{name}"
-            cpu[next(label for label, pattern in LAYERS if pattern.search(where))] += own
-        total_cpu, sql = sum(cpu.values()), sum(map(sum, self.statements.values()))
-        print_table(f"{title}: where the time goes, per one of {per}", [
-            "part", "per one", "share of wall time"],
-            [["wall time", ms(self.wall / per), "100%"],
-             ["  this process's CPU (the layers below)", ms(total_cpu / per),
-              f"{total_cpu / self.wall:.0%}"],
-             *([f"    {layer}", ms(own / per), f"{own / self.wall:.0%}"]
-               for layer, own in sorted(cpu.items(), key=lambda item: -item[1])),
-             ["  SQL statements, sent to answered (the CPU of it above too)",
-              ms(sql / per), f"{sql / self.wall:.0%}"],
-             ["  SQL statements per one",
-              f"{sum(map(len, self.statements.values())) / per:.1f}", ""]])
+            layers[next(label for label, pattern in LAYERS if pattern.search(where))] += own
+        profiled = sum(layers.values())
+        sql = sum(map(sum, self.statements.values()))
+        print_table(f"{title}: where the time goes, per one ({per} measured, as many profiled)",
+                    ["part", "per one", "share of wall time"], [
+            ["wall time", ms(wall / per), "100%"],
+            ["  this process's CPU, by layer below (shares from cProfile)", ms(cpu / per),
+             f"{cpu / wall:.0%}"],
+            *([f"    {layer}", ms(cpu * own / profiled / per), f"{cpu * own / profiled / wall:.0%}"]
+              for layer, own in sorted(layers.items(), key=lambda item: -item[1])),
+            ["  SQL statements, sent to answered (their CPU here is in the layers too)",
+             ms(sql / per), f"{sql / wall:.0%}"],
+            ["  the rest: BEGIN and COMMIT, waiting for a CPU",
+             ms(max(wall - cpu - sql, 0) / per), f"{max(wall - cpu - sql, 0) / wall:.0%}"],
+            ["SQL statements per one", f"{sum(map(len, self.statements.values())) / per:.1f}",
+             ""]])
         rows = sorted(stats.stats.items(), key=lambda item: -item[1][2])[:top]
-        print_table(f"{title}: the {top} functions with the most own CPU time", [
-            "function", "calls per one", "own CPU per one", "cumulative CPU per one"],
-            [[f"{Path(filename).name}:{line}({name})"[:80], f"{calls / per:.1f}",
-              ms(own / per), ms(cumulative / per)]
+        print_table(f"{title}: the {top} functions with the most own CPU (cProfile's shares)", [
+            "function", "calls per one", "share of the CPU", "cumulative share"],
+            [[f"{Path(filename).name}:{line}({name})"[:80],
+              f"{calls / (self.blocks - per):.1f}",
+              f"{own / profiled:.1%}", f"{cumulative / profiled:.1%}"]
              for (filename, line, name), (calls, _p, own, cumulative, _c) in rows])
         slowest = sorted(self.statements.items(), key=lambda item: -sum(item[1]))[:top]
-        print_table(f"{title}: the {top} SQL statements with the most wall time", [
-            "statement", "calls per one", "wall per one", "p50 per call"],
+        print_table(f"{title}: the {top} SQL statements with the most time", [
+            "statement", "calls per one", "time per one", "p50 per call"],
             [[statement, f"{len(times) / per:.1f}", ms(sum(times) / per),
               ms(statistics.median(times))] for statement, times in slowest])
 

@@ -293,7 +293,7 @@ def profile_run(scratch, tenant, departments, options) -> None:
     profiler.close()
     print_outcomes(f"In process, one client, {len(posts)} booking POSTs profiled",
                    outcomes, posts, sum(posts), "POST time only")
-    profiler.print("Booking POST", len(posts))
+    profiler.print("Booking POST")
 
 
 def first_day(tenant) -> date:
