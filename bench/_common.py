@@ -15,6 +15,7 @@ import platform
 import pstats
 import re
 import shlex
+import shutil
 import statistics
 import sys
 import tempfile
@@ -112,20 +113,56 @@ def scratch_app(label: str):
 @contextmanager
 def production_server(scratch: Scratch):
     """gunicorn on the scratch database as production starts it (config/gunicorn.py: gevent,
-    WEB_WORKERS 2), on a free port; yields the port. CIVIC_ENV=development only so that it
-    serves plain http (no Secure cookies) and accepts the sandbox; its log goes to a temporary
-    file, printed on stderr if the run fails."""
+    WEB_WORKERS 2), on a free port; yields (port, the master's pid). CIVIC_ENV=development
+    only so that it serves plain http (no Secure cookies) and accepts the sandbox; its log goes
+    to a temporary file, printed on stderr if the run fails."""
     folder = Path(tempfile.mkdtemp(prefix="civic-bench-gunicorn-"))
     environment = {"DATABASE_URL": scratch.uri, "CIVIC_ENV": "development",
                    "PLATFORM_HOST": "platform.test", "WEB_WORKERS": "2",
                    "PROMETHEUS_MULTIPROC_DIR": str(folder / "metrics")}
     log = folder / "gunicorn.log"
     try:
-        with gunicorn(environment, log) as (port, _process):
-            yield port
+        with gunicorn(environment, log) as (port, process):
+            yield port, process.pid
     except BaseException:
         print(log.read_text(errors="replace")[-4000:], file=sys.stderr)
         raise
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds (user and system) used by a process and its descendants, including the
+    ended children it has waited for (/proc; 0 for a process that is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return 0.0
+    own = sum(int(ticks) for ticks in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return own + sum(tree_cpu(int(child)) for child in children)
+
+
+def postmaster_pid() -> int | None:
+    """The pid of the PostgreSQL server when it runs on this machine (its postmaster.pid is
+    readable), else None."""
+    try:
+        with psycopg.connect(server_uri()) as connection:
+            folder = connection.execute("SHOW data_directory").fetchone()[0]
+        return int((Path(folder) / "postmaster.pid").read_text().split()[0])
+    except (psycopg.Error, OSError, ValueError):
+        return None
+
+
+@contextmanager
+def cpu_used(processes: dict[str, int | None]):
+    """Yields a dict that holds, on exit, the CPU seconds each process tree of `processes`
+    ({name: pid}) used meanwhile (names with no pid are left out)."""
+    pids = {name: pid for name, pid in processes.items() if pid is not None}
+    before = {name: tree_cpu(pid) for name, pid in pids.items()}
+    used: dict[str, float] = {}
+    yield used
+    used.update({name: tree_cpu(pid) - before[name] for name, pid in pids.items()})
 
 
 @dataclass

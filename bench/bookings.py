@@ -34,6 +34,7 @@ import argparse
 import contextlib
 import html
 import itertools
+import os
 import re
 import statistics
 import threading
@@ -212,6 +213,10 @@ def race(app, tenant, browsers: list, early: list[int], department_id: int, star
                          booking.Patient("Li Si", next_patient(), "13812345678"), "bench")
         db.session.commit()
     forms = [open_form(browser, Attempt(department_id, start)) for browser in browsers]
+    for browser in browsers:
+        # Loading the forms takes longer than gunicorn keeps an idle connection (keepalive, 5
+        # s): a POST on one it is closing would be reset. Each opens a new one, all at once.
+        browser.session.close()
     barrier, answers = threading.Barrier(len(browsers)), []
 
     def post(browser, link, fields):
@@ -340,10 +345,14 @@ def main() -> None:
         emails = list(citizens(scratch.app, tenant, max(options.clients, options.race_clients)))
         early = list(citizens(scratch.app, tenant, RACE_CAPACITY - RACE_FREE, "early").values())
         work = attempts(departments, options.capacity, options.places, first_day(tenant))
-        with _common.production_server(scratch) as port:
+        with _common.production_server(scratch) as (port, gunicorn_pid):
             browsers = signed_in(lambda: _common.HttpBrowser(port, tenant.domains[0]), emails)
-            outcomes, posts, elapsed = run_clients(browsers[:options.clients], work,
-                                                   refusals(scratch.app))
+            with _common.cpu_used({"gunicorn (master and 2 workers)": gunicorn_pid,
+                                   "PostgreSQL (every process of the server)":
+                                       _common.postmaster_pid(),
+                                   "the clients (this process)": os.getpid()}) as cpu:
+                outcomes, posts, elapsed = run_clients(browsers[:options.clients], work,
+                                                       refusals(scratch.app))
             race_starts = itertools.islice(slot_starts(first_day(tenant), 12),
                                            options.race_rounds)
             taken = [race(scratch.app, tenant, browsers[:options.race_clients], early,
@@ -354,6 +363,11 @@ def main() -> None:
                    f"concurrent citizens, {len(work)} attempts on slots of "
                    f"{options.capacity} places (each slot offered to {options.capacity + 1})",
                    outcomes, posts, elapsed, "all clients")
+    _common.print_table(
+        "CPU used while the clients ran (a figure the machine's load changes less than time)",
+        ["process", "CPU seconds", "cores busy", "CPU per attempt"],
+        [[name, f"{seconds:.1f}", f"{seconds / elapsed:.2f}", _common.ms(seconds / len(work))]
+         for name, seconds in cpu.items()])
     if taken:
         _common.print_table(
             f"Race: {options.race_clients} citizens at once for the last {RACE_FREE} places "

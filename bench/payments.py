@@ -147,7 +147,7 @@ def main() -> None:
             db.session.commit()
         payer_id = add_citizen(app, tenant, PAYER)
         if args.http:
-            port = server.enter_context(_common.production_server(scratch))
+            port, _pid = server.enter_context(_common.production_server(scratch))
             browsers = [_common.HttpBrowser(port, tenant.domains[0]) for _ in range(args.clients)]
         else:
             browsers = [_common.InProcessBrowser(app, tenant.domains[0])
