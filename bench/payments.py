@@ -28,6 +28,7 @@ every item is paid once, and the notifications added no event.
 """
 import argparse
 import contextlib
+import os
 import secrets
 import statistics
 import threading
@@ -146,8 +147,9 @@ def main() -> None:
             merchant.account()  # the sandbox keys, as the job after provisioning makes them
             db.session.commit()
         payer_id = add_citizen(app, tenant, PAYER)
+        gunicorn_pid = None
         if args.http:
-            port, _pid = server.enter_context(_common.production_server(scratch))
+            port, gunicorn_pid = server.enter_context(_common.production_server(scratch))
             browsers = [_common.HttpBrowser(port, tenant.domains[0]) for _ in range(args.clients)]
         else:
             browsers = [_common.InProcessBrowser(app, tenant.domains[0])
@@ -172,12 +174,16 @@ def main() -> None:
                         made.add(reference)
 
         threads = [threading.Thread(target=client_loop, args=(browser,)) for browser in browsers]
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - started
+        processes = {"gunicorn (master and 2 workers)": gunicorn_pid,
+                     "PostgreSQL (every process of the server)": _common.postmaster_pid(),
+                     "this process (the clients; in process also the app)": os.getpid()}
+        with _common.cpu_used(processes) as cpu:
+            started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            elapsed = time.perf_counter() - started
         server.close()  # gunicorn stops before the worker runs, so as not to share the CPUs
         before = totals(tenant)
         from tests.conftest import run_worker
@@ -201,6 +207,10 @@ def main() -> None:
          ["one payment, p95", _common.ms(stats["p95"])],
          ["one payment, mean", _common.ms(statistics.fmean(latencies))],
          ["notifications delivered by one worker", f"{delivery:.2f} s"]])
+    _common.print_table("CPU used while the clients ran", [
+        "process", "CPU seconds", "cores busy", "CPU per payment made"],
+        [[name, f"{seconds:.1f}", f"{seconds / elapsed:.2f}", _common.ms(seconds / len(made))]
+         for name, seconds in cpu.items()])
     _common.print_table("Money check", ["", "after the clients", "after the notifications"], [
         ["successful payments", before["payments"], after["payments"]],
         ["sum of successful payments (fen)", before["paid_fen"], after["paid_fen"]],
