@@ -69,6 +69,7 @@ from tests.support.cities import configure_city
 
 OPENS, CLOSES, SLOT_MINUTES = 8, 18, 10
 RACE_CAPACITY, RACE_FREE = 20, 5
+PROFILE_SLOTS = 40
 HORIZON_DAYS = 12  # of slots used, from tomorrow (the module's default horizon is 14 days)
 REFUSED_FULL = "refused: the slot is full"
 IDEMPOTENCY_KEY = re.compile(r'name="idempotency_key"[^>]*value="([^"]+)"')
@@ -335,6 +336,9 @@ def main() -> None:
     if min(options.clients, options.places, options.departments, options.capacity,
            options.race_clients) < 1 or options.race_rounds < 0:
         parser.error("counts must be positive (--race-rounds may be 0)")
+    if options.profile and options.places < PROFILE_SLOTS * options.capacity:
+        parser.error(f"--profile needs --places of at least {PROFILE_SLOTS} slots "
+                     f"({PROFILE_SLOTS * options.capacity}): 20 to warm up, the rest measured")
     with _common.scratch_app("bookings") as scratch:
         tenant, departments, race_department = set_up_city(scratch.app, options.departments,
                                                            options.capacity)
