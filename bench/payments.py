@@ -2,13 +2,19 @@
 clients, and whether the money adds up afterwards.
 
 In a scratch database, one city with traffic fines and utility bills enabled and --items fines
-and --items bills. --clients threads, each with its own Flask test client (the whole app: routing,
-sessions, CSRF, templates) against the real PostgreSQL, pay them through the sandbox, as a
-citizen's browser does:
+and --items bills, and one citizen who pays them all. --clients threads, each a browser of that
+citizen signed in through the city's sign-in form (a session of its own), pay them through the
+sandbox as a browser does:
 
-    request_payment (what the fine's or the bills' pay button does) and commit,
+    request_payment in this process (what the fine's or the bills' pay button does) and commit,
     GET /payments/<ref>, POST …/pay, GET the sandbox checkout, POST "approve",
     GET …/return (settles by alipay.trade.query: signed request, signed answer).
+
+The browsers are Flask test clients (the whole app, in this process) by default; with --http,
+real HTTP clients of gunicorn started as production starts it (config/gunicorn.py: gevent, 2
+workers). With --profile: one test client, one tab per item, the flow above under
+_common.Profiler, and where its time goes printed (this process's CPU by layer, the SQL
+statements' time).
 
 Half the payments are one fine, half are two bills of an account in one payment. Each item is
 paid by two clients at once (two tabs, different idempotency keys): one payment must result.
@@ -18,10 +24,11 @@ worker; they come after the query settled each payment, so they must change noth
 the sum of successful payments equals the sum recorded as paid on fines and bills (paid_fen),
 every item is paid once, and the notifications added no event.
 
-    .venv/bin/python bench/payments.py [--clients 8] [--items 200]
+    .venv/bin/python bench/payments.py [--clients 8] [--items 200] [--http | --profile]
 """
 import argparse
-import re
+import contextlib
+import os
 import secrets
 import statistics
 import threading
@@ -32,6 +39,7 @@ from urllib.parse import parse_qsl, urlsplit
 import _common
 import sqlalchemy as sa
 
+from app.accounts.models import User
 from app.modules import configure
 from app.modules.traffic_fines.models import TrafficFine
 from app.modules.utility_bills.models import UtilityAccount, UtilityBill
@@ -40,12 +48,13 @@ from app.payments.models import SUCCESS, Payment, PaymentEvent
 from tenants.context import tenant_context
 from tenants.db import db
 from tenants.provisioning import create_tenant
+from tests.support.accounts import add_citizen
 
-CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+PAYER = "payer@paybench.test"
 
 
 def seed(tenant, items: int) -> list[tuple[str, list[tuple[int, int]]]]:
-    """The fines and bills to pay: [(kind, [(item_id, amount_fen)…])…], each item twice."""
+    """The fines and bills to pay: [(kind, [(item_id, amount_fen)…])…]."""
     with tenant_context(tenant):
         configure(enable=["traffic_fines", "utility_bills"])
         fines = [TrafficFine(ticket_number=f"T{i:06d}", plate_number=f"浙K{i:05d}",
@@ -64,39 +73,39 @@ def seed(tenant, items: int) -> list[tuple[str, list[tuple[int, int]]]]:
         work = [("traffic_fine", [(fine.id, fine.amount_fen)]) for fine in fines]
         work += [("utility_bill", [(a.id, a.amount_fen), (b.id, b.amount_fen)])
                  for a, b in zip(bills[::2], bills[1::2], strict=True)]
-    return [job for job in work for _tab in (1, 2)]
+    return work
 
 
-def pay(app, tenant, client, kind, pairs) -> tuple[str, bool]:
-    """One citizen paying: (reference, whether this client made the payment)."""
-    headers = {"Host": tenant.domains[0]}
+def pay(app, tenant, browser, payer_id, kind, pairs) -> tuple[str, bool]:
+    """The citizen paying in one browser (_common's): (reference, whether this browser made
+    the payment)."""
     with tenant_context(tenant, app):
         try:
             payment = request_payment(
-                kind=kind, description=f"{kind} {pairs[0][0]}", user=None,
+                kind=kind, description=f"{kind} {pairs[0][0]}",
+                user=db.session.get(User, payer_id),
                 items=[PaymentItemRequest(item_id, fen, f"{kind} {item_id}")
                        for item_id, fen in pairs], idempotency_key=secrets.token_hex(12))
         except (PaymentInProgress, AlreadyPaid) as error:  # the other tab's: it pays
             payment = error.payment
         reference, fresh = payment.reference, payment.status == "created"
         db.session.commit()
-    with client.session_transaction(headers=headers) as session:
-        session["payments"] = [reference]
-    page = client.get(f"/payments/{reference}", headers=headers)
-    if not fresh or b"/pay\"" not in page.data:
+    page = browser.get(f"/payments/{reference}")
+    if not fresh or '/pay"' not in page.text:
         return reference, False
-    to_provider = client.post(f"/payments/{reference}/pay", headers=headers,
-                              data={"csrf_token": CSRF.search(page.text).group(1)})
-    if to_provider.status_code != 303 or "sandbox" not in to_provider.location:
+    to_provider = browser.post(f"/payments/{reference}/pay",
+                               {"csrf_token": _common.CSRF.search(page.text).group(1)})
+    if to_provider.status != 303 or "sandbox" not in to_provider.location:
         return reference, False
-    checkout = client.get(to_provider.location, headers=headers)
-    token = CSRF.search(checkout.text)
+    checkout = browser.get(to_provider.location)
+    token = _common.CSRF.search(checkout.text)
     if token is None:  # another tab paid first: the cashier rightly shows no form
         return reference, False
-    back = client.post("/payments/sandbox/gateway", headers=headers, data={
+    back = browser.post("/payments/sandbox/gateway", {
         **dict(parse_qsl(urlsplit(to_provider.location).query)), "decision": "approve",
         "csrf_token": token.group(1)})
-    client.get(back.location, headers=headers)
+    if browser.get(back.location).status >= 400:
+        raise SystemExit(f"the return page of {reference} failed")
     return reference, True
 
 
@@ -119,39 +128,63 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--items", type=int, default=200, help="fines, and as many bills")
+    how = parser.add_mutually_exclusive_group()
+    how.add_argument("--http", action="store_true", help="through gunicorn, over real HTTP")
+    how.add_argument("--profile", action="store_true",
+                     help="in process under cProfile (forces --clients 1)")
     args = parser.parse_args()
-    with _common.scratch_app("payments") as scratch:
+    if args.profile:
+        args.clients = 1
+    with _common.scratch_app("payments") as scratch, contextlib.ExitStack() as server:
         app = scratch.app
         tenant = create_tenant("paybench", "Pay bench", ["paybench.test"])
-        work = seed(tenant, args.items)
+        jobs = seed(tenant, args.items)
+        tabs = 1 if args.profile else 2  # profiled: one tab each, every block is a payment
+        work = [job for job in jobs for _tab in range(tabs)]
         with tenant_context(tenant):
             from app.payments import merchant
 
             merchant.account()  # the sandbox keys, as the job after provisioning makes them
             db.session.commit()
+        payer_id = add_citizen(app, tenant, PAYER)
+        gunicorn_pid = None
+        if args.http:
+            port, gunicorn_pid = server.enter_context(_common.production_server(scratch))
+            browsers = [_common.HttpBrowser(port, tenant.domains[0]) for _ in range(args.clients)]
+        else:
+            browsers = [_common.InProcessBrowser(app, tenant.domains[0])
+                        for _ in range(args.clients)]
+        for browser in browsers:
+            _common.sign_in(browser, PAYER)
         queue, lock, latencies, made = list(work), threading.Lock(), [], set()
+        profiler = _common.Profiler(db.engine) if args.profile else None
 
-        def client_loop():
-            client = app.test_client()
+        def client_loop(browser):
             while True:
                 with lock:
                     if not queue:
                         return
                     kind, pairs = queue.pop()
                 started = time.perf_counter()
-                reference, paid = pay(app, tenant, client, kind, pairs)
+                with profiler or contextlib.nullcontext():
+                    reference, paid = pay(app, tenant, browser, payer_id, kind, pairs)
                 if paid:
                     with lock:
                         latencies.append(time.perf_counter() - started)
                         made.add(reference)
 
-        threads = [threading.Thread(target=client_loop) for _ in range(args.clients)]
-        started = time.perf_counter()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - started
+        threads = [threading.Thread(target=client_loop, args=(browser,)) for browser in browsers]
+        processes = {"gunicorn (master and 2 workers)": gunicorn_pid,
+                     "PostgreSQL (every process of the server)": _common.postmaster_pid(),
+                     "this process (the clients; in process also the app)": os.getpid()}
+        with _common.cpu_used(processes) as cpu:
+            started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            elapsed = time.perf_counter() - started
+        server.close()  # gunicorn stops before the worker runs, so as not to share the CPUs
         before = totals(tenant)
         from tests.conftest import run_worker
 
@@ -161,9 +194,11 @@ def main() -> None:
         after = totals(tenant)
 
     stats = _common.percentiles(latencies)
+    where = ("through gunicorn (2 gevent workers), real HTTP" if args.http
+             else "Flask test clients in process")
     _common.print_table(
-        f"Sandbox payments, {args.clients} concurrent clients, {len(work)} attempts "
-        f"({len(work) // 2} items or item pairs, each by two tabs at once)",
+        f"Sandbox payments {where}, {args.clients} concurrent clients, {len(work)} attempts "
+        f"({len(jobs)} items or item pairs, each by {tabs} tabs at once)",
         ["measured", "value"],
         [["payments created and settled", len(made)],
          ["wall time", f"{elapsed:.2f} s"],
@@ -172,6 +207,10 @@ def main() -> None:
          ["one payment, p95", _common.ms(stats["p95"])],
          ["one payment, mean", _common.ms(statistics.fmean(latencies))],
          ["notifications delivered by one worker", f"{delivery:.2f} s"]])
+    _common.print_table("CPU used while the clients ran", [
+        "process", "CPU seconds", "cores busy", "CPU per payment made"],
+        [[name, f"{seconds:.1f}", f"{seconds / elapsed:.2f}", _common.ms(seconds / len(made))]
+         for name, seconds in cpu.items()])
     _common.print_table("Money check", ["", "after the clients", "after the notifications"], [
         ["successful payments", before["payments"], after["payments"]],
         ["sum of successful payments (fen)", before["paid_fen"], after["paid_fen"]],
@@ -180,15 +219,18 @@ def main() -> None:
          f"{after['fines']} / {after['bills']}"],
         ["payment events", before["events"], after["events"]],
         ["payments not successful", before["unfinished"], after["unfinished"]]])
-    expected = len(work) // 2
+    expected = len(jobs)
     checks = {
-        "one payment per item (two tabs each)": after["payments"] == expected == len(made),
+        f"one payment per item ({tabs} tabs each)": after["payments"] == expected == len(made),
         "sum of payments = sum paid on items": after["paid_fen"] == after["items_fen"],
         "every item paid once": after["fines"] + after["bills"] == args.items + args.items // 2 * 2,
         "late notifications changed nothing": after == before,
     }
     for name, passed in checks.items():
         print(f"{'ok  ' if passed else 'FAIL'} {name}")
+    if profiler is not None:
+        profiler.close()
+        profiler.print("One payment (its creation and 6 requests)")
     _common.describe_run()
     if not all(checks.values()):
         raise SystemExit(1)

@@ -5,8 +5,9 @@ grants, one transaction), and beside it the raw limit: the same schema's DDL sen
 as one transaction per schema (`CREATE SCHEMA; SET LOCAL search_path; <version table>; <DDL>`,
 each statement on its own in one pipeline, as the app sends them; on Citus with schema-based
 sharding on, so the raw schema is distributed too), the two interleaved city by city.
-Twice: (a) the app's city schema as it is, (b) a synthetic 20-table schema (extra tables
-added to the metadata before any provisioning). The first city of each run is timed apart
+Twice: (a) the app's city schema as it is, (b) the same with --extra-tables synthetic tables
+(default 20) added to the metadata before any provisioning, to see how the cost grows with the
+schema. The first city of each run is timed apart
 (cold: DDL compilation, migration scripts loaded).
 DATABASE_URL names the server (a Citus coordinator: the scratch database is bootstrapped).
 
@@ -23,17 +24,16 @@ from tenants.citus import CITY_DDL_SETTING
 from tenants.db import city_tables, db, execute_statements
 from tenants.provisioning import VERSION_TABLE_DDL, city_schema_ddl, create_tenant
 
-WIDE_TABLES = 20
 GOAL_RATIO, GOAL_P95 = 1.5, 0.300
 DJANGO_TENANTS = "0.32 s, 5.7x raw (56 ms)"
 
 
-def add_synthetic_tables(metadata: sa.MetaData, total: int) -> int:
-    """Declare city tables (schema=None) until the city schema has `total`; returns how many
-    were added. Each: a BIGINT identity key, varchar/text/numeric/timestamptz/jsonb columns, a
-    foreign key to an earlier synthetic table (but the first) and one or two indexes."""
+def add_synthetic_tables(metadata: sa.MetaData, count: int) -> None:
+    """Declare `count` more city tables (schema=None). Each: a BIGINT identity key,
+    varchar/text/numeric/timestamptz/jsonb columns, a foreign key to an earlier synthetic
+    table (but the first) and one or two indexes."""
     added = []
-    for number in range(total - len(city_tables(metadata))):
+    for number in range(count):
         name = f"bench_record_{number:02d}"
         columns = [
             sa.Column("id", sa.BigInteger, sa.Identity(), primary_key=True),
@@ -57,15 +57,13 @@ def add_synthetic_tables(metadata: sa.MetaData, total: int) -> int:
         table = sa.Table(name, metadata, *columns, schema=None)
         sa.Index(f"ix_{name}_status_created_at", table.c.status, table.c.created_at)
         added.append(table)
-    return len(added)
 
 
-def measure(label: str, cities: int, wide: bool) -> dict:
+def measure(label: str, cities: int, extra_tables: int = 0) -> dict:
     """Provision `cities` cities (plus a cold first one) and as many raw schemas in a scratch
     database; returns the samples."""
     with _common.scratch_app(label) as scratch:
-        if wide:
-            add_synthetic_tables(db.metadata, WIDE_TABLES)
+        add_synthetic_tables(db.metadata, extra_tables)
 
         def provision(n):
             slug = f"{label}-{n:04d}"
@@ -128,13 +126,19 @@ def main() -> None:
     parser.add_argument("--cities", type=int, default=30,
                         help="cities timed per schema, besides the cold first (default 30, "
                              "at least 20)")
+    parser.add_argument("--extra-tables", type=int, default=20,
+                        help="synthetic tables added to the city schema in the second run "
+                             "(default 20)")
     args = parser.parse_args()
+    if args.extra_tables < 1:
+        parser.error("--extra-tables must be at least 1")
     if args.cities < 20:
         parser.error("--cities must be at least 20 (a p95 needs them)")
     results = {}
     # (a) before (b): (b) adds tables to the process-wide metadata.
-    results["current"] = measure("current", args.cities, wide=False)
-    results["synthetic"] = measure("synthetic", args.cities, wide=True)
+    results["current"] = measure("current", args.cities)
+    results[f"+{args.extra_tables} synthetic"] = measure("synthetic", args.cities,
+                                                         args.extra_tables)
     report(results)
     _common.describe_run()
 

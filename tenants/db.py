@@ -99,6 +99,11 @@ class TenantSession(Session):
 
 @event.listens_for(TenantSession, "after_begin")
 def _enter_city(session, transaction, connection):
+    if transaction.nested:
+        # A savepoint: its enclosing transaction entered the city on this connection before
+        # it began, and SET LOCAL holds until that transaction ends (a savepoint's rollback
+        # undoes only what was set after it).
+        return
     city = connection.get_execution_options().get("civic_city")
     if city is not None:
         connection.exec_driver_sql(ENTER_CITY_SQL, city)

@@ -6,13 +6,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, ProgrammingError
 
 from app import create_app
 from app.audit.models import AuditEntry
 from app.branding.models import Branding
 from tenants.context import current_tenant, tenant_context
-from tenants.db import TenantNotBound, db
+from tenants.db import ENTER_CITY_SQL, TenantNotBound, db
 
 CONNECTION_STATE = sa.text(
     "SELECT current_user, session_user, current_setting('search_path'), "
@@ -140,6 +141,28 @@ def test_the_city_survives_commits_and_savepoint_rollbacks(one_connection_app, c
         db.session.commit()
     seen = actors_seen(app, alpha)
     assert {"before-savepoint", "after-savepoint"} <= seen and "rolled-back" not in seen
+
+
+def test_a_savepoint_holds_the_city_without_entering_it_again(one_connection_app, cities):
+    """SET LOCAL lasts until the enclosing transaction ends: a savepoint needs no round trip
+    of its own to be in the city."""
+    app, alpha = one_connection_app, cities["alpha"]
+    sent = []
+
+    def record(_connection, _cursor, statement, *_args):
+        sent.append(statement)
+
+    with app.app_context(), tenant_context(alpha):
+        db.session.execute(sa.text("SELECT 1"))
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            with db.session.begin_nested():
+                inside = db.session.execute(CONNECTION_STATE).one()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        db.session.rollback()
+    assert (inside.current_user, inside[2]) == (alpha.db_role, f'"{alpha.schema}"')
+    assert sent and ENTER_CITY_SQL not in sent
 
 
 def test_nested_city_contexts_each_get_their_own_session(app, cities):

@@ -165,9 +165,11 @@ def book():
             db.session.rollback()
             refusal, status = error.message, error.status
         else:
+            # Read before the commit expires it: after, it would cost another transaction.
+            reference = appointment.reference
             db.session.commit()
             flash(_("Your appointment is booked."), "success")
-            return redirect(url_for(".detail", reference=appointment.reference))
+            return redirect(url_for(".detail", reference=reference))
     elif form.is_submitted():
         status = INVALID_FORM
     return render_template("appointments/book.html", form=form, department=department,
@@ -247,10 +249,11 @@ def move(reference):
             flash(str(error.message), "error")
             return redirect(url_for(".move", reference=reference,
                                     day=request.form.get("day") or None), 303)
+        new_reference = new.reference  # read before the commit expires it (as in book)
         db.session.commit()
         flash(_("Your appointment is moved. Its new reference is %(reference)s.",
-                reference=new.reference), "success")
-        return redirect(url_for(".detail", reference=new.reference), 303)
+                reference=new_reference), "success")
+        return redirect(url_for(".detail", reference=new_reference), 303)
     if appointment.status != BOOKED or booking.cutoff_passed(appointment):
         flash(_("This appointment can't be moved online any more."), "error")
         return redirect(url_for(".detail", reference=reference))

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import event
 
 from app.audit.models import AuditEntry
 from app.modules.appointments.demo import add_demo_data
@@ -20,7 +21,7 @@ from app.modules.appointments.models import (
 from app.modules.appointments.slots import bookable_slots
 from app.notifications.models import Notification
 from tenants.context import tenant_context
-from tenants.db import db
+from tenants.db import ENTER_CITY_SQL, db
 from tests.app.modules.appointments.test_appointments import (
     ID_NUMBER,
     appointment,
@@ -103,6 +104,35 @@ def test_a_double_click_with_the_rule_off_books_once(app, client, town, place):
     assert "already have an appointment at this time" in again.get_data(as_text=True)
     with tenant_context(town, app):
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Appointment)) == 1
+
+
+def test_a_booking_post_enters_the_city_once(app, client, town, place):
+    """One transaction: the redirect's reference is read before the commit expires it (not
+    in a second transaction), and the reference's savepoint does not enter the city again."""
+    signed_in_citizen(app, client, town, "patient@example.com")
+    link = book_link(town, place)
+    form = client.get(link, headers=host(town))
+    key = re.search(r'name="idempotency_key"[^>]*value="([^"]+)"', form.get_data(as_text=True))
+    entered = []
+
+    def record(_connection, _cursor, statement, *_args):
+        if statement == ENTER_CITY_SQL:
+            entered.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        response = client.post(link, headers=host(town), data={
+            "csrf_token": form_token(form), "idempotency_key": key.group(1),
+            "patient_name": "Zhang San", "id_number": ID_NUMBER, "phone": "13812345678"})
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert response.status_code == 302
+    with tenant_context(town, app):
+        made = db.session.scalars(sa.select(Appointment)).one()
+    assert response.location.endswith(f"/mine/{made.reference}")
+    assert len(entered) == 1
 
 
 def test_a_citizen_books_from_the_hospital_to_the_qr_code(app, client, town, place):
