@@ -23,6 +23,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 from flask import current_app, g, request
 from flask_babel import gettext as _
 from limits import parse
+from werkzeug.exceptions import NotFound
 
 from app import audit
 from app.accounts.models import User
@@ -224,6 +225,16 @@ require_oauth.register_token_validator(CityBearerTokenValidator())
 
 def current_token() -> OAuthToken:
     return g.oauth_token
+
+
+def citizens_own(model, *criteria, not_found: str | None = None):
+    """The token's citizen's row of `model` that matches `criteria`; 404 (with `not_found` as
+    its detail) for anyone else's, without saying whether it exists."""
+    row = db.session.scalar(sa.select(model).where(
+        model.user_id == current_token().user_id, *criteria))
+    if row is None:
+        raise Problem(404, not_found) if not_found else NotFound()
+    return row
 
 
 def scope_required(scope: str, module: str | None = None, per_record: bool = False):

@@ -10,7 +10,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import NotFound
 
-from app.oauth.server import current_token, scope_required
+from app.oauth.server import citizens_own, current_token, scope_required
 from app.payments.errors import (
     AlreadyPaid,
     PaymentConflict,
@@ -21,7 +21,6 @@ from app.payments.models import STATUSES, SUCCESS, Payment, payment_status
 from app.payments.service import item_label, payment_description
 from app.rest import ApiBlueprint, Problem, page_of
 from app.web.links import external_url
-from tenants.db import db
 
 bp = ApiBlueprint("api_payments", __name__, url_prefix="/api/v1/payments",
                   description="The citizen's payments and their receipts")
@@ -104,14 +103,6 @@ def refusal(error: PaymentError) -> Problem:
     return Problem(status, str(error.message), kind="payment_refused", **extra)
 
 
-def _own(reference: str) -> Payment:
-    payment = db.session.scalar(sa.select(Payment).where(
-        Payment.reference == reference, Payment.user_id == current_token().user_id))
-    if payment is None:
-        raise NotFound()
-    return payment
-
-
 @bp.route("")
 @bp.etag
 @bp.arguments(PaymentFilterSchema, location="query", as_kwargs=True)
@@ -135,7 +126,7 @@ def payments(pagination_parameters, status=None):
 @scope_required("payments:read")
 def payment(reference):
     """One of the citizen's payments."""
-    return _own(reference)
+    return citizens_own(Payment, Payment.reference == reference)
 
 
 @bp.route("/<reference>/receipt")
@@ -145,7 +136,7 @@ def payment(reference):
 @scope_required("payments:read")
 def receipt(reference):
     """The receipt of one of the citizen's successful payments (404 until it succeeds)."""
-    payment = _own(reference)
+    payment = citizens_own(Payment, Payment.reference == reference)
     if payment.status != SUCCESS:
         raise NotFound()
     return payment

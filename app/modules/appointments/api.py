@@ -16,6 +16,7 @@ from app.modules.appointments.forms import ID_NUMBER_HINT, MOBILE_HINT, is_resid
 from app.modules.appointments.models import STATUSES, Appointment, Hospital
 from app.modules.appointments.views import department_or_404, doctor_choice, slot_times
 from app.oauth.server import (
+    citizens_own,
     current_token,
     scope_required,
     throttle_address,
@@ -190,15 +191,6 @@ def slots(department_id, date_from=None, date_to=None, doctor_id=None):
 
 # -- the citizen's bookings ------------------------------------------------------------------
 
-def _own_booking(reference: str) -> Appointment:
-    """The token's citizen's appointment; 404 for anyone else's."""
-    appointment = db.session.scalar(sa.select(Appointment).where(
-        Appointment.reference == reference, Appointment.user_id == current_token().user_id))
-    if appointment is None:
-        raise NotFound()
-    return appointment
-
-
 @bp.route("/bookings")
 @bp.etag
 @bp.arguments(BookingFilterSchema, location="query", as_kwargs=True)
@@ -227,7 +219,7 @@ def bookings(pagination_parameters, status=None, date_from=None, date_to=None):
 @scope_required("bookings:read")
 def booking_detail(reference):
     """One of the citizen's appointments."""
-    return _own_booking(reference)
+    return citizens_own(Appointment, Appointment.reference == reference)
 
 
 @bp.route("/bookings", methods=["POST"])
@@ -268,7 +260,7 @@ def book(headers, data):
 @scope_required("bookings:write")
 def cancel(reference):
     """Cancel one of the citizen's appointments, until the city's cut-off."""
-    appointment = _own_booking(reference)
+    appointment = citizens_own(Appointment, Appointment.reference == reference)
     try:
         appointment = booking.cancel(appointment, token_actor(current_token()))
     except AppointmentError as error:

@@ -16,7 +16,7 @@ from app.modules.passports.workflow import (
     load_for_update,
     transition,
 )
-from app.oauth.server import acting_staff, current_token, scope_required
+from app.oauth.server import acting_staff, citizens_own, current_token, scope_required
 from app.rest import ApiBlueprint, Problem, page_of
 from app.rest.fields import text
 from tenants.db import db
@@ -92,12 +92,8 @@ def my_applications(pagination_parameters):
 @scope_required("passports:read")
 def my_application(application_id):
     """One of the citizen's applications with its status history."""
-    application = db.session.scalar(sa.select(PassportApplication).where(
-        PassportApplication.id == application_id,
-        PassportApplication.user_id == current_token().user_id))
-    if application is None:
-        raise Problem(404, _("You have no passport application with this number."))
-    return application
+    return citizens_own(PassportApplication, PassportApplication.id == application_id,
+                        not_found=_("You have no passport application with this number."))
 
 
 @bp.route("/staff/passport-applications")
