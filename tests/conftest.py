@@ -167,6 +167,15 @@ def outbox(outbox_dir):
     return read
 
 
+# Lines a test leaves for the end of the run's output (the fuzz run's counts).
+SUMMARY_LINES = pytest.StashKey[list]()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    for line in config.stash.get(SUMMARY_LINES, []):
+        terminalreporter.write_line(line)
+
+
 def form_token(response) -> str:
     """The CSRF token of the first form of a page."""
     field = re.search(r'<input[^>]*name="csrf_token"[^>]*>', response.get_data(as_text=True))

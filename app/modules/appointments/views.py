@@ -31,7 +31,7 @@ from app.modules.appointments.models import (
     Hospital,
 )
 from app.modules.appointments.slots import bookable_slots
-from app.web.forms import INVALID_FORM
+from app.web.forms import INVALID_FORM, is_supported_day, supported_day
 from app.web.input_checks import bigint_arg
 from tenants.db import db
 
@@ -67,16 +67,19 @@ def _doctor_choice(department: Department, value: str | None) -> Doctor | None:
 
 def _start_from(value: str | None) -> datetime:
     try:
-        return datetime.strptime(value or "", START_FORMAT).replace(tzinfo=city_zone())
+        start = datetime.strptime(value or "", START_FORMAT).replace(tzinfo=city_zone())
     except ValueError:
         abort(404)
+    if not is_supported_day(start.date()):
+        abort(404)
+    return start
 
 
 def _day_from(value: str | None) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        return supported_day(value)
     except ValueError:
         abort(404)
 
