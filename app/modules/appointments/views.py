@@ -59,7 +59,10 @@ def _doctor_choice(department: Department, value: str | None) -> Doctor | None:
     department's."""
     if value in (None, "", ANY):
         return None
-    doctor = db.session.get(Doctor, int(value)) if value.isdigit() else None
+    try:
+        doctor = db.session.get(Doctor, bigint_arg(value))
+    except ValueError:  # not a number, or none an id can be
+        doctor = None
     if doctor is None or not doctor.active or doctor.department_id != department.id:
         abort(404)
     return doctor

@@ -27,14 +27,9 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.routing import Map
 from wtforms.fields.core import UnboundField
 
-from app.modules import configure, discover, enabled_modules
-from app.payments.merchant import configure as payment_settings
-from app.payments.models import SANDBOX
-from tenants.context import tenant_context
-from tenants.db import db
 from tests.conftest import SUMMARY_LINES, form_token
 from tests.support.accounts import add_vendor, signed_in_citizen, signed_in_staff
-from tests.support.cities import host
+from tests.support.cities import host, with_every_module
 from tests.support.consoles import sign_in_with_totp
 
 # Endpoints not fuzzed here, and why. Everything else registered is.
@@ -70,6 +65,7 @@ BIG_NUMBERS = ["1", "2", "3", str(2**31), str(2**63 - 1), str(2**63), str(2**64)
 PARAMETER = re.compile(r"<(?:(?P<converter>[a-zA-Z_]\w*)(?:\((?P<arguments>.*?)\))?:)?"
                        r"(?P<name>\w+)>")
 FORM_INPUT = re.compile(r'<(?:input|select|textarea|button)\b[^>]*?\bname="([^"]+)"')
+LINK_PARAMETER = re.compile(r'href="[^"?]*\?([^"#]+)')
 
 
 def converter_values(converter: str | None, arguments: str | None):
@@ -150,11 +146,15 @@ class Run:
 
 def page_field_names(run: Run, visitor: Visitor, path: str) -> list[str]:
     """The names in the forms of the GET page at `path` (a search form's for its GET, an
-    entry form's for its POST), if it has any."""
+    entry form's for its POST) and in the query strings of its links."""
     response = run.send(visitor, "GET", path)
     if response is None or response.status_code != 200:
         return []
-    return sorted(set(FORM_INPUT.findall(response.get_data(as_text=True))) - {"csrf_token"})
+    page = response.get_data(as_text=True)
+    names = set(FORM_INPUT.findall(page))
+    for query in LINK_PARAMETER.findall(page):
+        names |= {pair.split("=", 1)[0] for pair in query.replace("&amp;", "&").split("&")}
+    return sorted(names - {"csrf_token", ""})
 
 
 def fuzz_rule(run: Run, visitor: Visitor, rule, names: list[str], examples: int) -> None:
@@ -190,13 +190,7 @@ def fuzz_city(app, make_city):
     """One city for the whole run, with every module enabled and its demo data (hospitals,
     fines, bills …) so that pages answer and small ids find rows."""
     city = make_city("fuzz")
-    with tenant_context(city, app):
-        configure(enable=sorted(discover()))
-        for module in enabled_modules():
-            if module.demo is not None:
-                module.demo(city.slug)
-        payment_settings(provider=SANDBOX)
-        db.session.commit()
+    with_every_module(app, city)
     return city
 
 

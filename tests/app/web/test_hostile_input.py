@@ -18,7 +18,7 @@ from tenants.db import db
 from tests.conftest import form_token
 from tests.support.accounts import signed_in_citizen, signed_in_staff
 from tests.support.apps import another_app, app_config
-from tests.support.cities import PASSWORD, configure_city, host, post_form
+from tests.support.cities import PASSWORD, configure_city, host, post_form, with_every_module
 
 HUGE = str(2**64)
 
@@ -235,3 +235,14 @@ def test_json_sent_to_a_page_is_refused_and_changes_nothing(app, client, cities)
     response = client.post("/account/login", headers={**host(alpha), "X-CSRFToken": token},
                            data="[1, 2]", content_type="application/json")
     assert response.status_code == 415
+
+
+def test_a_doctor_beyond_a_bigint_or_not_a_number_is_no_page(app, client, make_city):
+    """`?doctor=` was read with str.isdigit and int: 40 digits went to the query (a server
+    error), and so did "²" (a digit to isdigit, no number to int)."""
+    town = make_city("doctors")
+    with_every_module(app, town)
+    path = "/services/appointments/departments/1/times"
+    assert client.get(path, headers=host(town)).status_code == 200
+    for doctor in ("9" * 40, str(2**63), "²", "-1"):
+        assert client.get(f"{path}?doctor={doctor}", headers=host(town)).status_code == 404
