@@ -13,6 +13,7 @@ fuzzed by their OpenAPI document besides (tests/app/api/test_api.py, schemathesi
 Reproducible: each rule and visitor has a fixed seed. The counts are printed at the end of the
 run (`fuzz: N rules, M requests`)."""
 import re
+import time
 import traceback
 import zlib
 from dataclasses import dataclass, field
@@ -88,14 +89,14 @@ def paths(rule):
     return st.tuples(*pieces).map("".join)
 
 
-def every_form_field_name() -> list[str]:
+def every_form_field_name() -> set[str]:
     """The field names of every form class of the app."""
     names, classes = set(), [FlaskForm]
     while classes:
         form = classes.pop()
         classes += form.__subclasses__()
         names |= {name for name, value in vars(form).items() if isinstance(value, UnboundField)}
-    return sorted(names)
+    return names
 
 
 @dataclass
@@ -126,6 +127,7 @@ class Visitor:
 
 @dataclass
 class Run:
+    names: set  # field and query names: every form class's, and those the pages showed so far
     requests: int = 0
     failures: list = field(default_factory=list)
 
@@ -154,14 +156,16 @@ def page_field_names(run: Run, visitor: Visitor, path: str) -> list[str]:
     names = set(FORM_INPUT.findall(page))
     for query in LINK_PARAMETER.findall(page):
         names |= {pair.split("=", 1)[0] for pair in query.replace("&amp;", "&").split("&")}
-    return sorted(names - {"csrf_token", ""})
+    names -= {"csrf_token", ""}
+    run.names |= names
+    return sorted(names)
 
 
-def fuzz_rule(run: Run, visitor: Visitor, rule, names: list[str], examples: int) -> None:
+def fuzz_rule(run: Run, visitor: Visitor, rule, examples: int) -> None:
     methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
     has_page = "GET" in methods and not PARAMETER.search(rule.rule)
     own_names = page_field_names(run, visitor, rule.rule) if has_page else []
-    fields = own_names or names
+    fields = own_names or sorted(run.names)
     pairs = st.lists(st.tuples(st.sampled_from(fields), TEXT), max_size=len(own_names) + 4)
 
     @hypothesis.seed(zlib.crc32(f"{visitor.name} {rule.rule} {rule.endpoint}".encode()))
@@ -235,7 +239,8 @@ def fuzzed_first(rule) -> tuple:
 
 
 def test_no_generated_request_gets_a_server_error(app, fuzz_city, request):
-    run, names, exercised = Run(), every_form_field_name(), set()
+    run, exercised = Run(names=every_form_field_name()), set()
+    started, cpu_started = time.monotonic(), time.process_time()
     rules = site_rules(app)
     visitors = {"city": city_visitors(app, fuzz_city), "platform": platform_visitors(app)}
     for site, site_visitors in visitors.items():
@@ -245,7 +250,7 @@ def test_no_generated_request_gets_a_server_error(app, fuzz_city, request):
             if rule.endpoint in EXCLUDED:
                 continue
             for visitor in site_visitors:
-                fuzz_rule(run, visitor, rule, names, EXAMPLES[visitor.name])
+                fuzz_rule(run, visitor, rule, EXAMPLES[visitor.name])
                 if BODY_METHODS & rule.methods and not visitor.still_signed_in():
                     visitor.start(app)
             exercised.add((site, rule.rule, rule.endpoint))
@@ -255,7 +260,8 @@ def test_no_generated_request_gets_a_server_error(app, fuzz_city, request):
     excluded = {key for key in registered if key[2] in EXCLUDED}
     summary = (f"fuzz: {len(exercised)} rules of {len(registered)} registered "
                f"({len(excluded)} excluded), {run.requests} requests, "
-               f"{len(run.failures)} server errors")
+               f"{len(run.failures)} server errors, in {time.monotonic() - started:.0f} s "
+               f"({time.process_time() - cpu_started:.0f} s of CPU in pytest's process)")
     print(summary)
     request.config.stash.setdefault(SUMMARY_LINES, []).append(summary)
     assert {key[2] for key in excluded} == set(EXCLUDED), "an excluded endpoint is gone"
