@@ -77,7 +77,8 @@ def http_error(error: HTTPException):
     """Every other refusal (unknown path, module not enabled, too many calls, maintenance …)
     in the specification's format too."""
     db.session.rollback()
-    response = errors(_format_of_path(), error.code or 400, [error.description or error.name])
+    # str(): a description may be lazy (translated when shown), which JSON can't hold.
+    response = errors(_format_of_path(), error.code or 400, [str(error.description or error.name)])
     if error.code == 429:
         response.headers["Retry-After"] = "60"
     return response
