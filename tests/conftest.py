@@ -167,6 +167,22 @@ def outbox(outbox_dir):
     return read
 
 
+# Lines a test leaves for the end of the run's output (the fuzz run's counts), as the user
+# property "summary": reports carry them from pytest-xdist's processes to the one that prints.
+_summary_lines: list[str] = []
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "call":
+        _summary_lines.extend(value for name, value in report.user_properties
+                              if name == "summary")
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    for line in _summary_lines:
+        terminalreporter.write_line(line)
+
+
 def form_token(response) -> str:
     """The CSRF token of the first form of a page."""
     field = re.search(r'<input[^>]*name="csrf_token"[^>]*>', response.get_data(as_text=True))

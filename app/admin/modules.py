@@ -17,7 +17,6 @@ from marshmallow import fields as mf
 from marshmallow import validate as mv
 from wtforms import (
     BooleanField,
-    DecimalField,
     EmailField,
     IntegerField,
     SelectChoice,
@@ -31,7 +30,7 @@ from app import audit
 from app.admin.blueprint import bp
 from app.modules import ModuleError, configure, discover, is_enabled, outside_plan, settings_of
 from app.staff.permissions import CONFIGURE_MODULE, VIEW, can, current_staff, staff_required
-from app.web.forms import form_status
+from app.web.forms import DecimalField, form_status
 from tenants.db import db
 
 ENABLED = "enabled"

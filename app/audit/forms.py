@@ -1,8 +1,10 @@
 """The audit log's filter, in the city's console and (with a city field) the platform's."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, StringField
+from wtforms import StringField
 from wtforms.validators import Length, Optional, ValidationError
+
+from app.web.forms import DateField
 
 
 class AuditFilterForm(FlaskForm):

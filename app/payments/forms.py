@@ -1,7 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -20,6 +19,7 @@ from wtforms.validators import (
 from app.outbound import url_problem
 from app.payments import signing
 from app.payments.models import STATUSES, payment_status
+from app.web.forms import DateField
 
 
 class SearchForm(FlaskForm):

@@ -37,7 +37,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 from app.audit import actor_of, record
 from app.city_time import city_zone
 from app.money import fen_of
-from app.web.forms import INVALID_FORM, form_status
+from app.web.forms import (
+    INVALID_FORM,
+    form_status,
+    is_supported_day,
+    unsupported_day_message,
+)
 from tenants.context import current_tenant
 from tenants.db import db
 
@@ -100,9 +105,12 @@ def _digits_of_date(value: str) -> str:
 
 def a_date(value: str) -> date:
     try:
-        return datetime.strptime(_digits_of_date(value), "%Y-%m-%d").date()
+        day = datetime.strptime(_digits_of_date(value), "%Y-%m-%d").date()
     except ValueError:
         raise CellError(_("Not a date such as 2026-03-01.")) from None
+    if not is_supported_day(day):
+        raise CellError(unsupported_day_message())
+    return day
 
 
 def a_city_time(value: str) -> datetime:
@@ -113,6 +121,8 @@ def a_city_time(value: str) -> datetime:
             local = datetime.strptime(cleaned.strip(), pattern)
         except ValueError:
             continue
+        if not is_supported_day(local.date()):
+            raise CellError(unsupported_day_message())
         return local.replace(tzinfo=city_zone())
     raise CellError(_("Not a time such as 2026-03-01 14:30."))
 

@@ -12,7 +12,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from app.rest import is_api_request, problem_response
-from app.web.input_checks import NulCharacter
+from app.web.input_checks import FormExpected, NulCharacter
 from app.web.maintenance import MAINTENANCE_NOTICE, CityInMaintenance
 from tenants.db import db
 from tenants.routing import (
@@ -36,7 +36,7 @@ def _messages(error: HTTPException) -> tuple[str, str]:
             "No city's site answers at this address. Check the address, or go to your city's "
             "own site."
         )
-    if isinstance(error, NulCharacter):
+    if isinstance(error, NulCharacter | FormExpected):
         return _("Bad request"), str(error.description)
     if isinstance(error, DatabaseUnavailable):
         return _("Service unavailable"), _(

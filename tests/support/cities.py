@@ -3,7 +3,9 @@ token, its modules and settings set up the way the console saves them, its audit
 import sqlalchemy as sa
 
 from app.audit.models import AuditEntry
-from app.modules import configure
+from app.modules import configure, discover, enabled_modules
+from app.payments.merchant import configure as payment_settings
+from app.payments.models import SANDBOX
 from tenants.context import tenant_context
 from tenants.db import db
 from tests.support.consoles import post_page_form
@@ -24,6 +26,18 @@ def configure_city(app, tenant, **changes) -> None:
     """configure(enable=[...], values={...}) in `tenant`, committed."""
     with tenant_context(tenant, app):
         configure(**changes)
+        db.session.commit()
+
+
+def with_every_module(app, tenant, demo_city="lishui") -> None:
+    """Every module enabled in `tenant`, with the demo data `flask demo` gives `demo_city`
+    (Lishui's has every module's: hospitals, fines, bills …), and the sandbox payments."""
+    with tenant_context(tenant, app):
+        configure(enable=sorted(discover()))
+        for module in enabled_modules():
+            if module.demo is not None:
+                module.demo(demo_city)
+        payment_settings(provider=SANDBOX)
         db.session.commit()
 
 

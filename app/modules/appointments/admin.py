@@ -3,7 +3,7 @@ content, no-shows, blocking a slot or a day, and the set-up (hospitals, departme
 weekly schedules, closures). Clerks of the module work the lists; module managers and
 administrators change the set-up. Every change is one transaction with its audit entry."""
 from collections import Counter
-from datetime import date, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -37,7 +37,7 @@ from app.modules.appointments.models import (
 )
 from app.modules.appointments.slots import day_bounds
 from app.staff.permissions import staff_required
-from app.web.forms import INVALID_FORM, form_status
+from app.web.forms import INVALID_FORM, form_status, supported_day
 from app.web.input_checks import bigint_arg
 from tenants.db import db
 
@@ -73,7 +73,7 @@ def _day_page(form: CheckInForm | None = None, status: int = 200):
     department_id = request.args.get("department", type=bigint_arg) or (
         departments[0].id if departments else None)
     try:
-        day = date.fromisoformat(request.args.get("day") or "")
+        day = supported_day(request.args.get("day") or "")
     except ValueError:
         day = city_today()
     start, end = day_bounds(day, day)

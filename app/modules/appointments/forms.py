@@ -5,7 +5,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -25,6 +24,8 @@ from wtforms.validators import (
 
 from app.accounts import is_mobile, normalize_mobile
 from app.modules.appointments.models import Department, Doctor, Hospital
+from app.web.forms import DateField
+from app.web.input_checks import bigint_arg
 from tenants.db import db
 
 ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -78,7 +79,7 @@ class CheckInForm(FlaskForm):
 
 
 def _optional_id(value):
-    return int(value) if value not in (None, "", "None") else None
+    return bigint_arg(value) if value not in (None, "", "None") else None
 
 
 class TimeField(_TimeField):

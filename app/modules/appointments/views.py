@@ -31,7 +31,7 @@ from app.modules.appointments.models import (
     Hospital,
 )
 from app.modules.appointments.slots import bookable_slots
-from app.web.forms import INVALID_FORM
+from app.web.forms import INVALID_FORM, is_supported_day, supported_day
 from app.web.input_checks import bigint_arg
 from tenants.db import db
 
@@ -59,7 +59,10 @@ def doctor_choice(department: Department, value: str | None) -> Doctor | None:
     department's."""
     if value in (None, "", ANY):
         return None
-    doctor = db.session.get(Doctor, int(value)) if value.isdigit() else None
+    try:
+        doctor = db.session.get(Doctor, bigint_arg(value))
+    except ValueError:  # not a number, or none an id can be
+        doctor = None
     if doctor is None or not doctor.active or doctor.department_id != department.id:
         abort(404)
     return doctor
@@ -67,16 +70,19 @@ def doctor_choice(department: Department, value: str | None) -> Doctor | None:
 
 def _start_from(value: str | None) -> datetime:
     try:
-        return datetime.strptime(value or "", START_FORMAT).replace(tzinfo=city_zone())
+        start = datetime.strptime(value or "", START_FORMAT).replace(tzinfo=city_zone())
     except ValueError:
         abort(404)
+    if not is_supported_day(start.date()):
+        abort(404)
+    return start
 
 
 def _day_from(value: str | None) -> date | None:
     if not value:
         return None
     try:
-        return date.fromisoformat(value)
+        return supported_day(value)
     except ValueError:
         abort(404)
 

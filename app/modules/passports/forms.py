@@ -7,7 +7,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
-    DateField,
     HiddenField,
     RadioField,
     SelectChoice,
@@ -20,6 +19,7 @@ from wtforms.validators import InputRequired, Length, Optional, Regexp, Validati
 from app.modules.passports.models import DELIVERY, OFFICE, PHOTO
 from app.modules.passports.settings import lines
 from app.modules.passports.workflow import COLLECTION_METHODS, REASONS
+from app.web.forms import DateField
 
 OTHER = "other"  # the document kind of an extra supporting document
 # Names of the kinds that aren't a required document's own name.

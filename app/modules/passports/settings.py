@@ -7,6 +7,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
 
+from app.web.forms import supported_day
+
 MAX_OFFICES, MAX_DOCUMENTS, MAX_HOLIDAYS = 20, 10, 100
 LINE_LENGTH = 200
 
@@ -34,7 +36,7 @@ def _list_of(most: int):
 def _dates(text: str) -> None:
     for entry in lines(text):
         try:
-            date.fromisoformat(entry)
+            supported_day(entry)
         except ValueError:
             raise ValidationError(_("%(line)s is not a date: write one date a line, such as "
                                      "2026-10-01.", line=entry)) from None

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from app.city_time import city_zone
 from app.modules.service_requests.georeport import NOT_IN_XML
 from app.modules.service_requests.models import ServiceAttribute, ServiceCategory
+from app.web.forms import is_supported_day, unsupported_day_message
 
 MAX_ANSWER_LENGTH = {"string": 200, "text": 2000}
 
@@ -78,6 +79,8 @@ def _read(attribute: ServiceAttribute, values: list[str]) -> str | list[str]:
             moment = datetime.fromisoformat(value)
         except ValueError:
             raise ValueError(_("Enter a date and time, such as 2026-05-01T14:30.")) from None
+        if not is_supported_day(moment.date()):
+            raise ValueError(unsupported_day_message())
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=city_zone())
         return moment.isoformat(timespec="seconds")

@@ -20,24 +20,23 @@ from tenants.db import db
 ROADS = {"name": "Roads Maintenance Office", "name_zh": "市政道路养护所"}
 LIGHTING = {"name": "Street Lighting Office", "name_zh": "城市照明管理所"}
 CITY_MANAGEMENT = {"name": "Urban Management Bureau", "name_zh": "综合行政执法局"}
+# Questions as plain values: each city gets ORM objects of its own (add_demo_data).
 CATEGORIES = [
     ("pothole", "Pothole", "道路坑洼", "Holes and broken surfaces of roads and pavements.",
      "道路、人行道路面破损或坑洼。", "streets", ROADS, 7,
-     [ServiceAttribute(code="size", datatype="singlevaluelist", required=True, position=1,
-                       description="How large is it?", description_zh="坑洼有多大？",
-                       options=[{"key": "small", "name": "Smaller than a shoebox",
-                                 "name_zh": "小于鞋盒"},
-                                {"key": "large", "name": "Larger than a shoebox",
-                                 "name_zh": "大于鞋盒"}]),
-      ServiceAttribute(code="lane", datatype="string", position=2,
-                       description="Which lane or side of the road?",
-                       description_zh="在哪条车道或道路哪一侧？")]),
+     [{"code": "size", "datatype": "singlevaluelist", "required": True, "position": 1,
+       "description": "How large is it?", "description_zh": "坑洼有多大？",
+       "options": [{"key": "small", "name": "Smaller than a shoebox", "name_zh": "小于鞋盒"},
+                   {"key": "large", "name": "Larger than a shoebox", "name_zh": "大于鞋盒"}]},
+      {"code": "lane", "datatype": "string", "position": 2,
+       "description": "Which lane or side of the road?",
+       "description_zh": "在哪条车道或道路哪一侧？"}]),
     ("streetlight", "Broken streetlight", "路灯故障", "A streetlight that is out or flickers.",
      "路灯不亮或闪烁。", "lighting", LIGHTING, 3,
-     [ServiceAttribute(code="pole_number", datatype="string", position=1,
-                       description="The number on the pole, if you can read it",
-                       description_zh="灯杆上的编号（如能看清）",
-                       hint="Such as LD-0123", hint_zh="例如 LD-0123")]),
+     [{"code": "pole_number", "datatype": "string", "position": 1,
+       "description": "The number on the pole, if you can read it",
+       "description_zh": "灯杆上的编号（如能看清）",
+       "hint": "Such as LD-0123", "hint_zh": "例如 LD-0123"}]),
     ("graffiti", "Graffiti", "乱涂乱画", "Graffiti and posters stuck on public property.",
      "公共设施上的涂鸦和小广告。", "cleanliness", CITY_MANAGEMENT, 14, []),
     ("noise", "Noise", "噪声扰民", "Construction or business noise at night.",
@@ -64,7 +63,8 @@ def add_demo_data(slug: str) -> None:
         categories[code] = ServiceCategory(
             code=code, name=name, name_zh=name_zh, description=text, description_zh=text_zh,
             group_name=group, days_to_close=days,
-            department=departments[department["name"]], attributes=questions)
+            department=departments[department["name"]],
+            attributes=[ServiceAttribute(**question) for question in questions])
     db.session.add_all(categories.values())
     db.session.flush()
     for code, description, address, position, answers, status, note in REPORTS:

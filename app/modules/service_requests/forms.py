@@ -8,7 +8,6 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
-    DecimalField,
     EmailField,
     IntegerField,
     SelectChoice,
@@ -30,6 +29,7 @@ from wtforms.validators import (
 from app.modules.service_requests.answers import clean_text
 from app.modules.service_requests.models import DATATYPES, LISTS
 from app.modules.service_requests.workflow import NOTE_LENGTH
+from app.web.forms import DecimalField
 
 CODE_PATTERN = r"^[A-Za-z0-9_-]{1,40}$"
 CODE_MESSAGE = _l("Use 1 to 40 letters, digits, - or _.")

@@ -40,6 +40,7 @@ from app.modules.service_requests.models import (
     request_id_of,
 )
 from app.modules.service_requests.workflow import submit
+from app.web.forms import is_supported_day
 from tenants.context import current_tenant
 from tenants.db import db
 
@@ -76,7 +77,8 @@ def http_error(error: HTTPException):
     """Every other refusal (unknown path, module not enabled, too many calls, maintenance …)
     in the specification's format too."""
     db.session.rollback()
-    response = errors(_format_of_path(), error.code or 400, [error.description or error.name])
+    # str(): a description may be lazy (translated when shown), which JSON can't hold.
+    response = errors(_format_of_path(), error.code or 400, [str(error.description or error.name)])
     if error.code == 429:
         response.headers["Retry-After"] = "60"
     return response
@@ -260,7 +262,7 @@ def _moment_argument(name: str) -> datetime | None:
         moment = datetime.fromisoformat(value)
     except ValueError:
         moment = None
-    if moment is None or moment.tzinfo is None:
+    if moment is None or moment.tzinfo is None or not is_supported_day(moment.date()):
         raise ApiError(400, _("%(name)s must be a date and time in the w3 format with its time "
                               "zone, such as 2010-01-01T00:00:00Z.", name=name))
     return moment

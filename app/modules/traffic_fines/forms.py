@@ -1,11 +1,12 @@
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, SelectField, StringField
+from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional
 
 from app.payments.records import PAYMENT_STATES
 from app.spreadsheets.imports import normalize_plate
+from app.web.forms import DateField
 
 
 class LookupForm(FlaskForm):

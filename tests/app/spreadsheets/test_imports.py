@@ -214,3 +214,16 @@ def test_two_overlapping_files_loaded_at_once_load_each_fine_once(app, town, cle
     with ThreadPoolExecutor(2) as pool:
         results = sorted(pool.map(press_load, tokens))
     assert results == [(0, 2), (2, 0)] and fine_count(app, town) == 2
+
+
+def test_dates_beyond_the_supported_range_are_named_by_line(app, town):
+    """A time in year 1 (before the city's midnight in UTC) or 9999 (whose day after
+    overflows) is a wrong cell, not a server error when the fines are shown."""
+    content = HEADER + (
+        "3301007,浙K11111,Parking,Market,0001-01-01 00:00,100.00,2026-03-20\n"   # line 2
+        "3301008,浙K22222,Parking,Market,2026-03-03 10:00,100.00,9999-12-31\n")  # line 3
+    report = report_of(app, town, content)
+    problems = {problem.line: problem.message for problem in report.problems}
+    assert not report.valid and sorted(problems) == [2, 3]
+    assert "Time" in problems[2] and "1900-01-01" in problems[2]
+    assert "Due date" in problems[3] and "2199-12-31" in problems[3]

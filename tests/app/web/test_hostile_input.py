@@ -6,15 +6,19 @@ import threading
 from contextlib import closing
 
 import sqlalchemy as sa
+from flask_wtf import FlaskForm
 from sqlalchemy.engine import make_url
+from werkzeug.datastructures import MultiDict
+from wtforms.validators import NumberRange, Optional
 
 from app.accounts.models import User
+from app.web.forms import DateField, DecimalField
 from tenants.context import tenant_context
 from tenants.db import db
 from tests.conftest import form_token
 from tests.support.accounts import signed_in_citizen, signed_in_staff
 from tests.support.apps import another_app, app_config
-from tests.support.cities import PASSWORD, host, post_form
+from tests.support.cities import PASSWORD, configure_city, host, post_form, with_every_module
 
 HUGE = str(2**64)
 
@@ -179,3 +183,66 @@ def test_a_database_that_is_down_gets_a_503_with_retry_after(app, database_url, 
         assert response.headers["Retry-After"].isdigit()
         assert "Beta" in page and "try again" in page
     assert users_named(app, cities["beta"], "down@example.com") == 0
+
+
+def test_dates_beyond_the_supported_range_are_a_form_error_in_the_citys_language(
+        app, client, make_city):
+    """9999-12-31 is a date to Python and PostgreSQL, but the day after it (a filter's end)
+    overflowed into a server error."""
+    town = make_city("dates")
+    configure_city(app, town, enable=["traffic_fines"])
+    signed_in_staff(app, client, town, email="dates@example.com")
+    for path in ("/admin/traffic-fines/", "/admin/payments/"):
+        for day in ("9999-12-31", "0001-01-01", "2200-01-01"):
+            response = client.get(f"{path}?date_to={day}", headers=host(town))
+            assert response.status_code in (200, 422), (path, day)  # the filter, refused
+            assert "请输入1900-01-01至2199-12-31之间的日期" in response.get_data(as_text=True)
+        assert client.get(f"{path}?date_to=2199-12-31", headers=host(town)).status_code == 200
+
+
+def test_the_shared_fields_refuse_unsupported_dates_and_numbers_that_are_none(app):
+    class Probe(FlaskForm):
+        class Meta:
+            csrf = False
+
+        day = DateField(validators=[Optional()])
+        latitude = DecimalField(places=None, validators=[Optional(), NumberRange(-90, 90)])
+
+    with app.test_request_context():
+        for day in ("1899-12-31", "2200-01-01", "9999-12-31"):
+            form = Probe(MultiDict({"day": day}))
+            assert not form.validate() and form.day.errors and form.day.data is None
+        assert Probe(MultiDict({"day": "1900-01-01"})).validate()
+        for number in ("NaN", "sNaN", "-Infinity", "1E-999999", "1e999999"):
+            form = Probe(MultiDict({"latitude": number}))
+            assert not form.validate(), number
+            assert "28.4517" in str(form.latitude.errors[0]), number
+        assert Probe(MultiDict({"latitude": "-28.4517"})).validate()
+
+
+def test_json_sent_to_a_page_is_refused_and_changes_nothing(app, client, cities):
+    """Flask-WTF read a JSON body as the form's data, so a number or a list where a field
+    reads text was a server error."""
+    alpha = cities["alpha"]
+    token = form_token(client.get("/account/register", headers=host(alpha)))
+    response = client.post("/account/register", headers={**host(alpha), "X-CSRFToken": token},
+                           json={"email": "json@example.com", "display_name": 12.5,
+                                 "password": True, "confirm": ["x"]})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 415
+    assert "JSON" in page and "阿尔法市" in page and 'lang="zh-Hans"' in page
+    assert users_named(app, alpha, "json@example.com") == 0
+    response = client.post("/account/login", headers={**host(alpha), "X-CSRFToken": token},
+                           data="[1, 2]", content_type="application/json")
+    assert response.status_code == 415
+
+
+def test_a_doctor_beyond_a_bigint_or_not_a_number_is_no_page(app, client, make_city):
+    """`?doctor=` was read with str.isdigit and int: 40 digits went to the query (a server
+    error), and so did "²" (a digit to isdigit, no number to int)."""
+    town = make_city("doctors")
+    with_every_module(app, town)
+    path = "/services/appointments/departments/1/times"
+    assert client.get(path, headers=host(town)).status_code == 200
+    for doctor in ("9" * 40, str(2**63), "²", "-1"):
+        assert client.get(f"{path}?doctor={doctor}", headers=host(town)).status_code == 404

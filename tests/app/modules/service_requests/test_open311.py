@@ -310,6 +310,21 @@ def test_hostile_bytes_never_break_the_xml(client, town, api_key):
         "abc <&> ]]>  end")
 
 
+def test_a_nul_character_or_a_json_body_is_refused_in_the_specifications_format(
+        client, town, api_key):
+    """The refusals checked before any view (input_checks) carry a lazy description, which
+    the JSON errors document could not hold: a server error, found by the fuzz run."""
+    refused = get(client, town, "services.json?tagline=%00")
+    assert refused.status_code == 400
+    assert "NUL character" in json_of(refused)[0]["description"]
+    assert "NUL character" in xml_of(get(client, town, "services.xml?x=%00"))[0].findtext(
+        "description")
+    refused = client.post(f"{API}/requests.json", headers=host(town),
+                          json={"api_key": api_key, "service_code": "pothole"})
+    assert refused.status_code == 415
+    assert "JSON" in json_of(refused)[0]["description"]
+
+
 def test_calls_are_throttled_per_key(app, client, make_city):
     tenant = make_city("open311-throttle", locale="en")
     enable_service_requests(app, tenant, api_requests_per_minute=3)
