@@ -35,7 +35,7 @@ class RefundSchema(ma.Schema):
     at = ma.fields.DateTime(required=True)
 
 
-class PaymentSchema(ma.Schema):
+class StaffPaymentSchema(ma.Schema):
     reference = ma.fields.String(required=True)
     kind = ma.fields.String(required=True)
     description = ma.fields.String(required=True)
@@ -87,7 +87,7 @@ def _payment(reference: str, lock: bool = False) -> Payment:
 @bp.route("")
 @bp.etag
 @bp.arguments(PaymentArgs, location="query")
-@bp.response(200, PaymentSchema(many=True))
+@bp.response(200, StaffPaymentSchema(many=True))
 @bp.paginate()
 @bp.doc(security=[{"oauth2": ["staff:read"]}])
 @scope_required("staff:read", per_record=True)
@@ -108,7 +108,7 @@ def payments(args, pagination_parameters):
 
 @bp.route("/<reference>")
 @bp.etag
-@bp.response(200, PaymentSchema)
+@bp.response(200, StaffPaymentSchema)
 @bp.doc(security=[{"oauth2": ["staff:read"]}])
 @scope_required("staff:read", per_record=True)
 def payment(reference):
