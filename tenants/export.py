@@ -450,7 +450,8 @@ def import_city(archive_path: Path, slug: str | None = None, domains: list[str] 
                 # On Citus the schema is distributed once it is whole: pg_dump's ALTER
                 # statements (constraints, identities, sequence values) run on plain tables.
                 execute_statements(connection, [
-                    *new_city_sql(schema, role, checks.citus, distributed=False),
+                    *new_city_sql(schema, role, checks.database_oid, checks.citus,
+                                  distributed=False),
                     *city_privileges_sql(schema, role)])
                 _replay(connection.connection.driver_connection, dump,
                         (manifest["schema"], schema))
