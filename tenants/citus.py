@@ -140,8 +140,9 @@ _ROLE_GRANTS = (
     sql.SQL("GRANT CREATE, CONNECT, TEMPORARY ON DATABASE {database} TO {role}"),
 )
 # What PostgreSQL gives every role in a database (PUBLIC) and no city role needs: temporary
-# tables and the schema public (docs/security.md, "The database boundary"). The platform
-# migration takes them back where the application's role owns the database; here it does not.
+# tables and the schema public (docs/security.md, "What a city role may do outside its
+# schema"). The platform migration takes them back where the application's role owns the
+# database; here it does not.
 _PUBLIC_GRANTED_SQL = (
     "SELECT has_database_privilege('public', current_database(), 'CREATE, TEMPORARY') "
     "OR has_schema_privilege('public', 'public', 'CREATE, USAGE')"

@@ -1,6 +1,6 @@
 """The database boundary: what a city's role may do outside its own schema, read from the
-catalogues, is exactly the intended set (docs/security.md, "The database boundary"), and the
-rest is refused when tried."""
+catalogues, is exactly the intended set (docs/security.md, "What a city role may do outside
+its schema"), and the rest is refused when tried."""
 import psycopg
 import pytest
 import sqlalchemy as sa

@@ -7,9 +7,9 @@ Create Date: 2026-12-06 21:20:00.000000
 What PostgreSQL gives every role (PUBLIC) by default is taken back: TEMPORARY on the database,
 USAGE on the schema public, EXECUTE on every function the application makes (now and, through
 default privileges, later). What the city roles need outside their schemas (docs/security.md,
-"The database boundary") goes to one group role, `civic_<database oid>__cities`, that every
-city role joins (tenants.provisioning does so for new cities). Idempotent: every statement may
-run again.
+"What a city role may do outside its schema") goes to one group role,
+`civic_<database oid>__cities`, that every city role joins (tenants.provisioning does so for
+new cities). Idempotent: every statement may run again.
 """
 import logging
 
