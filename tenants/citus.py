@@ -5,8 +5,8 @@ in its database, provisioning and import make every city a distributed schema (i
 whole on one node), and `tenants.placement` tells and changes where each city lives. What the
 application's own role can't do for itself is the bootstrap, done once per database by a
 superuser (`flask platform bootstrap-citus`, docs/scaling.md): the database and the extension
-on every node, the nodes registered in that database, no cached worker connections, and the
-role's rights on every node.
+on every node, the nodes registered in that database, no cached worker connections, nothing of
+the database for PUBLIC beyond CONNECT, and the role's rights on every node.
 """
 import re
 from dataclasses import dataclass
@@ -139,6 +139,18 @@ _ROLE_GRANTS = (
     sql.SQL("ALTER ROLE {role} CREATEROLE"),
     sql.SQL("GRANT CREATE, CONNECT, TEMPORARY ON DATABASE {database} TO {role}"),
 )
+# What PostgreSQL gives every role in a database (PUBLIC) and no city role needs: temporary
+# tables and the schema public (docs/security.md, "What a city role may do outside its
+# schema"). The platform migration takes them back where the application's role owns the
+# database; here it does not.
+_PUBLIC_GRANTED_SQL = (
+    "SELECT has_database_privilege('public', current_database(), 'CREATE, TEMPORARY') "
+    "OR has_schema_privilege('public', 'public', 'CREATE, USAGE')"
+)
+_PUBLIC_REVOKES = (
+    sql.SQL("REVOKE CREATE, TEMPORARY ON DATABASE {database} FROM PUBLIC"),
+    sql.SQL("REVOKE ALL ON SCHEMA public FROM PUBLIC"),
+)
 # Run as the application's role, rolled back: a distributed schema with a table in it.
 _PROBE = (
     "SET LOCAL citus.enable_schema_based_sharding TO on",
@@ -209,6 +221,16 @@ def bootstrap(admin_uri: str, app_role: str | None = None, workers: list[Node] |
                 done.append(f"registered the worker {worker}")
         if _limit_cached_connections(coordinator_db, database):
             done.append(f"set citus.max_cached_conns_per_worker = 0 for {database}")
+        for node in [None, *workers]:
+            with _connect(_at(admin_uri, node) if node else admin_uri,
+                          f"the node {node or 'coordinator'}") as node_db:
+                if node_db.execute(_PUBLIC_GRANTED_SQL).fetchone()[0]:
+                    # Each node by itself, as the grants below.
+                    node_db.execute("SET citus.enable_ddl_propagation TO off")
+                    for revoke in _PUBLIC_REVOKES:
+                        node_db.execute(revoke.format(database=sql.Identifier(database)))
+                    done.append(f"revoked TEMPORARY on {database} and the schema public from "
+                                f"PUBLIC on {node or 'the coordinator'}")
         if app_role is not None:
             if _distribute_role(coordinator_db, app_role):
                 done.append(f"copied the role {app_role} to every worker")

@@ -655,7 +655,8 @@ def import_city(archive_path: Path, slug: str | None = None, domains: list[str] 
                 # On Citus the schema is distributed once it is whole (as before: restore
                 # first, distribute after).
                 execute_statements(connection, [
-                    *new_city_sql(schema, role, checks.citus, distributed=False),
+                    *new_city_sql(schema, role, checks.database_oid, checks.citus,
+                                  distributed=False),
                     *_schema_sql(version, schema, role, script_location)])
                 _load_data(connection, Path(scratch), manifest, schema, role)
                 execute_statements(connection, [

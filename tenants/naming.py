@@ -42,6 +42,13 @@ def role_name(database_oid: int, slug: str) -> str:
     return role_prefix(database_oid) + validate_slug(slug).replace("-", "_")
 
 
+def cities_role_name(database_oid: int) -> str:
+    """The group every city role of the database belongs to; it holds what all of them may use
+    outside their schemas (docs/security.md). Slugs never give two underscores in a row, so no
+    city's role can take this name."""
+    return role_prefix(database_oid) + "_cities"
+
+
 def strip_port(host: str) -> str:
     """`Lishui.Example.gov.:5000` -> `lishui.example.gov`: no port, no dot at the end (the
     same host to DNS), lowercase (IPv6 literals keep their brackets)."""

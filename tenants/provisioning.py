@@ -40,6 +40,7 @@ from tenants.models import (
 )
 from tenants.naming import (
     InvalidName,
+    cities_role_name,
     normalize_domain,
     role_name,
     schema_name,
@@ -109,14 +110,17 @@ def city_privileges_sql(schema: str, role: str) -> list[str]:
     ]
 
 
-def new_city_sql(schema: str, role: str, citus: bool, distributed: bool = True) -> list[str]:
-    """The city's role (which the owner may act as) and its empty schema, put on the
-    transaction's search_path; provisioning and import (tenants/export.py) both start so.
+def new_city_sql(schema: str, role: str, database_oid: int, citus: bool,
+                 distributed: bool = True) -> list[str]:
+    """The city's role (which the owner may act as, and which joins the group of every city's
+    role: what it may use outside its schema, docs/security.md) and its empty schema, put on
+    the transaction's search_path; provisioning and import (tenants/export.py) both start so.
     On Citus the schema is made a distributed schema at once, unless `distributed` is False
     (an import distributes it after the restore, tenants.export)."""
     login = current_app.config["TENANT_ROLE_LOGIN"] or citus
     statements = [f'CREATE ROLE "{role}" {"LOGIN" if login else "NOLOGIN"}',
-                  f'GRANT "{role}" TO CURRENT_USER']
+                  f'GRANT "{role}" TO CURRENT_USER',
+                  f'GRANT "{cities_role_name(database_oid)}" TO "{role}"']
     if citus:
         statements.append(CITY_DDL_SETTING)
         if distributed:
@@ -256,7 +260,7 @@ def create_tenant(slug: str, name: str, domains: list[str], name_zh: str | None 
                 locale=locale, timezone=timezone, domains=tuple(hosts), plan=plan,
             )
             execute_statements(connection, [
-                *new_city_sql(schema, role, checks.citus),
+                *new_city_sql(schema, role, checks.database_oid, checks.citus),
                 *city_schema_sql(schema, role),
                 *append_only_sql(role),
             ])

@@ -2,6 +2,7 @@ import pytest
 
 from tenants.naming import (
     InvalidName,
+    cities_role_name,
     normalize_domain,
     role_name,
     schema_name,
@@ -35,6 +36,13 @@ def test_schema_and_role_names_are_derived_safely():
 
 def test_roles_of_two_databases_never_collide():
     assert role_name(16384, "lishui") != role_name(16385, "lishui")
+
+
+def test_no_city_role_can_take_the_name_of_the_cities_group():
+    assert cities_role_name(16384) == "civic_16384__cities"
+    assert role_name(16384, "cities") != cities_role_name(16384)
+    with pytest.raises(InvalidName):
+        role_name(16384, "-cities")
 
 
 @pytest.mark.parametrize(("host", "expected"), [

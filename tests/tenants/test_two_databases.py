@@ -7,9 +7,11 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from app import create_app
+from tenants import citus
 from tenants.context import tenant_context
 from tenants.db import db
 from tenants.migrations import migrate_platform
+from tenants.naming import role_prefix
 from tenants.provisioning import create_tenant, delete_tenant
 
 
@@ -19,9 +21,11 @@ def second_database(database_url):
     server = make_url(database_url).set(database="postgres").render_as_string(False)
     with psycopg.connect(server, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        oid = admin.execute("SELECT oid FROM pg_database WHERE datname = %s",
+                            (name,)).fetchone()[0]
     yield make_url(database_url).set(database=name).render_as_string(False)
-    with psycopg.connect(server, autocommit=True) as admin:
-        admin.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+    # with the group role of its cities' roles (tenants.naming.cities_role_name)
+    citus.drop_database(server, name, role_prefix(oid))
 
 
 def test_the_same_slug_in_two_databases_gets_two_roles(app, cities, second_database):
