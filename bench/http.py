@@ -17,13 +17,15 @@ socket errors (wrk counts a request over 2 s as one), the SQL
 statements one request sends (every message libpq sends that asks the server for an answer —
 BEGIN, a pool ping, COMMIT and ROLLBACK included — counted by libpq's trace in this process,
 on an app configured as the served one, after a warm-up), and each page's req/s over the bare
-SELECT app's. `--profile N` also profiles N home pages of one city in process (cProfile) and
-prints where the time went, by package.
+SELECT app's. `--repeat N` runs every target N times, each on a fresh server, and shows each
+run and the median. `--profile N` also profiles N requests of the home page and of the
+hospital page of one city in process (cProfile) and prints where the time went, by package.
 
 DATABASE_URL names the server (default: the embedded PostgreSQL).
 
     .venv/bin/python bench/http.py [--cities 50] [--seconds 15] [--connections 16]
-                                   [--workers 2] [--wrk-threads 1] [--profile 2000]
+                                   [--workers 2] [--wrk-threads 1] [--repeat 1]
+                                   [--profile 1000]
 """
 import sys
 from pathlib import Path
@@ -72,8 +74,7 @@ TARGETS = [
     ("city announcements list", "wsgi:app", "/announcements/"),
     ("city hospital's departments", "wsgi:app", HOSPITAL_PAGE),
 ]
-CITY_PAGES = [path for label, _app, path in TARGETS if label.startswith("city")
-              and path != "/healthz"]
+PROFILED = ("/", HOSPITAL_PAGE)
 
 LUA = """
 local hosts = {%(hosts)s}
@@ -239,14 +240,16 @@ def package_of(filename: str) -> str:
     return "Python's standard library"
 
 
-def profile(uri: str, host: str, path: str, requests: int) -> list[list]:
-    """Own time by package over `requests` warm requests of `path`, in process (cProfile)."""
+def profile(uri: str, host: str, path: str, requests: int) -> tuple[dict, float]:
+    """({package: own seconds per request}, wall seconds per request) over `requests` warm
+    requests of `path`, in process (cProfile)."""
     app = create_app({"DATABASE_URL": uri, "PLATFORM_HOST": PLATFORM_HOST})
     try:
         client = app.test_client()
         for _ in range(20):
             client.get(path, headers={"Host": host})
         app.extensions["city_cache"].listening.wait(10)
+        client.get(path, headers={"Host": host})
         profiler = cProfile.Profile()
         started = time.perf_counter()
         profiler.enable()
@@ -265,11 +268,25 @@ def profile(uri: str, host: str, path: str, requests: int) -> list[list]:
                 own[package_of(caller_file)] += caller_tottime
         else:
             own[package_of(filename)] += tottime
-    total = sum(own.values())
-    rows = [[package, f"{seconds / requests * 1e3:.3f} ms", f"{seconds / total:.0%}"]
-            for package, seconds in sorted(own.items(), key=lambda item: -item[1])]
-    rows.append(["all (profiled)", f"{total / requests * 1e3:.3f} ms", "100%"])
-    rows.append(["wall time per request (profiler on)", f"{wall / requests * 1e3:.3f} ms", ""])
+    return {package: seconds / requests for package, seconds in own.items()}, wall / requests
+
+
+def profile_table(profiles: dict[str, tuple[dict, float]]) -> list[list]:
+    """A row per package (the largest first), a column per profiled page: ms and share."""
+    totals = {label: sum(own.values()) for label, (own, _wall) in profiles.items()}
+    packages = sorted({package for own, _wall in profiles.values() for package in own},
+                      key=lambda package: -sum(own.get(package, 0)
+                                               for own, _wall in profiles.values()))
+
+    def cell(label, seconds):
+        return f"{seconds * 1e3:.3f} ms ({seconds / totals[label]:.0%})"
+
+    rows = [[package, *(cell(label, own.get(package, 0.0))
+                        for label, (own, _wall) in profiles.items())]
+            for package in packages]
+    rows.append(["all (profiled)", *(f"{totals[label] * 1e3:.3f} ms" for label in profiles)])
+    rows.append(["wall time, profiler on", *(f"{wall * 1e3:.3f} ms"
+                                             for _own, wall in profiles.values())])
     return rows
 
 
@@ -286,8 +303,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16, help="wrk -c")
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk -t")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (WEB_WORKERS)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs of each target, each on a fresh server (the median shown)")
     parser.add_argument("--profile", type=int, metavar="N", default=0,
-                        help="also profile N home pages in process (cProfile)")
+                        help="also profile N requests of the home and hospital pages in "
+                             "process (cProfile)")
     args = parser.parse_args()
     if not os.path.exists(WRK):
         sys.exit("wrk is not installed: apt-get install wrk")
@@ -297,27 +317,33 @@ def main() -> None:
         hosts, provisioned = _common.timed(make_cities, args.cities)
         print(f"provisioned {args.cities} cities in {provisioned:.1f} s", file=sys.stderr)
         counts = count_statements(scratch.uri, hosts)
-        results = {}
-        for label, app_spec, path in TARGETS:
-            print(f"loading {label} ...", file=sys.stderr)
-            results[label] = load_target(app_spec, path, hosts, scratch.uri, args,
-                                         Path(folder))
-        profiled = (profile(scratch.uri, hosts[0], "/", args.profile) if args.profile
-                    else None)
+        runs = defaultdict(list)  # a fresh gunicorn for each run: server starts compared
+        for round_ in range(args.repeat):
+            for label, app_spec, path in TARGETS:
+                print(f"loading {label} (run {round_ + 1}) ...", file=sys.stderr)
+                runs[label].append(load_target(app_spec, path, hosts, scratch.uri, args,
+                                               Path(folder)))
+        profiled = {label: profile(scratch.uri, hosts[0], path, args.profile)
+                    for label, app_spec, path in TARGETS
+                    if app_spec == "wsgi:app" and path in PROFILED} if args.profile else {}
+    results = {label: sorted(found, key=lambda run: run["rps"])[len(found) // 2]
+               for label, found in runs.items()}
     bare = results[BARE_SELECT]["rps"]
     rows = []
     for label, _app, path in TARGETS:
         result = results[label]
         ratio = f"{result['rps'] / bare:.2f}x" if label.startswith("city") else ""
-        rows.append([label, path, f"{result['rps']:,.0f}", _common.ms(result["p50"]),
-                     _common.ms(result["p99"]), counts[label][0], ratio, result["non_2xx"],
-                     result["socket_errors"]])
+        every = ", ".join(f"{run['rps']:,.0f}" for run in runs[label])
+        rows.append([label, path, f"{result['rps']:,.0f}", every, _common.ms(result["p50"]),
+                     _common.ms(result["p99"]), counts[label][0], ratio,
+                     sum(run["non_2xx"] for run in runs[label]),
+                     sum(run["socket_errors"] for run in runs[label])])
     _common.print_table(
         f"HTTP, gunicorn -c config/gunicorn.py ({args.workers} gevent workers), wrk "
         f"-t{args.wrk_threads} -c{args.connections} -d{args.seconds:g}s, Host rotating over "
         f"{args.cities} cities",
-        ["target", "path", "req/s", "p50", "p99", "SQL/request", "vs bare SELECT", "non-2xx",
-         "socket errors"],
+        ["target", "path", "req/s", "each run", "p50", "p99", "SQL/request", "vs bare SELECT",
+         "non-2xx", "socket errors"],
         rows)
     print("\nGoal (#17): every city page >= 0.90x the bare SELECT app, <= 3 SQL statements.")
     print("\nStatements of one warm request (libpq trace):")
@@ -327,12 +353,12 @@ def main() -> None:
             for statement in sent:
                 print(f"    {statement[:110]}")
     if profiled:
-        _common.print_table(f"Where one home page's time goes: {args.profile} requests in "
+        _common.print_table(f"Where a page's time goes: {args.profile} requests each in "
                             "process (Flask test client, cProfile), own time by package",
-                            ["package", "per request", "share"], profiled)
+                            ["package", *profiled], profile_table(profiled))
     print(f"\nload before: {load_before}\nload after:  {uptime()}")
     _common.describe_run()
-    if any(result["non_2xx"] for result in results.values()):
+    if any(run["non_2xx"] for found in runs.values() for run in found):
         sys.exit(1)
 
 
