@@ -16,7 +16,7 @@ from tenants.db import db
 from tenants.statement_trace import StatementTrace
 from tests.support.apps import another_app, app_config
 
-LIST = "/announcements/"
+LIST = "/announcements/?page=1"  # a query string: never a kept page (page_cache.py)
 
 
 def quiet_config(database_url, outbox_dir, **changes):
