@@ -81,7 +81,7 @@ test-citus: install
 	TEST_DATABASE_URL=$$url $(BIN)/python -m pytest $(CITUS_TESTS) $(PYTEST_ARGS)
 
 bench: install
-	@set -e; for script in bench/*.py; do $(BIN)/python $$script; done
+	@set -e; for script in bench/[!_]*.py; do $(BIN)/python $$script; done
 
 # AUDIT_UNREACHABLE_OK=1 (CI): an advisory service that can't be reached is said, not failed.
 audit: install

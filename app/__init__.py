@@ -55,7 +55,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     engine_options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {
         "pool_size": app.config["DB_POOL_SIZE"],
         "max_overflow": app.config["DB_POOL_SIZE"] // 2,
-        "pool_pre_ping": True,
+        # No pre-ping: it cost every checkout a round trip. A connection found dead fails its
+        # request (503, app/web/errors.py) and SQLAlchemy then invalidates the whole pool, so
+        # the next requests connect afresh (tests/tenants/test_read_transactions.py).
     })
     if not app.config["DB_PREPARED_STATEMENTS"]:
         # A server-side prepared statement lives on one server connection, which a pooler in

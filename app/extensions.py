@@ -6,7 +6,7 @@ from flask_limiter import Limiter
 from flask_login import LoginManager
 from flask_wtf import CSRFProtect
 
-from tenants.db import db
+from tenants import db as database
 
 
 def client_address_key() -> str:
@@ -66,7 +66,7 @@ limiter = AppLimiter(key_func=client_address_key)
 
 
 def init_app(app) -> None:
-    db.init_app(app)
+    database.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)

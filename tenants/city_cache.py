@@ -17,7 +17,7 @@ cache off (every read goes to the database).
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import psycopg
@@ -33,6 +33,7 @@ _NOTIFY_SQL = f"SELECT pg_notify('{CHANNEL}', %(slug)s)"
 _LISTEN_SQL = f"LISTEN {CHANNEL}"
 _CHANGED = "city_cache_changed"  # session.info: the slug whose watched tables changed
 RECONNECT_SECONDS = 1.0
+_MISSING = object()
 
 # The tables (names, in every city's schema) whose changes invalidate a city's entries.
 WATCHED_TABLES: set[str] = set()
@@ -49,7 +50,7 @@ class CityCache:
         self._conninfo = conninfo
         self.max_age = max_age
         self._versions: dict[str, int] = {}
-        self._entries: dict[tuple[str, str], tuple[int, float, Any]] = {}
+        self._entries: dict[tuple[str, Hashable], tuple[int, float, Any]] = {}
         self._lock = threading.Lock()
         self._listener: threading.Thread | None = None
         self._closed = threading.Event()
@@ -59,17 +60,36 @@ class CityCache:
         """The city's value `key`, from `load()` when absent, outdated or too old. `load` runs
         in the caller's context (the city bound) and its value must not be changed afterwards:
         every request of this process shares it."""
-        if self.max_age <= 0:
+        if not self.enabled:
             return load()
-        self._ensure_listening()
-        version = self._versions.get(slug, 0)
-        entry = self._entries.get((slug, key))
-        now = time.monotonic()
-        if entry is not None and entry[0] == version and now - entry[1] < self.max_age:
-            return entry[2]
+        version = self.version(slug)
+        found = self.lookup(slug, key, _MISSING)
+        if found is not _MISSING:  # None is a value too (no pinned announcement)
+            return found
         value = load()
-        self._entries[(slug, key)] = (version, now, value)  # a later change moves the version
+        self.store(slug, key, version, value)
         return value
+
+    @property
+    def enabled(self) -> bool:
+        return self.max_age > 0
+
+    def version(self, slug: str) -> int:
+        """The city's version now: take it before loading a value, and store the value with
+        it, so a change committed meanwhile makes the value outdated at once."""
+        self._ensure_listening()
+        return self._versions.get(slug, 0)
+
+    def lookup(self, slug: str, key: Hashable, default: Any = None) -> Any:
+        """The city's value `key` if it is there, current and young enough; else `default`."""
+        entry = self._entries.get((slug, key))
+        if entry is not None and entry[0] == self._versions.get(slug, 0) and \
+                time.monotonic() - entry[1] < self.max_age:
+            return entry[2]
+        return default
+
+    def store(self, slug: str, key: Hashable, version: int, value: Any) -> None:
+        self._entries[(slug, key)] = (version, time.monotonic(), value)
 
     def invalidate(self, slug: str) -> None:
         with self._lock:

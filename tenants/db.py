@@ -7,14 +7,17 @@ and every transaction it begins starts with `SET LOCAL ROLE <city role>` and
 connection; safe behind PgBouncer in transaction mode). With no city bound, touching a city
 table raises `TenantNotBound`: there is no fallback schema.
 """
+import logging
 from functools import lru_cache
 
 import sqlalchemy as sa
-from flask import g, has_app_context
+from flask import Flask, g, has_app_context, request
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session
 from sqlalchemy import event
 from sqlalchemy.orm import DeclarativeBase
+
+log = logging.getLogger(__name__)
 
 PLATFORM_SCHEMA = "platform"
 
@@ -97,6 +100,14 @@ class TenantSession(Session):
         return unbound_engine(engine)
 
 
+# connection.info: nothing but SELECTs has run in the session's current transaction on it.
+_ONLY_READ = "civic_only_read"
+# session.info: the connections of the session's current transaction.
+_CONNECTIONS = "civic_connections"
+# g: the request was a GET or HEAD that raised nothing; its transaction may end in a COMMIT.
+_READING_REQUEST = "civic_reading_request"
+
+
 @event.listens_for(TenantSession, "after_begin")
 def _enter_city(session, transaction, connection):
     if transaction.nested:
@@ -104,12 +115,76 @@ def _enter_city(session, transaction, connection):
         # it began, and SET LOCAL holds until that transaction ends (a savepoint's rollback
         # undoes only what was set after it).
         return
+    connection.info[_ONLY_READ] = True
+    session.info.setdefault(_CONNECTIONS, []).append(connection)
     city = connection.get_execution_options().get("civic_city")
     if city is not None:
         connection.exec_driver_sql(ENTER_CITY_SQL, city)
 
 
+@event.listens_for(TenantSession, "after_transaction_end")
+def _forget_connections(session, transaction):
+    if transaction.parent is None:
+        session.info.pop(_CONNECTIONS, None)
+
+
+def _is_select(statement: str, context) -> bool:
+    """A statement that reads only: a compiled SELECT, or the city's SET LOCALs. Anything else
+    (DML, DDL, text and driver SQL such as pg_notify, SAVEPOINTs) counts as a write."""
+    if statement == ENTER_CITY_SQL:
+        return True
+    compiled = getattr(context, "compiled", None)
+    return compiled is not None and isinstance(
+        compiled.statement, (sa.sql.Select, sa.sql.CompoundSelect))
+
+
+@event.listens_for(sa.Engine, "before_cursor_execute")
+def _note_write(connection, cursor, statement, parameters, context, executemany):
+    if not _is_select(statement, context):
+        connection.info[_ONLY_READ] = False
+
+
+@event.listens_for(sa.Engine, "handle_error")
+def _note_error(context):
+    if context.connection is not None:  # an aborted transaction must roll back
+        context.connection.info[_ONLY_READ] = False
+
+
+def only_read(session: Session) -> bool:
+    """The session's transaction has no pending change, wrote nothing and met no error."""
+    return not (session.new or session.dirty or session.deleted) and all(
+        connection.info.get(_ONLY_READ) for connection in session.info.get(_CONNECTIONS, ()))
+
+
+def _note_reading_request(error):
+    if error is None and request.method in ("GET", "HEAD"):
+        setattr(g, _READING_REQUEST, True)
+
+
+def _commit_reading_transaction(error):
+    """A GET's transaction that only read ends in a COMMIT, not the ROLLBACK the session's
+    removal sends next: psycopg forgets its prepared statements at every ROLLBACK, so with
+    only ROLLBACKs no statement ever reached its prepare_threshold. A transaction that wrote,
+    failed or has pending changes is left to that ROLLBACK."""
+    if error is not None or not g.pop(_READING_REQUEST, False) or not db.session.registry.has():
+        return
+    session = db.session()
+    if session.in_transaction() and only_read(session):
+        try:
+            session.commit()
+        except sa.exc.SQLAlchemyError:  # e.g. the connection died: nothing was written
+            log.warning("could not commit a read-only transaction; rolling back", exc_info=True)
+
+
 db = SQLAlchemy(model_class=Base, session_options={"class_": TenantSession})
+
+
+def init_app(app: Flask) -> None:
+    """After Flask-SQLAlchemy's init_app: app-context teardowns run last-registered first, so
+    the COMMIT comes before its session removal."""
+    db.init_app(app)
+    app.teardown_request(_note_reading_request)
+    app.teardown_appcontext(_commit_reading_transaction)
 
 
 def execute_statements(connection, statements) -> None:

@@ -21,6 +21,7 @@ from app.modules import Module, enabled_modules
 from app.web.banner import SiteBanner
 from app.web.maintenance import maintenance_banner
 from app.web.navigation import current_path, safe_next
+from app.web.page_cache import anonymous_page
 
 
 def enabled_services() -> list[Module]:
@@ -58,6 +59,7 @@ def city_page_context() -> dict:
 
 
 @bp.get("/")
+@anonymous_page  # made of the city's branding, modules and banner: all watched
 def home():
     # The hero names only what the city offers (the cards below are the same modules).
     names = [str(module.name) for module in enabled_services()]

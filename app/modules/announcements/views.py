@@ -4,6 +4,7 @@ from flask import Blueprint, abort, render_template, request
 from app.modules import settings_of
 from app.modules.announcements.models import Announcement
 from app.web.input_checks import BIGINT_MAX, bigint_arg
+from app.web.page_cache import anonymous_page
 from tenants.db import db
 
 bp = Blueprint("announcements", __name__, template_folder="templates")
@@ -11,6 +12,7 @@ FEED_SIZE = 20
 
 
 @bp.get("/")
+@anonymous_page  # announcements are watched (banner.py); ?page=N is not kept
 def index():
     per_page = settings_of("announcements")["per_page"]
     page = request.args.get("page", 1, type=bigint_arg)
