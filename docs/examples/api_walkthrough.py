@@ -1,22 +1,31 @@
 """docs/api.md's walkthrough against `make run`'s demo city Lishui: register a public app,
 sign a citizen in with PKCE, read their profile and messages, book a hospital appointment and
-list their bookings, pay a demo traffic fine through the sandbox and read its receipt, then
-refresh the token and revoke it.
+list their bookings, pay a demo traffic fine through the sandbox and read its receipt, receive
+the payment's webhook and verify its signature, then refresh the token and revoke it.
 
 Run from the repository root while `make run` serves:
     PYTHONPATH=. .venv/bin/python docs/examples/api_walkthrough.py
 You approve the consent page and the sandbox's checkout in your browser, signed in to Lishui.
 With --sign-in EMAIL PASSWORD (an account registered at /account/register) the script does
 both itself, as the browser would. --base names another address (e.g. `PORT=5071 make run`).
+The webhook comes from `make run`'s job worker to a receiver this script runs on 127.0.0.1.
 """
 import argparse
 import base64
 import hashlib
+import hmac
 import html
+import http.server
+import json
+import queue
 import re
 import secrets
 import sys
+import threading
+import time
 import uuid
+from contextlib import contextmanager
+from functools import cache
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import requests
@@ -27,6 +36,7 @@ SCOPES = "profile:read notifications:read bookings:read bookings:write payments:
 # The demo city's fines (app/modules/traffic_fines/demo.py): each can be paid once.
 DEMO_FINES = [("浙K12345", "33110001"), ("浙K12345", "33110002"), ("浙KA8888", "33110003")]
 SAMPLE_ID_NUMBER = "11010519491231002X"  # a valid sample resident ID card number
+WEBHOOK_WAIT_SECONDS = 60  # the worker sends at once; its sweep retries every minute
 
 
 class City:
@@ -63,18 +73,94 @@ def csrf_token(page) -> str:
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.text).group(1)
 
 
-def register_app() -> str:
-    """What a city administrator does; here in the city directly (console page: not yet)."""
+@cache
+def _app():
     from app import create_app
-    from app.oauth.clients import register_client
+    return create_app()
+
+
+@contextmanager
+def as_city_admin():
+    """What a city administrator does in the console (API apps, Webhooks), done here in the
+    city directly, with the same functions; committed at the end."""
     from tenants.context import tenant_context
     from tenants.db import db
 
-    with tenant_context("lishui", create_app()):
-        client, _secret = register_client("Walkthrough app", "public", [REDIRECT_URI],
-                                          SCOPES.split(), "user:0:walkthrough")
+    with tenant_context("lishui", _app()):
+        yield "user:0:walkthrough"  # the audit log's actor
         db.session.commit()
+
+
+def register_app() -> str:
+    from app.oauth.clients import register_client
+
+    with as_city_admin() as actor:
+        client, _secret = register_client("Walkthrough app", "public", [REDIRECT_URI],
+                                          SCOPES.split(), actor)
         return client.client_id
+
+
+def verify(secret: str, signature_header: str, body: bytes, tolerance: int = 300) -> bool:
+    """Whether a webhook is the city's (docs/webhooks.md): HMAC-SHA256 of "<t>.<body>" with
+    the endpoint's secret, sent at most `tolerance` seconds ago (so it cannot be replayed)."""
+    fields = dict(part.split("=", 1) for part in signature_header.split(","))
+    timestamp = int(fields["t"])
+    if abs(time.time() - timestamp) > tolerance:
+        return False
+    expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body,
+                        hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, fields["v1"])
+
+
+class WebhookReceiver(http.server.BaseHTTPRequestHandler):
+    """The city's own system: keeps each POST's signature header and raw body, answers 204."""
+    received = queue.Queue()
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        self.received.put((self.headers["CivicCloud-Signature"], body))
+        self.send_response(204)
+        self.end_headers()
+
+    def log_message(self, *args):  # quiet: the script prints what it received
+        pass
+
+
+def start_receiver() -> str:
+    """Serve WebhookReceiver on a free loopback port in a thread; its URL."""
+    server = http.server.HTTPServer(("127.0.0.1", 0), WebhookReceiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}/civiccloud-events"
+
+
+def add_webhook(url: str) -> tuple[int, str]:
+    """Register `url` for payment.received; (the endpoint's id, its signing secret)."""
+    from app.webhooks.endpoints import create_endpoint
+
+    with as_city_admin() as actor:
+        endpoint, secret = create_endpoint(actor, url=url, description="API walkthrough",
+                                           events=["payment.received"])
+        return endpoint.id, secret
+
+
+def remove_webhook(endpoint_id: int) -> None:
+    from app.webhooks.endpoints import delete_endpoint
+    from app.webhooks.models import WebhookEndpoint
+    from tenants.db import db
+
+    with as_city_admin() as actor:
+        delete_endpoint(db.session.get(WebhookEndpoint, endpoint_id), actor)
+
+
+def receive_webhook(secret: str) -> None:
+    try:
+        signature, body = WebhookReceiver.received.get(timeout=WEBHOOK_WAIT_SECONDS)
+    except queue.Empty:
+        print(f"9. No webhook within {WEBHOOK_WAIT_SECONDS} s: is `make run`'s job worker "
+              "running? Its deliveries are on the console's Webhooks page.")
+        return
+    print("9. Webhook, signature", "valid:" if verify(secret, signature, body) else "INVALID:",
+          json.loads(body))
 
 
 def sign_in(city: City, authorize: str, credentials: list[str] | None) -> str:
@@ -127,7 +213,8 @@ def approve_in_the_sandbox(city: City, checkout_url: str) -> None:
     city.page("GET", back.headers["Location"])  # back at the city, which asks the sandbox
 
 
-def pay_a_fine(city: City, token: str, automatic: bool) -> None:
+def pay_a_fine(city: City, token: str, automatic: bool) -> bool:
+    """Whether a fine was paid (each demo fine can be paid once)."""
     for plate, ticket in DEMO_FINES:
         asked = city.api("POST", "/api/v1/traffic-fines/payments", token,
                          json={"plate_number": plate, "ticket_number": ticket},
@@ -137,7 +224,7 @@ def pay_a_fine(city: City, token: str, automatic: bool) -> None:
         print(f"   fine {ticket}: {asked.status_code} {asked.json()['detail']}")
     else:
         print("7. Every demo fine is paid already")
-        return
+        return False
     payment = asked.json()
     print(f"7. Paying fine {ticket}: {payment['amount_fen'] / 100:.2f} yuan, checkout at",
           payment["checkout_url"])
@@ -148,6 +235,7 @@ def pay_a_fine(city: City, token: str, automatic: bool) -> None:
     receipt = city.api("GET", f"/api/v1/payments/{payment['reference']}/receipt", token)
     print("8. Receipt:", receipt.status_code, {key: receipt.json().get(key) for key in (
         "receipt_number", "issuer", "description", "amount_fen", "payment_method")})
+    return True
 
 
 def main() -> int:
@@ -180,15 +268,20 @@ def main() -> int:
     print("4. Messages:", len(messages.json()), "of", messages.headers["X-Total-Count"],
           "| Link:", messages.headers["Link"])
     book_and_list(city, access)
-    pay_a_fine(city, access, automatic=bool(options.sign_in))
+    endpoint_id, secret = add_webhook(start_receiver())
+    try:
+        if pay_a_fine(city, access, automatic=bool(options.sign_in)):
+            receive_webhook(secret)
+    finally:
+        remove_webhook(endpoint_id)  # so that the next run starts clean
     fresh = city.api("POST", "/api/v1/oauth/token", data={
         "grant_type": "refresh_token", "refresh_token": token["refresh_token"],
         "client_id": client_id}).json()
-    print("9. Refreshed; new refresh token:", fresh["refresh_token"] != token["refresh_token"])
+    print("10. Refreshed; new refresh token:", fresh["refresh_token"] != token["refresh_token"])
     city.api("POST", "/api/v1/oauth/revoke", data={"token": fresh["refresh_token"],
                                                    "client_id": client_id})
     gone = city.api("GET", "/api/v1/me", fresh["access_token"])
-    print("10. After revocation:", gone.status_code, gone.json()["title"])
+    print("11. After revocation:", gone.status_code, gone.json()["title"])
     return 0
 
 
