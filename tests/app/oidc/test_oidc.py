@@ -575,7 +575,8 @@ def test_the_development_key_comes_from_secret_key_and_rotation_keeps_old_values
 
 def test_production_needs_a_valid_data_encryption_key():
     environment = {"CIVIC_ENV": "production", "SECRET_KEY": "s" * 32,
-                   "DATABASE_URL": "postgresql://x", "RATELIMIT_STORAGE_URI": "redis://r:6379/0"}
+                   "DATABASE_URL": "postgresql://x", "RATELIMIT_STORAGE_URI": "redis://r:6379/0",
+                   "EXPORT_SIGNING_KEY": "e" * 32}
     with pytest.raises(ConfigurationError, match="DATA_ENCRYPTION_KEY"):
         from_environment(environment)
     key = crypto.development_key("anything").decode()
