@@ -23,16 +23,17 @@ from app.staff.permissions import MANAGE_STAFF, staff_required
 from app.web.forms import INVALID_FORM
 
 
-def _body_field(label, message):
+def _body_field(label, message, lang):
+    hint = _l("Plain text; a blank line starts a new paragraph. At most %(count)d characters.",
+              count=BODY_MAX)
     return TextAreaField(label, filters=[lambda value: (value or "").strip()], validators=[
-        DataRequired(message), Length(max=BODY_MAX)], render_kw={"rows": 24}, description=_l(
-        "Plain text; a blank line starts a new paragraph. At most %(count)d characters.",
-        count=BODY_MAX))
+        DataRequired(message), Length(max=BODY_MAX)], description=hint,
+        render_kw={"rows": 24, "lang": lang})
 
 
 class PrivacyNoticeForm(FlaskForm):
-    body_zh = _body_field(_l("Notice in Chinese"), _l("Enter the notice in Chinese."))
-    body_en = _body_field(_l("Notice in English"), _l("Enter the notice in English."))
+    body_zh = _body_field(_l("Notice in Chinese"), _l("Enter the notice in Chinese."), "zh-Hans")
+    body_en = _body_field(_l("Notice in English"), _l("Enter the notice in English."), "en")
 
 
 @bp.route("/privacy", methods=["GET", "POST"])
