@@ -29,6 +29,10 @@ class User(UserMixin, db.Model):
     )
     last_login_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     mobile_verified_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # The version of the city's privacy notice accepted at registration (app/privacy), and
+    # when; unset for accounts made before consent was asked for, or through a sign-in provider.
+    privacy_version: Mapped[int | None] = mapped_column(sa.Integer)
+    privacy_accepted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     def password_fingerprint(self) -> str:
         """Changes whenever the password does: part of reset links, so each works once."""

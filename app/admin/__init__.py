@@ -18,6 +18,7 @@ from app.admin import (  # noqa: F401  (their routes and commands)
     impersonation,
     modules,
     oauth_clients,
+    privacy,
     providers,
     views,
     webhooks,

@@ -39,6 +39,7 @@ from app.branding.change import (
     CONTACT_EMAIL,
     CONTACT_PHONE,
     HERO_MAX_BYTES,
+    ICP_FILING,
     IMAGE_LIMITS,
     LOGO_MAX_BYTES,
     NAME_MAX,
@@ -118,6 +119,10 @@ class BrandingForm(FlaskForm):
         CONTACT_EMAIL, message=_l("Enter an email address such as name@example.com.")))
     opening_hours = _text_field("opening_hours", _l("Opening hours in English"))
     opening_hours_zh = _text_field("opening_hours_zh", _l("Opening hours in Chinese"))
+    icp_filing = _text_field("icp_filing", _l("ICP filing number"), Regexp(
+        ICP_FILING, message=_l("Enter the number as filed, such as 浙ICP备12345678号-1.")),
+        description=_l("Shown in the footer of every page, linking to the MIIT filing "
+                       "system. Leave empty if the site has none."))
     languages = SelectMultipleField(
         _l("Languages offered"), choices=[], widget=ListWidget(prefix_label=False),
         option_widget=CheckboxInput(), validate_choice=False,

@@ -25,9 +25,12 @@ UPLOAD_AREA = "branding"
 TEXT_LIMITS = {
     "tagline": 200, "tagline_zh": 200, "contact_address": 300, "contact_address_zh": 300,
     "contact_phone": 40, "contact_email": 254, "opening_hours": 200, "opening_hours_zh": 200,
+    "icp_filing": 50,
 }
 CONTACT_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{2,38}$")
 CONTACT_EMAIL = re.compile(r"^[^@\s<>\"]+@[^@\s<>\"]+\.[A-Za-z]{2,}$")
+# A filing (备) or licence (证) number such as 浙ICP备12345678号-1.
+ICP_FILING = re.compile(r"^[\u4e00-\u9fff]ICP[备证]\d{4,12}号(-\d{1,4})?$")
 IMAGE_KINDS = tuple(IMAGE_LIMITS)
 AUDITED = ("primary_color", "accent_color", "hero_pattern", "languages", *TEXT_LIMITS,
            *(f"{kind}_{part}" for kind in IMAGE_KINDS for part in ("file", "content_type",
@@ -119,6 +122,9 @@ def _validated_texts(texts: dict[str, str]) -> dict[str, str]:
                                 "spaces, + - and parentheses)")
         if name == "contact_email" and value and not CONTACT_EMAIL.match(value):
             raise BrandingError(f"contact email {value!r} is not an email address")
+        if name == "icp_filing" and value and not ICP_FILING.match(value):
+            raise BrandingError(f"ICP filing number {value!r} is not one such as "
+                                "浙ICP备12345678号-1")
         clean[name] = value
     return clean
 

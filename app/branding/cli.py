@@ -66,6 +66,8 @@ def _show(branding, tenant) -> None:
 @click.option("--contact-email", help="Email address of the service centre.")
 @click.option("--opening-hours", help="Opening hours of the service centre, in English.")
 @click.option("--opening-hours-zh", help="Opening hours, in Chinese.")
+@click.option("--icp-filing", help="The site's ICP filing number, such as "
+                                   "浙ICP备12345678号-1, shown in every footer ('' removes it).")
 @click.option("--languages", help="Languages the site offers, comma-separated: zh_Hans,en.")
 @click.option("--default-language", type=click.Choice(LOCALES),
               help="The site's default language (one of the offered languages).")

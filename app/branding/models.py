@@ -88,6 +88,8 @@ class Branding(db.Model):
     favicon_file: Mapped[str | None] = mapped_column(sa.String(100))
     favicon_content_type: Mapped[str | None] = mapped_column(sa.String(40))
     favicon_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    # The site's ICP filing number (ICP备案号), which Chinese law wants in the footer.
+    icp_filing: Mapped[str] = mapped_column(sa.String(50), default="", server_default="")
 
     @classmethod
     def defaults(cls) -> "Branding":
@@ -97,6 +99,7 @@ class Branding(db.Model):
             tagline="", tagline_zh="", hero_pattern=DEFAULT_HERO_PATTERN,
             contact_address="", contact_address_zh="", contact_phone="", contact_email="",
             opening_hours="", opening_hours_zh="", languages=list(OFFERED_LANGUAGES),
+            icp_filing="",
         )
 
     @classmethod

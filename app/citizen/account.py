@@ -36,6 +36,7 @@ from app.notifications.mail import send_mail
 from app.notifications.models import Notification
 from app.payments import Payment
 from app.payments.service import payment_description
+from app.privacy.notice import current_notice
 from app.web.forms import form_status
 from app.web.links import external_url
 from app.web.navigation import safe_next
@@ -113,9 +114,9 @@ def _tell_owner_of(user: User, by_email: bool) -> None:
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("citizen.account"))
-    form = RegisterForm()
-    if not form.validate_on_submit():
-        return render_template("citizen/account/register.html", form=form), (
+    form, notice = RegisterForm(), current_notice()
+    if not form.validate_on_submit() or not form.accepted(notice.version):
+        return render_template("citizen/account/register.html", form=form, notice=notice), (
             form_status(form))
     fields = form.normalized
     password_hash = accounts.hash_password(form.password.data)  # on both paths: the same time
@@ -127,7 +128,8 @@ def register():
                 _tell_owner_of(owner, by_email=name == "email")
     else:
         # The account keeps the language its citizen registered in (the page's).
-        user = User(**fields, password_hash=password_hash, locale=str(get_locale()))
+        user = User(**fields, password_hash=password_hash, locale=str(get_locale()),
+                    privacy_version=notice.version, privacy_accepted_at=datetime.now(UTC))
         db.session.add(user)
         db.session.flush()
         if user.email:

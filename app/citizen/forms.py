@@ -1,7 +1,15 @@
 """Forms of the citizen site (Flask-WTF: every form carries a CSRF token)."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, TelField
+from wtforms import (
+    BooleanField,
+    EmailField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TelField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
@@ -29,6 +37,21 @@ class RegisterForm(FlaskForm):
     mobile = TelField(_l("Mobile number"), validators=[Optional(), _mobile_number])
     display_name = StringField(_l("Your name"), validators=[Optional(), Length(max=100)])
     password, confirm = new_password_fields()
+    # The version shown is recorded with the account (app/privacy).
+    privacy_consent = BooleanField(_l("I have read and accept the privacy notice"),
+                                   validators=[DataRequired(_l(
+                                       "Accept the privacy notice to create an account."))])
+    privacy_version = HiddenField()  # the version the citizen was shown
+
+    def accepted(self, version: int) -> bool:
+        """Whether the notice accepted is `version`, the current one; if it changed since the
+        form was shown, the citizen is asked to read the new one."""
+        if self.privacy_version.data == str(version):
+            return True
+        self.privacy_consent.data = False
+        self.privacy_consent.errors = [_l("The privacy notice has changed since this page was "
+                                          "shown: read the new version and accept it.")]
+        return False
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)

@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from tests.conftest import form_token, fresh_database
+from tests.support.cities import CONSENT
 from tests.support.servers import free_port, gunicorn, wait_until_answering
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -430,7 +431,7 @@ def test_a_citizens_password_change_is_told_by_the_job_worker(recipe):
     address = f"citizen-{secrets.token_hex(4)}@example.com"
     page = _Page(recipe.get("/account/register", session=browser))
     registered = recipe.post(browser, "/account/register", {
-        "email": address, "password": PASSWORD, "confirm": PASSWORD}, page)
+        "email": address, "password": PASSWORD, "confirm": PASSWORD, **CONSENT}, page)
     assert registered.status_code == 200, registered.text[:2000]
     already = len(recipe.outbox())
     page = _Page(recipe.get("/account/password/forgot", session=browser))

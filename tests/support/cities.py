@@ -11,6 +11,8 @@ from tenants.db import db
 from tests.support.consoles import post_page_form
 
 PASSWORD = "correct horse battery"  # of the accounts the tests make in a city
+# What a registration form sends besides its fields: consent to the standard privacy notice.
+CONSENT = {"privacy_consent": "y", "privacy_version": "1"}
 
 
 def host(tenant) -> dict:

@@ -10,7 +10,7 @@ from tenants.context import tenant_context
 from tenants.db import db
 from tests.conftest import form_token
 from tests.support.accounts import signed_in_citizen
-from tests.support.cities import PASSWORD, host, post_form
+from tests.support.cities import CONSENT, PASSWORD, host, post_form
 
 
 @pytest.fixture()
@@ -43,7 +43,7 @@ def link_in(message) -> str:
 def test_register_with_email_sends_a_verification_link_then_signs_in(app, client, town, outbox):
     response = post_form(client, town, "/account/register", {
         "email": "Mei@Example.COM", "display_name": "Mei", "password": PASSWORD,
-        "confirm": PASSWORD})
+        "confirm": PASSWORD, **CONSENT})
     assert response.status_code == 200 and "Check your messages" in response.get_data(
         as_text=True)
     assert sign_in(client, town, "mei@example.com").status_code == 302
@@ -64,7 +64,7 @@ def test_register_with_email_sends_a_verification_link_then_signs_in(app, client
 
 def test_register_with_a_mobile_number_only(client, town, outbox, outbox_dir):
     response = post_form(client, town, "/account/register", {
-        "mobile": "+86 138-1234-5678", "password": PASSWORD, "confirm": PASSWORD})
+        "mobile": "+86 138-1234-5678", "password": PASSWORD, "confirm": PASSWORD, **CONSENT})
     assert response.status_code == 200
     assert sign_in(client, town, "138 1234 5678").status_code == 302
     assert "13812345678" in client.get("/account/", headers=host(town)).get_data(as_text=True)
@@ -74,12 +74,13 @@ def test_register_with_a_mobile_number_only(client, town, outbox, outbox_dir):
 
 
 @pytest.mark.parametrize(("data", "message"), [
-    ({"password": PASSWORD, "confirm": PASSWORD}, "Give an email address or a mobile number"),
-    ({"email": "not-an-address", "password": PASSWORD, "confirm": PASSWORD},
+    ({"password": PASSWORD, "confirm": PASSWORD, **CONSENT},
+     "Give an email address or a mobile number"),
+    ({"email": "not-an-address", "password": PASSWORD, "confirm": PASSWORD, **CONSENT},
      "Enter an email address such as"),
-    ({"mobile": "12345", "password": PASSWORD, "confirm": PASSWORD}, "11-digit"),
-    ({"email": "x@example.com", "password": "short", "confirm": "short"}, "10 to 128"),
-    ({"email": "x@example.com", "password": PASSWORD, "confirm": PASSWORD + "!"},
+    ({"mobile": "12345", "password": PASSWORD, "confirm": PASSWORD, **CONSENT}, "11-digit"),
+    ({"email": "x@example.com", "password": "short", "confirm": "short", **CONSENT}, "10 to 128"),
+    ({"email": "x@example.com", "password": PASSWORD, "confirm": PASSWORD + "!", **CONSENT},
      "not the same"),
 ])
 def test_bad_registrations_keep_the_values_and_name_the_problem(app, client, town, data, message):
@@ -98,9 +99,9 @@ def test_an_address_already_registered_gets_the_same_answer_and_its_owner_a_note
         app, client, town, outbox):
     add_user(app, town, email="taken@example.com")
     taken = post_form(client, town, "/account/register", {
-        "email": "TAKEN@example.com", "password": PASSWORD, "confirm": PASSWORD})
+        "email": "TAKEN@example.com", "password": PASSWORD, "confirm": PASSWORD, **CONSENT})
     free = post_form(client, town, "/account/register", {
-        "email": "free@example.com", "password": PASSWORD, "confirm": PASSWORD})
+        "email": "free@example.com", "password": PASSWORD, "confirm": PASSWORD, **CONSENT})
     assert taken.status_code == free.status_code == 200
     assert _without_form_tokens(taken, "taken@example.com") == _without_form_tokens(
         free, "free@example.com")
@@ -119,7 +120,7 @@ def _without_form_tokens(response, identifier) -> str:
 
 def test_forms_without_a_csrf_token_are_refused(client, town):
     response = client.post("/account/register", headers=host(town), data={
-        "email": "csrf@example.com", "password": PASSWORD, "confirm": PASSWORD})
+        "email": "csrf@example.com", "password": PASSWORD, "confirm": PASSWORD, **CONSENT})
     assert response.status_code == 400
 
 

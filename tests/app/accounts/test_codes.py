@@ -10,7 +10,7 @@ from app.accounts.models import OneTimeCode, User
 from tenants.context import tenant_context
 from tenants.db import db
 from tests.support.accounts import last_code, texts
-from tests.support.cities import PASSWORD, host, post_form
+from tests.support.cities import CONSENT, PASSWORD, host, post_form
 
 NEW_PASSWORD = "lantern orbit velvet canyon"
 
@@ -45,7 +45,8 @@ def reset(client, tenant, code, password=NEW_PASSWORD):
 def test_a_new_mobile_number_is_confirmed_by_the_code_sent_to_it(app, client, town,
                                                                  outbox_dir):
     post_form(client, town, "/account/register", {"mobile": "139-0000-1111",
-                                                  "password": PASSWORD, "confirm": PASSWORD})
+                                                  "password": PASSWORD, "confirm": PASSWORD,
+                                                  **CONSENT})
     code = last_code(outbox_dir, town)
     assert texts(outbox_dir, town)[-1].startswith("To: 13900001111")
     with tenant_context(town, app):  # only its HMAC is kept

@@ -7,7 +7,7 @@ import pytest
 from tests.app.platform.conftest import PLATFORM
 from tests.conftest import form_token
 from tests.support.accounts import add_citizen
-from tests.support.cities import PASSWORD, post_form
+from tests.support.cities import CONSENT, PASSWORD, post_form
 
 WEAK = ["password1234", "1234567890", "qwertyuiop", "woaini1314520", "iloveyou123"]
 ENGLISH = "too easy to guess"
@@ -26,19 +26,20 @@ def _refused(response, message=ENGLISH) -> bool:
 @pytest.mark.parametrize("weak", WEAK)
 def test_registration_refuses_common_passwords(client, town, weak):
     assert _refused(post_form(client, town, "/account/register", {
-        "email": "weak@example.com", "password": weak, "confirm": weak}))
+        "email": "weak@example.com", "password": weak, "confirm": weak, **CONSENT}))
 
 
 def test_a_password_built_on_the_city_or_the_address_is_refused(client, town):
     for weak in (f"{town.slug}123456", "zhangwei@example.com"):
         assert _refused(post_form(client, town, "/account/register", {
-            "email": "zhangwei@example.com", "password": weak, "confirm": weak}))
+            "email": "zhangwei@example.com", "password": weak, "confirm": weak, **CONSENT}))
 
 
 def test_the_message_is_in_chinese_on_a_chinese_site(client, make_city):
     city = make_city("pwzh", locale="zh_Hans")
     assert _refused(post_form(client, city, "/account/register", {
-        "email": "weak@example.com", "password": "password1234", "confirm": "password1234"}),
+        "email": "weak@example.com", "password": "password1234", "confirm": "password1234",
+        **CONSENT}),
         CHINESE)
 
 

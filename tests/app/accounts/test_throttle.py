@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import form_token
 from tests.support.accounts import add_citizen
 from tests.support.apps import another_app, app_config
-from tests.support.cities import PASSWORD, host
+from tests.support.cities import CONSENT, PASSWORD, host
 
 
 @pytest.fixture()
@@ -88,11 +88,12 @@ def test_reset_requests_are_limited_per_account_whatever_the_spelling(app, clien
 def test_registrations_are_limited_per_address(client, town):
     for attempt in range(20):
         response = post_from(client, town, "/account/register", {
-            "email": f"new{attempt}@example.com", "password": PASSWORD, "confirm": PASSWORD},
+            "email": f"new{attempt}@example.com", "password": PASSWORD, "confirm": PASSWORD,
+            **CONSENT},
             address="10.3.0.1")
         assert response.status_code == 200
     assert post_from(client, town, "/account/register", {
-        "email": "one-more@example.com", "password": PASSWORD, "confirm": PASSWORD},
+        "email": "one-more@example.com", "password": PASSWORD, "confirm": PASSWORD, **CONSENT},
         address="10.3.0.1").status_code == 429
 
 

@@ -173,3 +173,16 @@ def test_the_console_may_run_its_own_scripts_and_the_city_site_none(app, client,
         "Content-Security-Policy"]
     script = client.get("/static/js/admin.js", headers=host(town))
     assert script.status_code == 200 and b"eval(" not in script.data
+
+
+def test_the_icp_filing_number_is_checked_and_then_shown_in_the_footer(app, client, town,
+                                                                        admin):
+    refused = post(client, town, valid_form(town, icp_filing="ICP 12345"))
+    assert refused.status_code == 422
+    assert "such as 浙ICP备12345678号-1" in refused.get_data(as_text=True)
+    assert "beian.miit.gov.cn" not in client.get("/", headers=host(town)).get_data(as_text=True)
+    saved_number = post(client, town, valid_form(town, icp_filing="京ICP证030173号"))
+    assert saved_number.status_code == 302
+    (entry,) = saved(app, town)["audit"]
+    assert entry.after["icp_filing"] == "京ICP证030173号"
+    assert "京ICP证030173号" in client.get("/", headers=host(town)).get_data(as_text=True)

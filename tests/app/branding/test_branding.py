@@ -124,9 +124,11 @@ def test_brand_saves_everything_and_records_it_in_the_city_audit_log(
         "--contact-phone", "0578-2012345", "--contact-email", "service@city.example",
         "--contact-address", "1 Huayuan Road", "--contact-address-zh", "花园路1号",
         "--opening-hours", "Mon-Fri 9-17", "--opening-hours-zh", "周一至周五 9-17",
+        "--icp-filing", "浙ICP备12345678号-1",
         "--languages", "en,zh_Hans", "--default-language", "en"])
     assert result.exit_code == 0, result.output
     assert "branding saved" in result.output and "#1f4e8c -> #1b5e20" in result.output
+    assert "icp filing: - -> 浙ICP备12345678号-1" in result.output
     saved = state(app, city)
     row = saved["branding"]
     assert row["primary_color"] == "#1b5e20" and row["accent_color"] == "#f9a825"
@@ -200,6 +202,7 @@ def test_a_png_named_jpg_is_stored_as_what_it_is(app, cli, make_city, uploads, f
     (["--hero-pattern", "plaid"], "Invalid value for '--hero-pattern'"),
     (["--contact-email", "not an email"], "is not an email address"),
     (["--contact-phone", "call us!"], "is not a phone number"),
+    (["--icp-filing", "ICP 12345"], "is not one such as 浙ICP备12345678号-1"),
     (["--tagline", "x" * 201], "the limit is 200"),
     (["--logo", ("a.svg", SVG), "--remove-logo"], "not both"),
     # A good logo with a refused colour: neither is saved.

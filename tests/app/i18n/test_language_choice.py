@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from app.accounts.models import User
 from tenants.context import tenant_context
 from tenants.db import db
-from tests.support.cities import PASSWORD, host, post_form
+from tests.support.cities import CONSENT, PASSWORD, host, post_form
 
 
 def page_lang(client, tenant, path="/", **headers) -> str:
@@ -37,7 +37,7 @@ def test_a_new_account_keeps_the_language_its_citizen_used(app, client, make_cit
     client.get("/lang/en?next=/", headers=host(city))
     response = post_form(client, city, "/account/register", {
         "email": "anna@example.com", "password": PASSWORD, "confirm": PASSWORD,
-        "privacy_consent": "y"})
+        **CONSENT})
     assert response.status_code == 200
     with tenant_context(city, app):
         assert db.session.scalar(sa.select(User.locale).where(

@@ -12,6 +12,7 @@ from app.notifications.tasks import retry_due
 from tenants.context import tenant_context
 from tenants.db import db
 from tests.conftest import form_token, run_worker
+from tests.support.cities import CONSENT
 
 
 @pytest.fixture()
@@ -147,7 +148,7 @@ def test_a_password_change_notifies_and_shows_under_my_account(app, client, make
     token = form_token(client.get("/account/register", headers=host))
     client.post("/account/register", headers=host, data={
         "csrf_token": token, "email": "ui@example.com", "password": password,
-        "confirm": password})
+        "confirm": password, **CONSENT})
     token = form_token(client.get("/account/login", headers=host))  # registered: now sign in
     client.post("/account/login", headers=host, data={
         "csrf_token": token, "identifier": "ui@example.com", "password": password})

@@ -18,7 +18,14 @@ from tenants.db import db
 from tests.conftest import form_token
 from tests.support.accounts import signed_in_citizen, signed_in_staff
 from tests.support.apps import another_app, app_config
-from tests.support.cities import PASSWORD, configure_city, host, post_form, with_every_module
+from tests.support.cities import (
+    CONSENT,
+    PASSWORD,
+    configure_city,
+    host,
+    post_form,
+    with_every_module,
+)
 
 HUGE = str(2**64)
 
@@ -33,7 +40,7 @@ def test_a_nul_character_in_a_form_field_is_refused_in_the_citys_language(app, c
     alpha = cities["alpha"]
     response = post_form(client, alpha, "/account/register", {
         "email": "nul@example.com", "display_name": "Zhang\x00San",
-        "password": "correct horse battery", "confirm": "correct horse battery"})
+        "password": "correct horse battery", "confirm": "correct horse battery", **CONSENT})
     page = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "NUL" in page and "阿尔法市" in page and 'lang="zh-Hans"' in page
@@ -177,7 +184,7 @@ def test_a_database_that_is_down_gets_a_503_with_retry_after(app, database_url, 
         relay.cut()
         response = client.post("/account/register", headers=beta, data={
             "csrf_token": token, "email": "down@example.com", "password": PASSWORD,
-            "confirm": PASSWORD})
+            "confirm": PASSWORD, **CONSENT})
         page = response.get_data(as_text=True)
         assert response.status_code == 503, page
         assert response.headers["Retry-After"].isdigit()
