@@ -1,7 +1,8 @@
 """The citizen site, on each city's own host: the home page, the banner and the language
 switcher (views.py), accounts (account.py) and sign-in with the city's OpenID providers
-(oidc.py). The modules' citizen pages are their own blueprints, with this site's layout."""
-from app.citizen import account, oidc, views  # noqa: F401  (their routes and commands)
+(oidc.py), and site search (search.py). The modules' citizen pages are their own blueprints,
+with this site's layout."""
+from app.citizen import account, oidc, search, views  # noqa: F401  (their routes and commands)
 from app.citizen.blueprint import bp
 
 __all__ = ["bp"]

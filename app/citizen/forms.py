@@ -1,7 +1,7 @@
 """Forms of the citizen site (Flask-WTF: every form carries a CSRF token)."""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField, TelField
+from wtforms import EmailField, PasswordField, SearchField, SelectField, StringField, TelField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
@@ -77,3 +77,15 @@ class ProfileForm(FlaskForm):
     display_name = StringField(_l("Your name"), validators=[Optional(), Length(max=100)])
     locale = SelectField(_l("Language"), choices=[
         SelectChoice(code, name) for code, name in LANGUAGES.items()])
+
+
+SEARCH_MAX_LENGTH = 200
+
+
+class SiteSearchForm(FlaskForm):
+    class Meta:
+        csrf = False  # a search: GET, changes nothing
+
+    q = SearchField(_l("Search this site"), validators=[
+        Optional(), Length(max=SEARCH_MAX_LENGTH, message=_l(
+            "Search for at most %(max)d characters: a few words are enough."))])
