@@ -6,6 +6,7 @@ from wtforms import (
     EmailField,
     HiddenField,
     PasswordField,
+    SearchField,
     SelectField,
     StringField,
     TelField,
@@ -100,3 +101,15 @@ class ProfileForm(FlaskForm):
     display_name = StringField(_l("Your name"), validators=[Optional(), Length(max=100)])
     locale = SelectField(_l("Language"), choices=[
         SelectChoice(code, name) for code, name in LANGUAGES.items()])
+
+
+SEARCH_MAX_LENGTH = 200
+
+
+class SiteSearchForm(FlaskForm):
+    class Meta:
+        csrf = False  # a search: GET, changes nothing
+
+    q = SearchField(_l("Search this site"), validators=[
+        Optional(), Length(max=SEARCH_MAX_LENGTH, message=_l(
+            "Search for at most %(max)d characters: a few words are enough."))])

@@ -2,7 +2,8 @@
 everything it brings: `module = Module(...)` with its names and icon, its per-city settings (a
 marshmallow schema with defaults), its citizen and admin blueprints, the banner it may show on
 every page, its section of "My account", what it charges for (payables), its periodic jobs, its
-dashboard figures, its demo data and its APIs for other systems, if it has any (`api` at
+dashboard figures, its demo data, what site search finds in it (its citizen page's
+introduction and its own `search`) and its APIs for other systems, if it has any (`api` at
 its own prefix, `api_v1` and `staff_api_v1` mounted in the REST API by app/api). Its tables live
 in its models.py, in every city schema (enabling a module is configuration, not DDL).
 
@@ -64,10 +65,19 @@ class Periodic:
 
 
 @dataclass(frozen=True)
+class SearchHit:
+    """One result of the citizen site's search: a page of the city, in the page's language."""
+    title: str
+    url: str
+    excerpt: str = ""
+
+
+@dataclass(frozen=True)
 class Module:
     key: str
     name: str  # lazy_gettext: shown in the city's language
     description: str  # one line, lazy_gettext
+    introduction: str = ""  # lazy_gettext: its citizen page's opening paragraph (also searched)
     icon: str = "service"  # a symbol of static/icons.svg
     settings: type[marshmallow.Schema] | None = None
     citizen: Blueprint | None = None  # its `index` view is the home page's card
@@ -82,6 +92,8 @@ class Module:
     periodic: tuple[Periodic, ...] = ()
     figures: tuple[Figure, ...] = ()  # shown on the admin dashboard
     demo: Callable[[str], None] | None = None  # adds a demo city's data (`flask demo`)
+    # What site search finds in its own tables: (text, limit, offset) -> hits, text literal.
+    search: Callable[[str, int, int], list[SearchHit]] | None = None
     order: int = 100
 
     @property
@@ -241,9 +253,15 @@ def configure(enable=(), disable=(), values: dict[str, dict] | None = None) -> d
 
 # -- wiring ----------------------------------------------------------------------------------------
 
+def introduction_of(key: str) -> str:
+    """Templates' `module_introduction(key)`: the module's introduction, declared once."""
+    return discover()[key].introduction
+
+
 def init_app(app: Flask) -> None:
     """Register every module's citizen blueprint, and its API's at the API's own url_prefix
     (the city console registers the admin ones)."""
+    app.add_template_global(introduction_of, "module_introduction")
     for module in discover().values():
         if module.citizen is not None:
             app.register_blueprint(module.citizen,

@@ -33,7 +33,8 @@ SIGNED_OUT_PATHS = {
              "/account/password/reset-by-code", "/admin/login"),
     "platform": ("/", "/console/login"),
 }
-START_PATHS = {"city": ("/", "/account/", "/admin/"), "platform": ("/console/",)}
+# Site search is a form, not a link: its results page is a start (a letter most pages hold).
+START_PATHS = {"city": ("/", "/account/", "/admin/", "/search?q=a"), "platform": ("/console/",)}
 LANGUAGE_PATH = {"city": "/lang/{code}", "platform": "/language/{code}"}
 # Links the crawl doesn't follow: the language switch (the context's language is set once),
 # files (CSV exports, feeds, uploaded documents and photos, archives), the Open311 API.

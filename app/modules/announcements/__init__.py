@@ -9,7 +9,7 @@ from app.modules.announcements.admin import bp as admin_bp
 from app.modules.announcements.api import bp as api_bp
 from app.modules.announcements.banner import pinned_banner
 from app.modules.announcements.settings import AnnouncementSettings
-from app.modules.announcements.views import bp
+from app.modules.announcements.views import bp, search
 
 module = Module(
     key="announcements",
@@ -23,5 +23,6 @@ module = Module(
     api_v1=api_bp,
     banner=pinned_banner,
     demo=demo.add_demo_data,
+    search=search,
     order=90,
 )

@@ -29,6 +29,8 @@ module = Module(
     key="appointments",
     name=_l("Hospital appointments"),
     description=_l("Book, move or cancel an appointment at a city hospital."),
+    introduction=_l("Choose a hospital, then a department, a doctor or any doctor, a day and "
+                    "a time."),
     icon="health",
     settings=AppointmentSettings,
     citizen=bp,

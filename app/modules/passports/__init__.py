@@ -46,6 +46,8 @@ module = Module(
     key="passports",
     name=_l("Passport renewal"),
     description=_l("Apply to renew your passport and follow your application."),
+    introduction=_l("Apply online to renew your passport: fill in your details, upload a photo and "
+                    "your documents, and follow your application here."),
     icon="passport",
     settings=PassportSettings,
     citizen=bp,

@@ -20,6 +20,8 @@ module = Module(
     name=_l("Report a problem"),
     description=_l("Tell the city about a pothole, a broken streetlight or graffiti, and "
                    "follow what it does."),
+    introduction=_l("Tell the city about a problem in a public place. You get a tracking number at "
+                    "once and can follow what the city does."),
     icon="report",
     settings=ServiceRequestSettings,
     citizen=bp,
