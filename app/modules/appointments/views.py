@@ -33,9 +33,14 @@ from app.modules.appointments.models import (
 from app.modules.appointments.slots import bookable_slots
 from app.web.forms import INVALID_FORM, is_supported_day, supported_day
 from app.web.input_checks import bigint_arg
+from app.web.page_cache import anonymous_page
+from tenants.city_cache import watch
 from tenants.db import db
 
 bp = Blueprint("appointments", __name__, template_folder="templates")
+# The hospitals' pages are made of these alone: kept whole for anonymous visitors until one
+# changes (app/web/page_cache.py).
+watch(Hospital.__tablename__, Department.__tablename__)
 START_FORMAT = "%Y-%m-%dT%H:%M"  # a slot's start in links: the city's local time
 ANY = "any"
 
@@ -111,6 +116,7 @@ def day_summary(times: list[dict]) -> list[dict]:
 
 
 @bp.get("/")
+@anonymous_page
 def index():
     hospitals = db.session.scalars(sa.select(Hospital).where(Hospital.active)
                                    .order_by(Hospital.id)).all()
@@ -118,6 +124,7 @@ def index():
 
 
 @bp.get("/hospitals/<int:hospital_id>")
+@anonymous_page
 def hospital(hospital_id):
     return render_template("appointments/hospital.html",
                            hospital=_active_or_404(Hospital, hospital_id))

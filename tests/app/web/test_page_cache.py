@@ -8,6 +8,7 @@ from flask import render_template_string, template_rendered
 
 from app.modules import configure
 from app.modules.announcements.models import Announcement
+from app.modules.appointments.models import Department, Hospital
 from app.web.page_cache import anonymous_page
 from tenants.context import tenant_context
 from tenants.db import db
@@ -43,6 +44,15 @@ def _get(client, path, host, **headers):
     return client.get(path, headers={"Host": host, **headers})
 
 
+def _shows_soon(reader, client, path, host, text) -> bool:
+    """Whether the page shows `text` within moments (a notification's latency)."""
+    for _ in range(100):
+        if text in _get(client, path, host).get_data(as_text=True):
+            return True
+        reader.extensions["city_cache"]._closed.wait(0.1)
+    return False
+
+
 def test_an_anonymous_page_is_rendered_once_and_changes_reach_it(served, city, app):
     reader, rendered = served
     host, client = city.domains[0], reader.test_client(use_cookies=False)
@@ -56,11 +66,26 @@ def test_an_anonymous_page_is_rendered_once_and_changes_reach_it(served, city, a
         db.session.add(Announcement(title=title, title_zh="施工", body="x",
                                     published_at=db.func.now()))
         db.session.commit()
-    for _ in range(100):  # the notification arrives within moments
-        if title in _get(client, "/announcements/", host).get_data(as_text=True):
-            break
-        reader.extensions["city_cache"]._closed.wait(0.1)
-    assert title in _get(client, "/announcements/", host).get_data(as_text=True)
+    assert _shows_soon(reader, client, "/announcements/", host, title)
+
+
+def test_a_hospitals_page_is_kept_until_one_of_its_departments_changes(served, city, app):
+    reader, rendered = served
+    with tenant_context(city, app):
+        configure(enable=("announcements", "appointments"))
+        hospital = Hospital(name="North Hospital", name_zh="北院")
+        db.session.add_all([hospital, Department(hospital=hospital, name="Cardiology")])
+        db.session.commit()
+        path = f"/services/appointments/hospitals/{hospital.id}"
+    host, client = city.domains[0], reader.test_client(use_cookies=False)
+    assert _shows_soon(reader, client, path, host, "Cardiology")
+    rendered.clear()
+    assert "Cardiology" in _get(client, path, host).get_data(as_text=True)
+    assert rendered == []
+    with tenant_context(city, app):
+        db.session.add(Department(hospital_id=hospital.id, name="Dermatology"))
+        db.session.commit()
+    assert _shows_soon(reader, client, path, host, "Dermatology")
 
 
 def test_each_language_has_its_own_page(served, city):
