@@ -1,4 +1,4 @@
-"""The two yardsticks of bench/http.py, served by gunicorn with config/gunicorn.py as the city
+"""The two yardsticks of bench/serving.py, served by gunicorn with config/gunicorn.py as the city
 site is (`gunicorn -c config/gunicorn.py 'bench._bare_app:select_app()'`):
 
 - `hello_app()`: Flask answering "hello" — what the framework and the server cost alone;

@@ -23,17 +23,14 @@ hospital page of one city in process (cProfile) and prints where the time went, 
 
 DATABASE_URL names the server (default: the embedded PostgreSQL).
 
-    .venv/bin/python bench/http.py [--cities 50] [--seconds 15] [--connections 16]
+    .venv/bin/python bench/serving.py [--cities 50] [--seconds 15] [--connections 16]
                                    [--workers 2] [--wrk-threads 1] [--repeat 1]
                                    [--profile 1000]
 """
 import sys
 from pathlib import Path
 
-# `python bench/http.py` puts bench/ first on the path, where this file would hide the standard
-# library's `http` from every module: the repository instead, and bench's modules as a package.
-sys.path[:] = [entry for entry in sys.path
-               if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
+# The repository on the path, for the app and bench's modules as a package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import argparse  # noqa: E402
