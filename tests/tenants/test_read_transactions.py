@@ -117,6 +117,8 @@ def test_pooled_connections_that_died_cost_one_request(database_url, outbox_dir,
                 connection.close()
         with psycopg.connect(database_url, autocommit=True) as admin:
             for pid in pids:
-                admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+                # ::integer: Citus adds pg_terminate_backend(bigint, bigint), which a bare
+                # parameter makes ambiguous.
+                admin.execute("SELECT pg_terminate_backend(%s::integer)", (pid,))
         assert client.get(LIST, headers={"Host": host}).status_code in (200, 503)
         assert client.get(LIST, headers={"Host": host}).status_code == 200
