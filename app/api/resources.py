@@ -44,7 +44,6 @@ class ServiceSchema(ma.Schema):
 @profile_bp.route("")
 @profile_bp.etag
 @profile_bp.response(200, ProfileSchema)
-@profile_bp.doc(security=[{"oauth2": ["profile:read"]}])
 @scope_required("profile:read")
 def profile():
     """The citizen's profile."""
@@ -55,7 +54,6 @@ def profile():
 @profile_bp.etag
 @profile_bp.response(200, NotificationSchema(many=True))
 @profile_bp.paginate()
-@profile_bp.doc(security=[{"oauth2": ["notifications:read"]}])
 @scope_required("notifications:read")
 def notifications(pagination_parameters):
     """The messages the city sent the citizen, newest first."""

@@ -35,7 +35,7 @@ from app.oauth.models import (
     digest,
 )
 from app.oauth.scopes import ALL_SCOPES, STAFF_SCOPES
-from app.rest import Problem
+from app.rest import ApiBlueprint, Problem
 from app.staff.models import StaffMember
 from app.staff.permissions import can, staff_of
 from tenants.context import current_tenant
@@ -242,7 +242,7 @@ def scope_required(scope: str, module: str | None = None, per_record: bool = Fal
     also need, where the token has a user, that user's second factor at issuance and the
     console permission the scope stands for (on `module`), as it is now; `per_record`: the
     view checks the permission on each record itself (payments of several modules), with
-    `acting_staff()`."""
+    `acting_staff()`. The OpenAPI document says the view needs `scope`."""
     def decorator(view):
         @wraps(view)
         def guarded(*args, **kwargs):
@@ -259,8 +259,7 @@ def scope_required(scope: str, module: str | None = None, per_record: bool = Fal
                     raise_staff_refusal()
             return view(*args, **kwargs)
 
-        guarded._oauth_scope = scope
-        return guarded
+        return ApiBlueprint.doc(security=[{"oauth2": [scope]}])(guarded)
 
     return decorator
 

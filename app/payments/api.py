@@ -108,7 +108,6 @@ def refusal(error: PaymentError) -> Problem:
 @bp.arguments(PaymentFilterSchema, location="query", as_kwargs=True)
 @bp.response(200, PaymentSchema(many=True))
 @bp.paginate()
-@bp.doc(security=[{"oauth2": ["payments:read"]}])
 @scope_required("payments:read")
 def payments(pagination_parameters, status=None):
     """The payments the citizen made while signed in, newest first."""
@@ -122,7 +121,6 @@ def payments(pagination_parameters, status=None):
 @bp.route("/<reference>")
 @bp.etag
 @bp.response(200, PaymentSchema)
-@bp.doc(security=[{"oauth2": ["payments:read"]}])
 @scope_required("payments:read")
 def payment(reference):
     """One of the citizen's payments."""
@@ -132,7 +130,6 @@ def payment(reference):
 @bp.route("/<reference>/receipt")
 @bp.etag
 @bp.response(200, ReceiptSchema)
-@bp.doc(security=[{"oauth2": ["payments:read"]}])
 @scope_required("payments:read")
 def receipt(reference):
     """The receipt of one of the citizen's successful payments (404 until it succeeds)."""

@@ -89,7 +89,6 @@ def _payment(reference: str, lock: bool = False) -> Payment:
 @bp.arguments(PaymentArgs, location="query")
 @bp.response(200, StaffPaymentSchema(many=True))
 @bp.paginate()
-@bp.doc(security=[{"oauth2": ["staff:read"]}])
 @scope_required("staff:read", per_record=True)
 def payments(args, pagination_parameters):
     """The payments of the modules you may view, newest first."""
@@ -109,7 +108,6 @@ def payments(args, pagination_parameters):
 @bp.route("/<reference>")
 @bp.etag
 @bp.response(200, StaffPaymentSchema)
-@bp.doc(security=[{"oauth2": ["staff:read"]}])
 @scope_required("staff:read", per_record=True)
 def payment(reference):
     """One payment with its refunds."""
@@ -120,7 +118,6 @@ def payment(reference):
 @bp.arguments(RefundArgs)
 @bp.response(201, RefundSchema)
 @bp.alt_response(409, description="More than is still refundable, or the provider refused")
-@bp.doc(security=[{"oauth2": ["staff:work"]}])
 @scope_required("staff:work", per_record=True)
 def refund(args, reference):
     """Give back all or part of what the provider took, through the provider; the citizen is

@@ -196,7 +196,6 @@ def slots(department_id, date_from=None, date_to=None, doctor_id=None):
 @bp.arguments(BookingFilterSchema, location="query", as_kwargs=True)
 @bp.response(200, BookingSchema(many=True))
 @bp.paginate()
-@bp.doc(security=[{"oauth2": ["bookings:read"]}])
 @scope_required("bookings:read")
 def bookings(pagination_parameters, status=None, date_from=None, date_to=None):
     """The citizen's appointments, the latest first."""
@@ -215,7 +214,6 @@ def bookings(pagination_parameters, status=None, date_from=None, date_to=None):
 @bp.route("/bookings/<reference>")
 @bp.etag
 @bp.response(200, BookingSchema)
-@bp.doc(security=[{"oauth2": ["bookings:read"]}])
 @scope_required("bookings:read")
 def booking_detail(reference):
     """One of the citizen's appointments."""
@@ -226,7 +224,6 @@ def booking_detail(reference):
 @bp.arguments(IdempotencyKeySchema, location="headers")
 @bp.arguments(NewBookingSchema)
 @bp.response(201, BookingSchema)
-@bp.doc(security=[{"oauth2": ["bookings:write"]}])
 @scope_required("bookings:write")
 def book(headers, data):
     """Book a slot for a patient, under the city's limits (per patient) as on the site. The
@@ -256,7 +253,6 @@ def book(headers, data):
 
 @bp.route("/bookings/<reference>/cancel", methods=["POST"])
 @bp.response(200, BookingSchema)
-@bp.doc(security=[{"oauth2": ["bookings:write"]}])
 @scope_required("bookings:write")
 def cancel(reference):
     """Cancel one of the citizen's appointments, until the city's cut-off."""

@@ -43,7 +43,6 @@ class StaffBookingSchema(ma.Schema):
 @bp.arguments(DayArgs, location="query")
 @bp.response(200, StaffBookingSchema(many=True))
 @bp.paginate()
-@bp.doc(security=[{"oauth2": ["staff:read"]}])
 @scope_required("staff:read", module=KEY)
 def bookings_of_day(args, pagination_parameters):
     """A day's appointments in time order, as the console's day list (patients' details:

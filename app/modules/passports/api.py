@@ -76,7 +76,6 @@ class MoveSchema(ma.Schema):
 @bp.etag
 @bp.response(200, PassportApplicationSchema(many=True))
 @bp.paginate()
-@bp.doc(security=[{"oauth2": ["passports:read"]}])
 @scope_required("passports:read")
 def my_applications(pagination_parameters):
     """The citizen's passport applications, newest first."""
@@ -88,7 +87,6 @@ def my_applications(pagination_parameters):
 @bp.route("/me/passport-applications/<int:application_id>")
 @bp.etag
 @bp.response(200, PassportApplicationSchema)
-@bp.doc(security=[{"oauth2": ["passports:read"]}])
 @scope_required("passports:read")
 def my_application(application_id):
     """One of the citizen's applications with its status history."""
@@ -101,7 +99,6 @@ def my_application(application_id):
 @bp.arguments(QueueArgs, location="query")
 @bp.response(200, StaffPassportApplicationSchema(many=True))
 @bp.paginate()
-@bp.doc(security=[{"oauth2": ["staff:read"]}])
 @scope_required("staff:read", module="passports")
 def queue(args, pagination_parameters):
     """The queue of submitted applications as the console shows it: overdue first, then by
@@ -120,7 +117,6 @@ def _case(application_id: int, lock: bool = False) -> PassportApplication:
 @bp.route("/staff/passport-applications/<int:application_id>")
 @bp.etag
 @bp.response(200, StaffPassportApplicationSchema)
-@bp.doc(security=[{"oauth2": ["staff:read"]}])
 @scope_required("staff:read", module="passports")
 def case(application_id):
     """A submitted application with its status history."""
@@ -133,7 +129,6 @@ def case(application_id):
 @bp.response(200, StaffPassportApplicationSchema)
 @bp.alt_response(403, description="Not allowed, or claimed by someone else")
 @bp.alt_response(409, description="Not possible in the application's status")
-@bp.doc(security=[{"oauth2": ["staff:work"]}])
 @scope_required("staff:work", module="passports")
 def move(args, application_id, action):
     """A move of the console: `claim`, `request-information` and `reject` (with a

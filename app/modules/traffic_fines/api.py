@@ -97,7 +97,6 @@ def _citizens_fines():
 @bp.etag
 @bp.response(200, FineSchema(many=True))
 @bp.paginate()
-@bp.doc(security=[{"oauth2": ["payments:read"]}])
 @scope_required("payments:read")
 def fines(pagination_parameters):
     """The citizen's fines (paid, or with a payment started), the latest offence first."""
@@ -108,7 +107,6 @@ def fines(pagination_parameters):
 @bp.route("/<int:fine_id>")
 @bp.etag
 @bp.response(200, FineSchema)
-@bp.doc(security=[{"oauth2": ["payments:read"]}])
 @scope_required("payments:read")
 def fine(fine_id):
     """One of the citizen's fines."""
@@ -122,7 +120,6 @@ def fine(fine_id):
 @THROTTLED
 @bp.arguments(LookupSchema)
 @bp.response(200, FineSchema)
-@bp.doc(security=[{"oauth2": ["payments:read"]}])
 @scope_required("payments:read")
 def lookup(data):
     """A fine found by its plate and ticket number together, with what is due today."""
@@ -134,7 +131,6 @@ def lookup(data):
 @bp.arguments(IdempotencyKeySchema, location="headers")
 @bp.arguments(LookupSchema)
 @bp.response(201, PaymentSchema)
-@bp.doc(security=[{"oauth2": ["payments:write"]}])
 @scope_required("payments:write")
 def pay(headers, data):
     """Pay a fine found by its plate and ticket number: the payment of what is due today,

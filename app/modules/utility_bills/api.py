@@ -46,7 +46,6 @@ class BillArgs(ma.Schema):
 @bp.route("/me/utility-accounts")
 @bp.etag
 @bp.response(200, UtilityAccountSchema(many=True))
-@bp.doc(security=[{"oauth2": ["bills:read"]}])
 @scope_required("bills:read")
 def my_accounts():
     """The utility accounts the citizen has linked (on the city's site)."""
@@ -58,7 +57,6 @@ def my_accounts():
 @bp.arguments(BillArgs, location="query")
 @bp.response(200, UtilityBillSchema(many=True))
 @bp.paginate()
-@bp.doc(security=[{"oauth2": ["bills:read"]}])
 @scope_required("bills:read")
 def my_bills(args, pagination_parameters):
     """The bills of the citizen's linked accounts, latest due first; `status` filters
