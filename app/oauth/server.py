@@ -16,7 +16,6 @@ from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProte
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
-from authlib.oauth2.rfc6749.util import scope_to_list
 from authlib.oauth2.rfc6750 import BearerTokenValidator
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7636 import CodeChallenge
@@ -323,7 +322,3 @@ def init_app(app) -> None:
     app.config.setdefault("OAUTH2_REFRESH_TOKEN_GENERATOR", True)
     app.config.setdefault("OAUTH2_SCOPES_SUPPORTED", list(ALL_SCOPES))
     authorization.init_app(app, query_client=query_client, save_token=save_token)
-
-
-def granted_scopes(token: OAuthToken) -> set[str]:
-    return set(scope_to_list(token.scope))
