@@ -112,6 +112,7 @@ class CityCache:
                     self._listener.start()
 
     def _listen(self) -> None:
+        failed = False  # said once per outage, not at every try
         while not self._closed.is_set():
             try:
                 with psycopg.connect(self._conninfo, autocommit=True) as connection:
@@ -119,13 +120,20 @@ class CityCache:
                     # Whatever changed while nobody listened is unknown: start afresh.
                     self.invalidate_all()
                     self.listening.set()
+                    if failed:
+                        log.warning("city cache: listening again")
+                    failed = False
                     while not self._closed.is_set():
                         for notice in connection.notifies(timeout=1.0):
                             self.invalidate(notice.payload)
-            except psycopg.Error:
+            except psycopg.Error as error:
                 self.listening.clear()
-                log.warning("city cache: listening failed; every entry is dropped, listening "
-                            "again", exc_info=True)
+                if not failed:
+                    # The error's message says it all; no traceback (formatting one in this
+                    # thread races ast.parse in others on CPython 3.11, python/cpython#106905).
+                    log.warning("city cache: listening failed (%s); every entry is dropped "
+                                "until it listens again", error)
+                failed = True
                 self.invalidate_all()
                 self._closed.wait(RECONNECT_SECONDS)
 

@@ -137,11 +137,21 @@ class TenantDirectory:
         self._closed.set()
 
     def _poll(self) -> None:
+        unreachable = False  # said once per outage, not at every poll
         while not self._closed.wait(self._refresh_seconds):
             try:
                 self.refresh()
-            except Exception:  # keep serving the last directory; the next poll retries
+            except sa.exc.OperationalError as error:  # keep serving the last directory
+                if not unreachable:
+                    log.warning("tenant directory: the database cannot be reached (%s); "
+                                "serving the last directory until it answers", error.orig)
+                unreachable = True
+            except Exception:  # a fault of ours: its traceback, and the next poll retries
                 log.exception("tenant directory refresh failed")
+            else:
+                if unreachable:
+                    log.warning("tenant directory: the database answers again")
+                unreachable = False
 
 
 def init_app(app) -> None:

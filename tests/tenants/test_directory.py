@@ -1,4 +1,5 @@
 """The host -> city directory: no database round trip per lookup, changes seen within seconds."""
+import logging
 import threading
 import time
 
@@ -7,6 +8,7 @@ import sqlalchemy as sa
 from tenants.db import db
 from tenants.directory import TenantDirectory
 from tenants.provisioning import set_status
+from tests.support.servers import free_port
 
 
 def test_lookups_ignore_port_and_case_and_cost_no_query(app, cities):
@@ -92,3 +94,20 @@ def test_a_change_marked_while_a_reload_reads_is_not_lost(app, make_city):
     finally:
         sa.event.remove(engine, "after_cursor_execute", hold_after_reading_cities)
     assert directory.lookup_host(tenant.domains[0]).status == "suspended"
+
+
+def test_an_unreachable_database_is_said_once_per_outage_without_a_traceback(caplog):
+    """The poller keeps serving the last directory: one line when the database goes away,
+    one when it answers again, not a traceback at every poll."""
+    engine = sa.create_engine(f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/nowhere")
+    directory = TenantDirectory(engine, refresh_seconds=0.1)
+    poller = threading.Thread(target=directory._poll, daemon=True)
+    with caplog.at_level(logging.WARNING, logger="tenants.directory"):
+        poller.start()
+        time.sleep(1)  # about ten polls
+        directory.close()
+        poller.join(5)
+    said = [record for record in caplog.records if record.name == "tenants.directory"]
+    assert len(said) == 1 and "cannot be reached" in said[0].getMessage()
+    assert said[0].exc_info is None
+    engine.dispose()
