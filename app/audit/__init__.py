@@ -34,10 +34,6 @@ def record(actor: str, action: str, target: str = "", before=None, after=None) -
     return entry
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def search(actor: str | None = None, action: str | None = None, date_from: date | None = None,
            date_to: date | None = None) -> sa.Select:
     """Entries, newest first: `actor` anywhere in the actor's name; `action` a prefix of the
@@ -45,12 +41,11 @@ def search(actor: str | None = None, action: str | None = None, date_from: date 
     dates inclusive, in the city's time zone."""
     query = sa.select(AuditEntry)
     if actor:
-        query = query.where(AuditEntry.actor.ilike(f"%{_escape_like(actor.strip())}%",
-                                                   escape="\\"))
+        query = query.where(AuditEntry.actor.icontains(actor.strip(), autoescape=True))
     if action:
         action = action.strip()
         query = query.where(sa.or_(
-            AuditEntry.action.like(f"{_escape_like(action)}%", escape="\\"),
+            AuditEntry.action.startswith(action, autoescape=True),
             AuditEntry.target == action))
     if date_from:
         query = query.where(AuditEntry.occurred_at >= city_midnight(date_from))

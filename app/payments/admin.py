@@ -64,10 +64,6 @@ def _in_range(query, date_from: date | None, date_to: date | None, column=Paymen
     return query
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _visible(query):
     kinds = visible_kinds(current_staff())
     if not kinds:
@@ -94,10 +90,9 @@ def index():
     if valid:
         if form.q.data:
             text = form.q.data.strip()
-            like = f"%{_escape_like(text)}%"
             query = query.where(sa.or_(
                 Payment.reference == text.lower(), Payment.receipt_number == text,
-                Payment.trade_no == text, Payment.description.ilike(like, escape="\\")))
+                Payment.trade_no == text, Payment.description.icontains(text, autoescape=True)))
         if form.status.data:
             query = query.where(Payment.status == form.status.data)
         query = _in_range(query, form.date_from.data, form.date_to.data)

@@ -11,7 +11,6 @@ from flask_babel import lazy_gettext as _l
 from wtforms import StringField
 from wtforms.validators import Length, Optional
 
-from app.audit import _escape_like
 from app.audit.forms import AuditFilterForm
 from app.platform.auth import platform_staff_required
 from app.platform.blueprint import bp
@@ -40,11 +39,9 @@ def search(actor=None, action=None, city=None, date_from=None, date_to=None) -> 
     action ("tenant.", "plan."), `city` a slug, dates inclusive (UTC)."""
     query = sa.select(PlatformAuditEntry)
     if actor:
-        query = query.where(PlatformAuditEntry.actor.ilike(
-            f"%{_escape_like(actor.strip())}%", escape="\\"))
+        query = query.where(PlatformAuditEntry.actor.icontains(actor.strip(), autoescape=True))
     if action:
-        query = query.where(PlatformAuditEntry.action.like(
-            f"{_escape_like(action.strip())}%", escape="\\"))
+        query = query.where(PlatformAuditEntry.action.startswith(action.strip(), autoescape=True))
     if city:
         query = query.where(PlatformAuditEntry.tenant_slug == city.strip())
     if date_from:

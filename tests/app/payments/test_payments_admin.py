@@ -88,6 +88,11 @@ def test_search_history_and_receipt(app, client, town, admin):
     assert listing.status_code == 200 and paid.reference in text and text.count("<tr>") == 2
     found = client.get(f"/admin/payments/?q={paid.receipt_number}", headers=host(town))
     assert paid.reference in found.get_data(as_text=True)
+    by_words = client.get("/admin/payments/?q=test+PAY", headers=host(town))
+    assert paid.reference in by_words.get_data(as_text=True)  # the description, any case
+    for wildcard in ("%25", "_"):  # literal characters, not LIKE's wildcards
+        nothing = client.get(f"/admin/payments/?q={wildcard}", headers=host(town))
+        assert paid.reference not in nothing.get_data(as_text=True)
     detail = client.get(f"/admin/payments/{paid.reference}", headers=host(town))
     assert "TRADE_SUCCESS" in detail.get_data(as_text=True)  # the provider's message
     receipt = client.get(f"/admin/payments/{paid.reference}/receipt", headers=host(town))

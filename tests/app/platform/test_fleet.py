@@ -136,3 +136,15 @@ def test_the_console_names_modules_and_the_time_zone_it_shows(app, client, make_
         assert "traffic_fines" not in body, path
     audit = client.get("/console/audit", headers=PLATFORM).get_data(as_text=True)
     assert "Asia/Shanghai" in audit and "in UTC" not in audit
+
+
+def test_the_platform_audit_log_reads_wildcards_literally(app, client, make_city, vendor_admin):
+    city = make_city("wild")  # provisioning writes an audit entry naming the city
+
+    def lists_the_city(query):
+        body = client.get(f"/console/audit?{query}", headers=PLATFORM).get_data(as_text=True)
+        return city.slug in body
+
+    assert lists_the_city("action=tenant")
+    for query in ("actor=%25", "actor=_", "action=%25", "action=_"):
+        assert not lists_the_city(query), query
