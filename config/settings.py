@@ -164,6 +164,7 @@ def from_environment(environ=os.environ) -> dict:
         "REMEMBER_COOKIE_SECURE": production,
         "MAIL_BACKEND": environ.get("MAIL_BACKEND", "outbox"),
         "MAIL_OUTBOX_DIR": environ.get("MAIL_OUTBOX_DIR"),  # default: instance/outbox
+        "UPLOAD_DIR": environ.get("UPLOAD_DIR") or None,  # default: instance/uploads
         "MAIL_SENDER": environ.get("MAIL_SENDER", "CivicCloud <no-reply@civiccloud.localhost>"),
         "MAIL_SMTP_HOST": environ.get("MAIL_SMTP_HOST", "localhost"),
         "MAIL_SMTP_PORT": int(environ.get("MAIL_SMTP_PORT", "25")),

@@ -1,7 +1,9 @@
 """Production refuses to start with a secret key anyone could know or guess."""
 import pytest
 
+from app import create_app
 from config.settings import DEVELOPMENT_SECRET_KEY, ConfigurationError, from_environment
+from tenants.uploads import upload_dir
 
 PRODUCTION = {"CIVIC_ENV": "production", "DATABASE_URL": "postgresql://x@db/civic",
               "DATA_ENCRYPTION_KEY": "k" * 43 + "=", "RATELIMIT_STORAGE_URI": "redis://r:6379/0",
@@ -49,3 +51,11 @@ def test_development_derives_an_export_signing_key_from_the_secret_key():
     assert from_environment({"EXPORT_SIGNING_KEY": "set"})["EXPORT_SIGNING_KEY"] == "set"
     assert from_environment(dict(PRODUCTION, SECRET_KEY="s" * 32))[
         "EXPORT_SIGNING_KEY"] == "e" * 32
+
+
+def test_the_uploads_folder_may_be_named_by_the_environment(tmp_path, monkeypatch, database_url):
+    assert from_environment({})["UPLOAD_DIR"] is None  # instance/uploads
+    monkeypatch.setenv("UPLOAD_DIR", str(tmp_path))
+    app = create_app({"DATABASE_URL": database_url})
+    with app.app_context():
+        assert upload_dir("lishui", "passports") == tmp_path / "lishui" / "passports"
