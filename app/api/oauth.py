@@ -49,7 +49,7 @@ def authorize():
     form = ConsentForm()
     if form.validate_on_submit():
         response = authorization.create_authorization_response(
-            grant_user=current_user if form.allow.data else None)
+            grant_user=current_user if form.allow.data else None, grant=grant)
         db.session.commit()
         return response
     return render_template("api/consent.html", form=form, client=grant.client,
