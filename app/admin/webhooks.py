@@ -2,6 +2,8 @@
 resumed when paused, deleted) and each one's deliveries with the answers they got, any of
 which can be sent again. City administrators only: an endpoint receives the city's events.
 The rules, the audit entries and the delivery itself are app/webhooks'."""
+from datetime import UTC, datetime
+
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
@@ -22,6 +24,7 @@ from app.webhooks.endpoints import (
     delete_endpoint,
     resend,
     resume_endpoint,
+    rotate_secret,
     update_endpoint,
 )
 from app.webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -108,7 +111,8 @@ def webhook_edit(endpoint_id):
         sa.select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
         .order_by(WebhookDelivery.id.desc()).limit(DELIVERIES_SHOWN)).all()
     return render_template("admin/webhooks/edit.html", form=form, endpoint=endpoint,
-                           deliveries=deliveries, events=EVENTS), form_status(form)
+                           deliveries=deliveries, events=EVENTS, now=datetime.now(UTC)), (
+        form_status(form))
 
 
 def _posted() -> None:
@@ -125,6 +129,19 @@ def webhook_resume(endpoint_id):
         flash(_("The endpoint is active again: the events that waited are being sent."),
               "success")
     return redirect(url_for("admin.webhook_edit", endpoint_id=endpoint_id))
+
+
+@bp.post("/webhooks/<int:endpoint_id>/secret")
+@staff_required(MANAGE_STAFF)
+def webhook_rotate_secret(endpoint_id):
+    _posted()
+    endpoint = db.first_or_404(sa.select(WebhookEndpoint).where(
+        WebhookEndpoint.id == endpoint_id).with_for_update())
+    secret = rotate_secret(endpoint, audit.actor_of(current_user))
+    db.session.commit()
+    # Shown on this answer only, as at registration.
+    return render_template("admin/webhooks/created.html", endpoint=endpoint, secret=secret,
+                           rotated=True)
 
 
 @bp.post("/webhooks/<int:endpoint_id>/delete")

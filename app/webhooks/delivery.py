@@ -44,8 +44,19 @@ def signature(secret: str, timestamp: int, body: bytes) -> str:
                     hashlib.sha256).hexdigest()
 
 
-def signature_header(secret: str, timestamp: int, body: bytes) -> str:
-    return f"t={timestamp},v1={signature(secret, timestamp, body)}"
+def signature_header(signing_secrets: list[str], timestamp: int, body: bytes) -> str:
+    """`t=<timestamp>,v1=<signature>`, with one v1 per secret (the new one first)."""
+    return ",".join([f"t={timestamp}", *(f"v1={signature(secret, timestamp, body)}"
+                                         for secret in signing_secrets)])
+
+
+def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
+    """The endpoint's secret, and the one it replaced while that still signs."""
+    encrypted = [endpoint.secret_encrypted]
+    if endpoint.previous_secret_encrypted and endpoint.previous_secret_expires_at and \
+            endpoint.previous_secret_expires_at > now:
+        encrypted.append(endpoint.previous_secret_encrypted)
+    return [crypto.decrypt(value) for value in encrypted]
 
 
 def backoff(attempts: int) -> timedelta:
@@ -65,12 +76,12 @@ def _send(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | N
     """(status code, excerpt of the answer), or (None, the error) when there was no answer."""
     body = body_of(delivery)
     try:
-        secret = crypto.decrypt(endpoint.secret_encrypted)
+        keys = signing_secrets(endpoint, datetime.now(UTC))
     except crypto.DecryptionError:
         return None, "the endpoint's secret does not decrypt with DATA_ENCRYPTION_KEY"
     headers = {"Content-Type": "application/json", "User-Agent": "CivicCloud-Webhooks/1",
                EVENT_ID_HEADER: str(delivery.event_id), EVENT_TYPE_HEADER: delivery.event_type,
-               SIGNATURE_HEADER: signature_header(secret, int(time.time()), body)}
+               SIGNATURE_HEADER: signature_header(keys, int(time.time()), body)}
     try:
         with outbound.session() as session, session.post(
                 endpoint.url, data=body, headers=headers, allow_redirects=False,

@@ -1,7 +1,7 @@
 """Registering, changing, pausing, resuming and deleting a city's webhook endpoints, and
 re-sending a delivery: each change with its audit entry, in the caller's transaction."""
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
@@ -14,6 +14,8 @@ from app.webhooks.models import ACTIVE, PAUSED, PENDING, WebhookDelivery, Webhoo
 from tenants.db import db
 
 SECRET_PREFIX = "whsec_"
+# How long a rotated-out secret keeps signing beside the new one: a day to deploy the new one.
+PREVIOUS_SECRET_VALID_FOR = timedelta(hours=24)
 
 
 class EndpointInvalid(ValueError):
@@ -48,12 +50,16 @@ def _checked(url: str, description: str, events) -> tuple[str, str, list[str]]:
     return url, description, chosen
 
 
+def _new_secret() -> str:
+    return SECRET_PREFIX + secrets.token_urlsafe(32)
+
+
 def create_endpoint(actor: str, *, url: str, description: str = "",
                     events=()) -> tuple[WebhookEndpoint, str]:
     """Register an endpoint; returns it (flushed) and its secret, which is shown once and
     never again. Raises EndpointInvalid before writing anything."""
     url, description, events = _checked(url, description, events)
-    secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+    secret = _new_secret()
     endpoint = WebhookEndpoint(url=url, description=description, events=events,
                                secret_encrypted=crypto.encrypt(secret), state=ACTIVE)
     db.session.add(endpoint)
@@ -73,6 +79,22 @@ def update_endpoint(endpoint: WebhookEndpoint, actor: str, *, url: str, descript
     record(actor, "webhook.edit", f"webhook:{endpoint.id}", before, as_dict(endpoint))
     db.session.flush()
     return True
+
+
+def rotate_secret(endpoint: WebhookEndpoint, actor: str) -> str:
+    """Give the endpoint a new signing secret, returned to be shown once. Messages carry a
+    signature with each secret for PREVIOUS_SECRET_VALID_FOR, so the receiver can switch
+    without losing one; a second rotation within that time retires the first secret at once.
+    The caller has locked the endpoint's row."""
+    secret = _new_secret()
+    expires_at = datetime.now(UTC) + PREVIOUS_SECRET_VALID_FOR
+    endpoint.previous_secret_encrypted = endpoint.secret_encrypted
+    endpoint.previous_secret_expires_at = expires_at
+    endpoint.secret_encrypted = crypto.encrypt(secret)
+    record(actor, "webhook.rotate_secret", f"webhook:{endpoint.id}", None,
+           {"previous_secret_signs_until": expires_at.isoformat()})
+    db.session.flush()
+    return secret
 
 
 def delete_endpoint(endpoint: WebhookEndpoint, actor: str) -> None:

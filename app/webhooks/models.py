@@ -35,6 +35,10 @@ class WebhookEndpoint(db.Model):
     paused_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(
         sa.DateTime(timezone=True), server_default=sa.func.now())
+    # After a rotation the old secret signs too, until its receivers have the new one.
+    previous_secret_encrypted: Mapped[str | None] = mapped_column(sa.Text)
+    previous_secret_expires_at: Mapped[datetime | None] = mapped_column(
+        sa.DateTime(timezone=True))
 
     deliveries: Mapped[list["WebhookDelivery"]] = relationship(
         back_populates="endpoint", cascade="all, delete-orphan", passive_deletes=True)

@@ -102,14 +102,18 @@ def register_app() -> str:
 
 def verify(secret: str, signature_header: str, body: bytes, tolerance: int = 300) -> bool:
     """Whether a webhook is the city's (docs/webhooks.md): HMAC-SHA256 of "<t>.<body>" with
-    the endpoint's secret, sent at most `tolerance` seconds ago (so it cannot be replayed)."""
-    fields = dict(part.split("=", 1) for part in signature_header.split(","))
-    timestamp = int(fields["t"])
+    the endpoint's secret, sent at most `tolerance` seconds ago (so it cannot be replayed).
+    After the city rotates the secret a message carries a v1 for each secret: one must match."""
+    fields = [part.partition("=")[::2] for part in signature_header.split(",")]
+    timestamps = [value for name, value in fields if name == "t"]
+    if len(timestamps) != 1 or not timestamps[0].isdigit():
+        return False
+    timestamp = int(timestamps[0])
     if abs(time.time() - timestamp) > tolerance:
         return False
     expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body,
                         hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, fields["v1"])
+    return any(hmac.compare_digest(expected, value) for name, value in fields if name == "v1")
 
 
 class WebhookReceiver(http.server.BaseHTTPRequestHandler):

@@ -168,7 +168,7 @@ def test_a_payment_settled_through_the_sandbox_and_refunded_is_delivered_signed(
     assert verify(secret, headers["CivicCloud-Signature"], body)
     assert not verify(secret, headers["CivicCloud-Signature"], body + b" ")
     assert not verify("whsec_other", headers["CivicCloud-Signature"], body)
-    replayed = signature_header(secret, int(time.time()) - 301, body)  # signed right, too old
+    replayed = signature_header([secret], int(time.time()) - 301, body)  # signed right, too old
     assert not verify(secret, replayed, body)
     event = json.loads(body)
     assert headers["CivicCloud-Event-Id"] == event["id"]
@@ -331,3 +331,60 @@ def test_the_sweep_asks_for_delivery_of_due_events(app, town, receiver):
         assert retry_due() >= 1
     run_worker(app)
     assert [event["data"]["reference"] for event in receiver.events()] == ["swept"]
+
+
+def test_a_new_signing_secret_signs_beside_the_old_one_for_a_day(app, client, town, receiver):
+    endpoint_id, old = register(app, town, receiver.url)
+    signed_in_staff(app, client, town)
+    page = f"/admin/webhooks/{endpoint_id}"
+    response = post_form(client, town, f"{page}/secret", {}, page=page)
+    assert response.status_code == 200
+    with tenant_context(town, app):
+        endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+        new = crypto.decrypt(endpoint.secret_encrypted)
+    assert new != old and f'value="{new}"' in response.get_data(as_text=True)
+    assert new not in client.get(page, headers=host(town)).get_data(as_text=True)
+    [entry] = audit_entries(app, town, "webhook.rotate_secret")
+    assert new not in json.dumps(entry.after) and old not in json.dumps(entry.after)
+
+    publish_one(app, town)
+    deliver(app, town)
+    [(headers, body)] = receiver.received
+    signed = headers["CivicCloud-Signature"]
+    assert signed.count("v1=") == 2
+    assert verify(new, signed, body) and verify(old, signed, body)  # either receiver accepts
+
+    with tenant_context(town, app):  # a day later
+        db.session.execute(sa.update(WebhookEndpoint).values(
+            previous_secret_expires_at=sa.func.now() - sa.text("interval '1 second'")))
+        db.session.commit()
+    publish_one(app, town, {"reference": "P-2"})
+    deliver(app, town)
+    headers, body = receiver.received[1]
+    assert headers["CivicCloud-Signature"].count("v1=") == 1
+    assert verify(new, headers["CivicCloud-Signature"], body)
+    assert not verify(old, headers["CivicCloud-Signature"], body)
+
+    # Rotated again: the first secret is gone at once, the second signs beside the third.
+    post_form(client, town, f"{page}/secret", {}, page=page)
+    with tenant_context(town, app):
+        endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+        assert crypto.decrypt(endpoint.previous_secret_encrypted) == new
+
+
+def test_a_secret_is_changed_only_by_a_form_of_the_console(app, client, town, receiver):
+    endpoint_id, secret = register(app, town, receiver.url)
+    signed_in_staff(app, client, town)
+    forged = client.post(f"/admin/webhooks/{endpoint_id}/secret", headers=host(town))
+    assert forged.status_code == 400  # no CSRF token
+    assert post_form(client, town, "/admin/webhooks/999999/secret", {},
+                     page=f"/admin/webhooks/{endpoint_id}").status_code == 404
+    with tenant_context(town, app):
+        endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+        assert crypto.decrypt(endpoint.secret_encrypted) == secret
+        assert endpoint.previous_secret_encrypted is None
+
+
+def test_a_forged_signature_header_is_refused_not_raised():
+    for header in ("", "t=abc,v1=00", "v1=00", "t=1,t=2,v1=00", "garbage"):
+        assert verify("whsec_x", header, b"{}") is False
