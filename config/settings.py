@@ -17,6 +17,7 @@
 | TENANT_RETENTION_DAYS | days a retired city's data is kept before it may be purged | 90 |
 | EXPORT_RETENTION_DAYS | days a city export archive is kept before a daily job deletes it | 7 |
 | EXPORT_SIGNING_KEY | signs city export archives, checked on import (32+ bytes) | prod: required |
+| EXPORT_PREVIOUS_SIGNING_KEYS | earlier signing keys, still accepted on import (a,b,…) | |
 | EXPORT_MAX_COMPRESSED_BYTES | largest archive file an import opens | 4 GiB |
 | EXPORT_MAX_UNCOMPRESSED_BYTES | most bytes an import inflates from one archive | 32 GiB |
 | EXPORT_MAX_MEMBERS | most members (files) one archive may hold | 100000 |
@@ -141,6 +142,7 @@ def from_environment(environ=os.environ) -> dict:
         "EXPORT_RETENTION_DAYS": int(environ.get("EXPORT_RETENTION_DAYS", "7")),
         "EXPORT_SIGNING_KEY": environ.get("EXPORT_SIGNING_KEY") or development_export_key(
             secret_key or DEVELOPMENT_SECRET_KEY),
+        "EXPORT_PREVIOUS_SIGNING_KEYS": previous_export_keys(environ),
         "EXPORT_MAX_COMPRESSED_BYTES": int(environ.get("EXPORT_MAX_COMPRESSED_BYTES",
                                                        str(4 * 1024 ** 3))),
         "EXPORT_MAX_UNCOMPRESSED_BYTES": int(environ.get("EXPORT_MAX_UNCOMPRESSED_BYTES",
@@ -186,6 +188,13 @@ def from_environment(environ=os.environ) -> dict:
     }
 
 
+def previous_export_keys(environ) -> tuple[str, ...]:
+    """EXPORT_PREVIOUS_SIGNING_KEYS: after EXPORT_SIGNING_KEY is replaced, the keys that
+    signed archives still kept, which imports go on accepting (the new key signs)."""
+    return tuple(key.strip() for key in environ.get("EXPORT_PREVIOUS_SIGNING_KEYS", "").split(",")
+                 if key.strip())
+
+
 def development_export_key(secret_key: str) -> str:
     """The export signing key outside production when EXPORT_SIGNING_KEY is unset: only as
     secret as SECRET_KEY, which is why production does not accept it."""
@@ -218,6 +227,12 @@ def check_production(secret_key: str | None, environ, scheme: str, ratelimit_sto
     if export_key == secret_key:
         raise ConfigurationError("EXPORT_SIGNING_KEY must differ from SECRET_KEY: make another "
                                  f"one with {MAKE_A_SECRET_KEY}")
+    for number, key in enumerate(previous_export_keys(environ), start=1):
+        if len(key.encode()) < SECRET_KEY_MIN_BYTES or key == secret_key:
+            raise ConfigurationError(
+                f"EXPORT_PREVIOUS_SIGNING_KEYS: key {number} is shorter than "
+                f"{SECRET_KEY_MIN_BYTES} bytes or is SECRET_KEY; list only keys that were "
+                "EXPORT_SIGNING_KEY before")
     if scheme != "https":
         raise ConfigurationError("PUBLIC_SCHEME must be https in production: links in mail and "
                                  "SMS must not travel in clear")

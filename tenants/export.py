@@ -110,6 +110,12 @@ def _signing_key() -> bytes:
     return key.encode()
 
 
+def _accepted_keys() -> list[bytes]:
+    """The keys an import accepts: EXPORT_SIGNING_KEY, then EXPORT_PREVIOUS_SIGNING_KEYS."""
+    return [_signing_key(), *(key.encode() for key in
+                              current_app.config.get("EXPORT_PREVIOUS_SIGNING_KEYS", ()))]
+
+
 def key_id(key: bytes) -> str:
     """Names a signing key without revealing it, so a refusal can say "another key"."""
     return hmac.new(key, b"civiccloud export key id", hashlib.sha256).hexdigest()[:16]
@@ -119,7 +125,7 @@ def _signature(manifest: bytes, key: bytes) -> str:
     return hmac.new(key, manifest, hashlib.sha256).hexdigest()
 
 
-def _check_signature(manifest: bytes, signed: bytes, key: bytes) -> None:
+def _check_signature(manifest: bytes, signed: bytes, keys: list[bytes]) -> None:
     try:
         claim = json.loads(signed)
         algorithm, signature = claim["algorithm"], claim["signature"]
@@ -129,14 +135,16 @@ def _check_signature(manifest: bytes, signed: bytes, key: bytes) -> None:
     if algorithm != SIGNATURE_ALGORITHM:
         raise ExportError(f"the archive is signed with {str(algorithm)[:40]!r}, not "
                           f"{SIGNATURE_ALGORITHM}: refused")
-    if isinstance(signature, str) and hmac.compare_digest(signature,
-                                                          _signature(manifest, key)):
+    if isinstance(signature, str) and any(
+            hmac.compare_digest(signature, _signature(manifest, key)) for key in keys):
         return
-    if claim.get("key_id") != key_id(key):
+    known = [key_id(key) for key in keys]
+    if claim.get("key_id") not in known:
         raise ExportError(
             f"the archive was signed with another key (key id {str(claim.get('key_id'))[:16]}; "
-            f"this installation's EXPORT_SIGNING_KEY has the id {key_id(key)}): import it where "
-            "it was made, or with the same EXPORT_SIGNING_KEY")
+            f"this installation's EXPORT_SIGNING_KEY has the id {known[0]}"
+            f"{', its previous keys ' + ', '.join(known[1:]) if known[1:] else ''}): import it "
+            "where it was made, or list the key that signed it in EXPORT_PREVIOUS_SIGNING_KEYS")
     raise ExportError("the archive's signature does not match its manifest: the archive was "
                       "altered after its export")
 
@@ -459,7 +467,7 @@ def read_archive(archive_path: Path, into: Path) -> dict:
     config = current_app.config
     max_compressed, max_inflated, max_members = (config[f"EXPORT_MAX_{cap}"] for cap in (
         "COMPRESSED_BYTES", "UNCOMPRESSED_BYTES", "MEMBERS"))
-    key = _signing_key()
+    keys = _accepted_keys()
     try:
         size = archive_path.stat().st_size
         if size > max_compressed:
@@ -478,7 +486,7 @@ def read_archive(archive_path: Path, into: Path) -> dict:
                 raise ExportError("the archive is not signed: refused (only archives that "
                                   "`flask tenants export` signed are imported)")
             _check_signature(data, _small_member(archive, entry, SIGNATURE,
-                                                 _SIGNATURE_MAX_BYTES), key)
+                                                 _SIGNATURE_MAX_BYTES), keys)
             expected = _shape_checked(manifest)["members"]
             if len(expected) + 2 > max_members:
                 raise ExportError(f"the archive has {len(expected) + 2} members, more than "

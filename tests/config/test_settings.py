@@ -59,3 +59,13 @@ def test_the_uploads_folder_may_be_named_by_the_environment(tmp_path, monkeypatc
     app = create_app({"DATABASE_URL": database_url})
     with app.app_context():
         assert upload_dir("lishui", "passports") == tmp_path / "lishui" / "passports"
+
+
+def test_previous_export_keys_are_listed_and_checked_like_the_current_one():
+    environ = {**PRODUCTION, "SECRET_KEY": "s" * 32}
+    listed = {**environ, "EXPORT_PREVIOUS_SIGNING_KEYS": f" {'a' * 32}, {'b' * 32} ,"}
+    assert from_environment(listed)["EXPORT_PREVIOUS_SIGNING_KEYS"] == ("a" * 32, "b" * 32)
+    assert from_environment(environ)["EXPORT_PREVIOUS_SIGNING_KEYS"] == ()
+    for weak in ("a" * 31, "s" * 32):
+        with pytest.raises(ConfigurationError, match="EXPORT_PREVIOUS_SIGNING_KEYS: key 2"):
+            from_environment({**environ, "EXPORT_PREVIOUS_SIGNING_KEYS": f"{'a' * 32},{weak}"})

@@ -27,6 +27,7 @@ from tenants.export import (
     city_tables,
     export_city,
     import_city,
+    key_id,
     write_archive,
 )
 from tenants.migrations import tenant_head
@@ -260,6 +261,25 @@ def test_an_unsigned_altered_foreign_or_old_archive_is_refused(app, town, tmp_pa
     refused_without_a_trace(app, path, slug, "signed with another key")
     with app.app_context(), db.engine.connect() as connection:
         assert connection.exec_driver_sql("SELECT to_regclass('city_alpha.users')").scalar()
+
+
+def test_archives_signed_before_the_key_changed_import_while_the_old_key_is_listed(
+        app, town, tmp_path, new_slug, monkeypatch):
+    with app.app_context():
+        path = export_city(town.slug, tmp_path / "before.tar.gz").path
+    old = app.config["EXPORT_SIGNING_KEY"]
+    monkeypatch.setitem(app.config, "EXPORT_SIGNING_KEY", "n" * 32)  # the key was replaced
+    slug = new_slug("rekeyed")
+    refused_without_a_trace(app, path, slug, "list the key that signed it in "
+                                             "EXPORT_PREVIOUS_SIGNING_KEYS")
+    monkeypatch.setitem(app.config, "EXPORT_PREVIOUS_SIGNING_KEYS", ("p" * 32, old))
+    with app.app_context():
+        import_city(path, slug=slug, domains=[f"{slug}.test"])
+        assert footprint(slug) != NOTHING
+        after = export_city(slug, tmp_path / "after.tar.gz").path
+    with tarfile.open(after, "r:gz") as archive:
+        signed = json.load(archive.extractfile(SIGNATURE))
+    assert signed["key_id"] == key_id(b"n" * 32)  # new archives are signed with the new key
 
 
 def test_a_forged_archive_runs_nothing_but_copies_into_the_citys_known_tables(
