@@ -29,6 +29,9 @@ def init_app(app) -> None:
     for blueprint in blueprints:
         csrf.exempt(blueprint)  # bearer tokens only: no cookie to forge a request with
         api.register_blueprint(blueprint)
+        # After the blueprint's own checks (a module not enabled is 404), on this app only.
+        app.before_request_funcs.setdefault(blueprint.name, []).append(
+            oauth_server.check_token_first)
     app.register_blueprint(oauth.bp)
     csrf.exempt(oauth.issue_token)
     csrf.exempt(oauth.revoke_token)

@@ -241,26 +241,47 @@ def scope_required(scope: str, module: str | None = None, per_record: bool = Fal
     also need, where the token has a user, that user's second factor at issuance and the
     console permission the scope stands for (on `module`), as it is now; `per_record`: the
     view checks the permission on each record itself (payments of several modules), with
-    `acting_staff()`. The OpenAPI document says the view needs `scope`."""
+    `acting_staff()`. The OpenAPI document says the view needs `scope`.
+
+    The check runs before the request's parameters are read (`check_token_first`, through the
+    `oauth_requirement` that flask-smorest's decorators copy outwards), so a request without
+    a valid token learns nothing of what the view accepts: 401, never a 422 first."""
     def decorator(view):
         @wraps(view)
         def guarded(*args, **kwargs):
-            g.oauth_wanted_scopes = [scope]
-            try:
-                token = require_oauth.acquire_token([scope])
-            except OAuth2Error as error:
-                require_oauth.raise_error_response(error)
-            g.oauth_token = token
-            throttle(f"client:{token.client.client_id}")
-            if scope in STAFF_SCOPES and token.user_id is not None:
-                if not token.second_factor or not (
-                        per_record or can(acting_staff(), STAFF_SCOPES[scope], module)):
-                    raise_staff_refusal()
+            _authorize(scope, module, per_record)
             return view(*args, **kwargs)
 
+        guarded.oauth_requirement = (scope, module, per_record)
         return ApiBlueprint.doc(security=[{"oauth2": [scope]}])(guarded)
 
     return decorator
+
+
+def _authorize(scope: str, module: str | None, per_record: bool) -> None:
+    """Once per request: the token, the client's rate limit and a staff token's standing."""
+    if g.get("oauth_authorized_scope") == scope:
+        return
+    g.oauth_wanted_scopes = [scope]
+    try:
+        token = require_oauth.acquire_token([scope])
+    except OAuth2Error as error:
+        require_oauth.raise_error_response(error)
+    g.oauth_token = token
+    throttle(f"client:{token.client.client_id}")
+    if scope in STAFF_SCOPES and token.user_id is not None:
+        if not token.second_factor or not (
+                per_record or can(acting_staff(), STAFF_SCOPES[scope], module)):
+            raise_staff_refusal()
+    g.oauth_authorized_scope = scope
+
+
+def check_token_first() -> None:
+    """Before the view and its decorators: the token of a view that needs a scope."""
+    view = current_app.view_functions.get(request.endpoint)
+    requirement = getattr(view, "oauth_requirement", None)
+    if requirement is not None:
+        _authorize(*requirement)
 
 
 def acting_staff() -> StaffMember | None:

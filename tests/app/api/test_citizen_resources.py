@@ -59,3 +59,11 @@ def conforming(operation, headers):
         case.call_and_validate(headers=headers, excluded_checks=excluded)
 
     return conforms
+
+
+def test_a_request_without_a_token_is_refused_before_its_parameters_are_read(client, town):
+    for path in ("/api/v1/appointments/bookings?status=not-a-status",
+                 "/api/v1/me/notifications?page=-4"):
+        answer = client.get(path, headers=host(town))
+        assert answer.status_code == 401, path
+        assert "access token" in answer.get_json()["detail"]
