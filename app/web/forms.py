@@ -1,7 +1,8 @@
 """The convention every form page keeps: a form sent with problems comes back with the values
 kept, each problem named next to its field, and the status 422 (Unprocessable Content). And the
 fields every form uses for dates and decimal numbers, which accept only what the database and
-the pages' arithmetic can hold (a date's day after, its midnight in the city's time zone)."""
+the pages' arithmetic can hold (a date's day after, its midnight in the city's time zone), and
+the pair of fields of a text the city enters in Chinese and English (bilingual_pair)."""
 from datetime import date
 from decimal import Decimal
 

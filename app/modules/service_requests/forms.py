@@ -207,7 +207,8 @@ class AttributeForm(FlaskForm):
     options = TextAreaField(
         _l("Options (lists only)"),
         description=_l("One option a line: code | name in English | name in Chinese, such as "
-                       "“deep | Deeper than 5 cm | 深于5厘米”."),
+                       "“deep | Deeper than 5 cm | 深于5厘米”. One of the names may be left "
+                       "empty: the other one is shown."),
         filters=[_text])
 
     def offer(self, labels: dict) -> "AttributeForm":
@@ -228,8 +229,8 @@ class AttributeForm(FlaskForm):
             raise ValidationError(_l("Give at most 50 options."))
         for line in lines:
             parts = [part.strip() for part in line.split("|")]
-            if len(parts) != 3 or not re.match(CODE_PATTERN, parts[0]) or not all(parts) \
-                    or max(map(len, parts)) > 100:
+            if len(parts) != 3 or not re.match(CODE_PATTERN, parts[0]) \
+                    or not (parts[1] or parts[2]) or max(map(len, parts)) > 100:
                 raise ValidationError(_l("Write each option as code | name in English | name "
                                          "in Chinese; the code with letters, digits, - or _."))
             self.parsed_options.append({"key": parts[0], "name": parts[1], "name_zh": parts[2]})

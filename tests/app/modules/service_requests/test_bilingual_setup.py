@@ -71,6 +71,29 @@ def test_a_category_keeps_both_languages_and_shows_each_in_its_own(app, client, 
     assert "噪声" in page and "Loud nights" in page
 
 
+def test_a_question_and_its_options_may_be_given_in_one_language(app, client, town, manager):
+    post_form(manager, town, NEW_CATEGORY, {"code": "noise", "name": "Noise", "active": "y",
+                                            "days_to_close": "2", "department_id": "0"})
+    path = f"/admin/service-requests/categories/{category(app, town, 'noise').id}/questions/new"
+    refused = post_form(manager, town, path, {
+        "code": "when", "datatype": "singlevaluelist", "variable": "y", "description": "",
+        "description_zh": "", "position": "1", "options": "night | At night | 夜间\nday | | "})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert "Write the question in at least one language." in page
+    assert "Write each option as code | name in English | name in Chinese" in page
+    asked = post_form(manager, town, path, {
+        "code": "when", "datatype": "singlevaluelist", "variable": "y", "description_zh": "何时？",
+        "position": "1", "options": "night | At night | 夜间\nday | | 白天"})
+    assert asked.status_code == 303
+    definition = client.get("/open311/v2/services/noise.json",
+                            headers={**host(town), "Accept-Language": "en"}).json
+    [question] = definition["attributes"]
+    assert question["description"] == "何时？"
+    assert question["values"] == [{"key": "night", "name": "At night"},
+                                  {"key": "day", "name": "白天"}]
+
+
 def test_a_required_pair_needs_one_language_and_long_values_are_refused(app, town, manager):
     response = post_form(manager, town, "/admin/service-requests/departments/new",
                          {"name": " ", "name_zh": "", "active": "y"})
