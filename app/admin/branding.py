@@ -56,7 +56,7 @@ from app.branding.colours import (
     normalize_color,
 )
 from app.branding.models import HERO_PATTERNS, OFFERED_LANGUAGES
-from app.i18n import LANGUAGES
+from app.i18n import LANGUAGES, in_language
 from app.images import ImageRefused, read_image
 from app.staff.permissions import MANAGE_STAFF, staff_required
 from app.web.forms import INVALID_FORM
@@ -260,12 +260,12 @@ def preview_of(values: dict) -> dict:
             colors[name] = normalize_color(values.get(name) or "")
         except BrandingError:
             colors[name], valid = getattr(branding, name), False
-    suffix = "_zh" if str(get_locale()).startswith("zh") else ""
     return {"primary": colors["primary_color"], "accent": colors["accent_color"],
             "colors_valid": valid,
             "checks": contrast_checks(colors["primary_color"], colors["accent_color"]),
-            "name": values.get(f"name{suffix}") or current_tenant().display_name(get_locale()),
-            "tagline": values.get(f"tagline{suffix}") or ""}
+            "name": in_language(values.get("name"), values.get("name_zh"))
+            or current_tenant().display_name(get_locale()),
+            "tagline": in_language(values.get("tagline"), values.get("tagline_zh")) or ""}
 
 
 def _page(form: BrandingForm, values: dict, status: int = 200):

@@ -107,7 +107,7 @@ class Branding(db.Model):
         return db.session.get(cls, 1) or cls.defaults()
 
     def tagline_for(self, locale) -> str:
-        return self.tagline_zh if str(locale).startswith("zh") else self.tagline
+        return _either(self.tagline_zh, self.tagline, locale)
 
     def address_for(self, locale) -> str:
         """The address in the page's language, else in the other one (an address is data)."""

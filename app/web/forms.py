@@ -1,12 +1,14 @@
 """The convention every form page keeps: a form sent with problems comes back with the values
 kept, each problem named next to its field, and the status 422 (Unprocessable Content). And the
 fields every form uses for dates and decimal numbers, which accept only what the database and
-the pages' arithmetic can hold (a date's day after, its midnight in the city's time zone)."""
+the pages' arithmetic can hold (a date's day after, its midnight in the city's time zone), and
+the pair of fields of a text the city enters in Chinese and English (bilingual_pair)."""
 from datetime import date
 from decimal import Decimal
 
 import wtforms
 from flask_babel import lazy_gettext as _l
+from wtforms.validators import Length, StopValidation
 
 INVALID_FORM = 422
 
@@ -66,6 +68,55 @@ class DecimalField(wtforms.DecimalField):
         if self.data is not None and not _is_plain_number(self.data):
             self.data = None
             raise ValueError(_l("Enter a number such as 28.4517."))
+
+
+class _InPair:
+    """A field of a text the city enters in both languages: `legend` names the pair and `hint`
+    says what goes in it (the bilingual_field macro of _forms.html shows both once, over the
+    two fields)."""
+
+    def __init__(self, *args, legend, hint=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.legend, self.hint = legend, hint
+
+
+class PairedStringField(_InPair, wtforms.StringField):
+    pass
+
+
+class PairedTextAreaField(_InPair, wtforms.TextAreaField):
+    pass
+
+
+def _trimmed(value) -> str:
+    return value.strip() if isinstance(value, str) else ""  # a field not sent: empty
+
+
+def _one_of_pair(message):
+    """The Chinese field's check of a required pair: this one or its English twin (the field
+    named without `_zh`) must be given; the page shows the other as fallback."""
+    def check(form, field):
+        if not field.data and not form[field.name.removesuffix("_zh")].data:
+            raise StopValidation(message)
+    return check
+
+
+def bilingual_pair(legend, max_length: int, required=None, multiline=False, hint=None,
+                   filters=()):
+    """The two fields of a text the city enters in both languages, to unpack as
+    `<name>, <name>_zh = bilingual_pair(...)`: English and Chinese, trimmed, each at most
+    `max_length` characters. With `required` (the message saying so), at least one of the two
+    must be given; citizens see the other where one is missing (app.i18n.in_language)."""
+    field_class = PairedTextAreaField if multiline else PairedStringField
+    too_long = Length(max=max_length,
+                      message=_l("Enter at most %(max)d characters.", max=max_length))
+    english = field_class(_l("English"), filters=[*filters, _trimmed], validators=[too_long],
+                          render_kw={"lang": "en"}, legend=legend, hint=hint)
+    chinese = field_class(_l("Chinese"), filters=[*filters, _trimmed],
+                          validators=[*([_one_of_pair(required)] if required else []),
+                                      too_long],
+                          render_kw={"lang": "zh-Hans"}, legend=legend, hint=hint)
+    return english, chinese
 
 
 def _is_plain_number(number: Decimal) -> bool:

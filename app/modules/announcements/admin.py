@@ -68,7 +68,7 @@ def edit(announcement_id=None):
         announcement = Announcement()
         db.session.add(announcement)
     for name in ("title", "title_zh", "body", "body_zh"):
-        setattr(announcement, name, (getattr(form, name).data or "").strip())
+        setattr(announcement, name, getattr(form, name).data)
     announcement.published_at = _city_time(form.publish_at.data)
     announcement.pinned = form.pinned.data
     _save(announcement, "update" if before else "create", before)

@@ -3,6 +3,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.i18n import bilingual
 from tenants.db import db
 
 
@@ -28,13 +29,8 @@ class Announcement(db.Model):
     updated_at: Mapped[datetime] = mapped_column(
         sa.DateTime(timezone=True), server_default=sa.func.now(), onupdate=sa.func.now())
 
-    def title_for(self, locale) -> str:
-        zh = str(locale).startswith("zh")
-        return (self.title_zh if zh else self.title) or self.title or self.title_zh
-
-    def body_for(self, locale) -> str:
-        zh = str(locale).startswith("zh")
-        return (self.body_zh if zh else self.body) or self.body or self.body_zh
+    title_for = bilingual("title")
+    body_for = bilingual("body")
 
     @classmethod
     def published(cls):

@@ -47,11 +47,13 @@ CONFIGURE = staff_required("configure_module", module=KEY)
 
 # What the set-up pages edit: the model, its form, the fields saved, the page's titles.
 SETUP = {
-    "hospitals": (Hospital, HospitalForm, ("name", "name_zh", "address", "phone", "active"),
+    "hospitals": (Hospital, HospitalForm, ("name", "name_zh", "address", "address_zh",
+                                           "phone", "active"),
                   _l("Add a hospital"), _l("Edit the hospital")),
     "departments": (Department, DepartmentForm, ("hospital_id", "name", "name_zh", "active"),
                     _l("Add a department"), _l("Edit the department")),
-    "doctors": (Doctor, DoctorForm, ("department_id", "name", "name_zh", "title", "active"),
+    "doctors": (Doctor, DoctorForm, ("department_id", "name", "name_zh", "title",
+                                     "title_zh", "active"),
                 _l("Add a doctor"), _l("Edit the doctor")),
     "schedules": (Schedule, ScheduleForm, ("department_id", "doctor_id", "weekday",
                                            "start_time", "end_time", "slot_minutes",
@@ -157,7 +159,7 @@ def block():
                  if form.time.data else None)
     try:
         cancelled = booking.block(department, form.doctor_id.data, form.day.data, starts_at,
-                                  form.reason.data.strip(), _actor())
+                                  form.reason.data, _actor(), form.reason_zh.data)
     except booking.NoSuchSlot as error:
         db.session.rollback()
         form.time.errors.append(str(error.message))
@@ -243,7 +245,8 @@ def add_closure():
             form_status(form))
     closure = Closure(hospital_id=form.hospital_id.data, department_id=form.department_id.data,
                       doctor_id=form.doctor_id.data, first_day=form.first_day.data,
-                      last_day=form.last_day.data, reason=form.reason.data.strip())
+                      last_day=form.last_day.data, reason=form.reason.data,
+                      reason_zh=form.reason_zh.data)
     cancelled = booking.close(closure, _actor())
     db.session.commit()
     flash(_("The closure is saved. Appointments cancelled and their citizens told: "

@@ -49,7 +49,8 @@ class CityTime(ma.fields.DateTime):
 class DoctorSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     name = ma.fields.Function(_name, required=True, metadata=STRING)
-    title = ma.fields.String(required=True)
+    title = ma.fields.Function(lambda doctor: doctor.title_for(get_locale()), required=True,
+                               metadata=STRING)
 
 
 class DepartmentSchema(ma.Schema):
@@ -62,7 +63,8 @@ class DepartmentSchema(ma.Schema):
 class HospitalSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     name = ma.fields.Function(_name, required=True, metadata=STRING)
-    address = ma.fields.String(required=True)
+    address = ma.fields.Function(lambda hospital: hospital.address_for(get_locale()),
+                                 required=True, metadata=STRING)
     phone = ma.fields.String(required=True)
     departments = ma.fields.Nested(DepartmentSchema, many=True, attribute="open_departments",
                                    required=True)

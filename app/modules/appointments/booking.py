@@ -407,8 +407,10 @@ def _seal(schedules: list[Schedule], first_day: date, last_day: date,
     return sorted(ids)
 
 
-def _cancel_for_hospital(slot_ids: list[int], reason: str, actor: str) -> list[Appointment]:
-    """Cancel the booked appointments on those counters; each citizen is told why."""
+def _cancel_for_hospital(slot_ids: list[int], cause: Closure | SlotBlock,
+                         actor: str) -> list[Appointment]:
+    """Cancel the booked appointments on those counters; each citizen is told why (the
+    closure's or block's reason, in their language)."""
     if not slot_ids:
         return []
     cancelled = db.session.scalars(sa.select(Appointment).where(
@@ -420,28 +422,32 @@ def _cancel_for_hospital(slot_ids: list[int], reason: str, actor: str) -> list[A
         appointment.status, appointment.cancelled_by = CANCELLED, BY_HOSPITAL
         appointment.cancelled_at = _now()
         _release_place(appointment.slot_id)
+        reasons = {"reason": cause.reason, "reason_zh": cause.reason_zh}
         record(actor, "appointments.cancel_by_hospital", appointment.reference, before,
-               {**_snapshot(appointment), "reason": reason})
+               {**_snapshot(appointment), **reasons})
         notify(db.session.get(User, appointment.user_id), "appointment_cancelled_by_hospital",
-               appointment=appointment, reason=reason)
-        _publish("booking.cancelled", appointment, reason=reason)
+               appointment=appointment, cause=cause)
+        _publish("booking.cancelled", appointment, **reasons)
     return cancelled
 
 
 def block(department: Department, doctor_id: int | None, day: date,
-          starts_at: datetime | None, reason: str, actor: str) -> list[Appointment]:
+          starts_at: datetime | None, reason: str, actor: str,
+          reason_zh: str = "") -> list[Appointment]:
     """Take a slot (or the whole day) out of the department's (or the doctor's) schedule;
-    the booked appointments on it are cancelled and their citizens told. Returns them."""
+    the booked appointments on it are cancelled and their citizens told why (`reason` in
+    English, `reason_zh` in Chinese: at least one). Returns them."""
     schedules = schedules_of(department.id, doctor_id)
     if starts_at is not None and not any(
             slot.starts_at == starts_at
             for slot in schedule_slots(schedules, day, day, city_zone())):
         raise NoSuchSlot()
     entry = SlotBlock(department_id=department.id, doctor_id=doctor_id, day=day,
-                      starts_at=starts_at, reason=reason, created_by=actor)
+                      starts_at=starts_at, reason=reason, reason_zh=reason_zh,
+                      created_by=actor)
     db.session.add(entry)
     db.session.flush()
-    cancelled = _cancel_for_hospital(_seal(schedules, day, day, starts_at), reason, actor)
+    cancelled = _cancel_for_hospital(_seal(schedules, day, day, starts_at), entry, actor)
     record(actor, "appointments.block", str(entry.id), None, {
         **_block_snapshot(entry), "cancelled": [a.reference for a in cancelled]})
     return cancelled
@@ -454,7 +460,7 @@ def close(closure: Closure, actor: str) -> list[Appointment]:
     db.session.flush()
     cancelled = _cancel_for_hospital(
         _seal(_closure_schedules(closure), closure.first_day, closure.last_day),
-        closure.reason, actor)
+        closure, actor)
     record(actor, "appointments.closure", str(closure.id), None, {
         **_closure_snapshot(closure), "cancelled": [a.reference for a in cancelled]})
     return cancelled
@@ -501,12 +507,13 @@ def row_snapshot(row, fields) -> dict:
 
 
 def _block_snapshot(entry: SlotBlock) -> dict:
-    return row_snapshot(entry, ("department_id", "doctor_id", "day", "starts_at", "reason"))
+    return row_snapshot(entry, ("department_id", "doctor_id", "day", "starts_at", "reason",
+                                "reason_zh"))
 
 
 def _closure_snapshot(closure: Closure) -> dict:
     return row_snapshot(closure, ("hospital_id", "department_id", "doctor_id", "first_day",
-                                  "last_day", "reason"))
+                                  "last_day", "reason", "reason_zh"))
 
 
 def unblock(entry: SlotBlock, actor: str) -> None:

@@ -24,7 +24,7 @@ from wtforms.validators import (
 
 from app.accounts import is_mobile, normalize_mobile
 from app.modules.appointments.models import Department, Doctor, Hospital
-from app.web.forms import DateField
+from app.web.forms import DateField, bilingual_pair
 from app.web.input_checks import bigint_arg
 from tenants.db import db
 
@@ -110,34 +110,31 @@ def doctor_label(doctor: Doctor) -> str:
     return doctor.department.name_for(get_locale())
 
 
+NAME_REQUIRED = _l("Give a name in at least one language.")
+REASON_REQUIRED = _l("Say why: citizens whose appointments are cancelled are told.")
+
+
 class HospitalForm(FlaskForm):
-    name = StringField(_l("Name (English)"), validators=[Optional(), Length(max=200)])
-    name_zh = StringField(_l("Name (Chinese)"), validators=[Optional(), Length(max=200)])
-    address = StringField(_l("Address"), validators=[Optional(), Length(max=300)])
+    name, name_zh = bilingual_pair(_l("Name"), 200, required=NAME_REQUIRED)
+    address, address_zh = bilingual_pair(_l("Address"), 300)
     phone = StringField(_l("Phone"), validators=[Optional(), Length(max=40)])
     active = BooleanField(_l("Open for booking"), default=True)
 
-    def validate(self, extra_validators=None) -> bool:
-        valid = super().validate(extra_validators)
-        if not (self.name.data or "").strip() and not (self.name_zh.data or "").strip():
-            self.name.errors.append(_l("Give a name in at least one language."))
-            valid = False
-        return valid
 
-
-class DepartmentForm(HospitalForm):
+class DepartmentForm(FlaskForm):
     hospital_id = SelectField(_l("Hospital"), coerce=int)
-    address = phone = None
+    name, name_zh = bilingual_pair(_l("Name"), 200, required=NAME_REQUIRED)
+    active = BooleanField(_l("Open for booking"), default=True)
 
     def fill(self):
         self.hospital_id.choices = choices_for(Hospital)
 
 
-class DoctorForm(HospitalForm):
+class DoctorForm(FlaskForm):
     department_id = SelectField(_l("Department"), coerce=int)
-    title = StringField(_l("Title"), validators=[Optional(), Length(max=100)],
-                        description=_l("Such as Chief physician."))
-    address = phone = None
+    name, name_zh = bilingual_pair(_l("Name"), 100, required=NAME_REQUIRED)
+    title, title_zh = bilingual_pair(_l("Title"), 100, hint=_l("Such as Chief physician."))
+    active = BooleanField(_l("Open for booking"), default=True)
 
     def fill(self):
         self.department_id.choices = choices_for(Department, department_label)
@@ -198,9 +195,7 @@ class ClosureForm(FlaskForm):
                             description=_l("Leave empty to close the whole department."))
     first_day = DateField(_l("First day"), validators=[InputRequired(_l("Enter a date."))])
     last_day = DateField(_l("Last day"), validators=[InputRequired(_l("Enter a date."))])
-    reason = StringField(_l("Reason"), validators=[
-        DataRequired(_l("Say why: citizens whose appointments are cancelled are told.")),
-        Length(max=200)])
+    reason, reason_zh = bilingual_pair(_l("Reason"), 200, required=REASON_REQUIRED)
 
     def fill(self):
         self.hospital_id.choices = choices_for(Hospital)
@@ -233,9 +228,7 @@ class BlockForm(FlaskForm):
     day = DateField(_l("Day"), validators=[InputRequired(_l("Enter a date."))])
     time = TimeField(_l("Slot starting at"), validators=[Optional()],
                      description=_l("Leave empty to block the whole day."))
-    reason = StringField(_l("Reason"), validators=[
-        DataRequired(_l("Say why: citizens whose appointments are cancelled are told.")),
-        Length(max=200)])
+    reason, reason_zh = bilingual_pair(_l("Reason"), 200, required=REASON_REQUIRED)
 
     def fill(self):
         self.department_id.choices = choices_for(Department, department_label)

@@ -10,6 +10,7 @@ from datetime import date, datetime, time
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.i18n import bilingual
 from tenants.db import db
 
 BOOKED, CANCELLED, CHECKED_IN, NO_SHOW, MOVED = (
@@ -29,9 +30,7 @@ class _Named:
     name: Mapped[str]
     name_zh: Mapped[str]
 
-    def name_for(self, locale) -> str:
-        zh = str(locale).startswith("zh")
-        return (self.name_zh if zh else self.name) or self.name or self.name_zh
+    name_for = bilingual("name")
 
 
 class Hospital(_Named, db.Model):
@@ -43,6 +42,7 @@ class Hospital(_Named, db.Model):
     address: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
     phone: Mapped[str] = mapped_column(sa.String(40), default="", server_default="")
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    address_zh: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
 
     departments: Mapped[list["Department"]] = relationship(
         back_populates="hospital", order_by="Department.id")
@@ -50,6 +50,8 @@ class Hospital(_Named, db.Model):
     @property
     def open_departments(self) -> list["Department"]:
         return [department for department in self.departments if department.active]
+
+    address_for = bilingual("address")
 
 
 class Department(_Named, db.Model):
@@ -81,8 +83,11 @@ class Doctor(_Named, db.Model):
     name_zh: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
     title: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    title_zh: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
 
     department: Mapped[Department] = relationship(back_populates="doctors")
+
+    title_for = bilingual("title")
 
 
 class Schedule(db.Model):
@@ -136,13 +141,17 @@ class Closure(db.Model):
     doctor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("appointment_doctors.id"))
     first_day: Mapped[date] = mapped_column(sa.Date)
     last_day: Mapped[date] = mapped_column(sa.Date)
+    # told to the citizens whose appointments it cancels, in their language
     reason: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(
         sa.DateTime(timezone=True), server_default=sa.func.now())
+    reason_zh: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
 
     hospital: Mapped[Hospital] = relationship()
     department: Mapped[Department | None] = relationship()
     doctor: Mapped[Doctor | None] = relationship()
+
+    reason_for = bilingual("reason")
 
 
 class SlotBlock(db.Model):
@@ -157,13 +166,17 @@ class SlotBlock(db.Model):
     doctor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("appointment_doctors.id"))
     day: Mapped[date] = mapped_column(sa.Date)
     starts_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # told to the citizens whose appointments it cancels, in their language
     reason: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
     created_by: Mapped[str] = mapped_column(sa.String(300), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(
         sa.DateTime(timezone=True), server_default=sa.func.now())
+    reason_zh: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
 
     department: Mapped[Department] = relationship()
     doctor: Mapped[Doctor | None] = relationship()
+
+    reason_for = bilingual("reason")
 
 
 class Slot(db.Model):

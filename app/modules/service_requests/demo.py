@@ -23,7 +23,7 @@ CITY_MANAGEMENT = {"name": "Urban Management Bureau", "name_zh": "综合行政�
 # Questions as plain values: each city gets ORM objects of its own (add_demo_data).
 CATEGORIES = [
     ("pothole", "Pothole", "道路坑洼", "Holes and broken surfaces of roads and pavements.",
-     "道路、人行道路面破损或坑洼。", "streets", ROADS, 7,
+     "道路、人行道路面破损或坑洼。", ("streets", "道路"), ROADS, 7,
      [{"code": "size", "datatype": "singlevaluelist", "required": True, "position": 1,
        "description": "How large is it?", "description_zh": "坑洼有多大？",
        "options": [{"key": "small", "name": "Smaller than a shoebox", "name_zh": "小于鞋盒"},
@@ -32,15 +32,15 @@ CATEGORIES = [
        "description": "Which lane or side of the road?",
        "description_zh": "在哪条车道或道路哪一侧？"}]),
     ("streetlight", "Broken streetlight", "路灯故障", "A streetlight that is out or flickers.",
-     "路灯不亮或闪烁。", "lighting", LIGHTING, 3,
+     "路灯不亮或闪烁。", ("lighting", "照明"), LIGHTING, 3,
      [{"code": "pole_number", "datatype": "string", "position": 1,
        "description": "The number on the pole, if you can read it",
        "description_zh": "灯杆上的编号（如能看清）",
        "hint": "Such as LD-0123", "hint_zh": "例如 LD-0123"}]),
     ("graffiti", "Graffiti", "乱涂乱画", "Graffiti and posters stuck on public property.",
-     "公共设施上的涂鸦和小广告。", "cleanliness", CITY_MANAGEMENT, 14, []),
+     "公共设施上的涂鸦和小广告。", ("cleanliness", "市容"), CITY_MANAGEMENT, 14, []),
     ("noise", "Noise", "噪声扰民", "Construction or business noise at night.",
-     "夜间施工或经营噪声。", "environment", CITY_MANAGEMENT, 2, []),
+     "夜间施工或经营噪声。", ("environment", "环境"), CITY_MANAGEMENT, 2, []),
 ]
 REPORTS = [
     ("pothole", "人民街与花园路路口有一个很深的坑，雨天积水，电动车容易摔倒。",
@@ -62,7 +62,7 @@ def add_demo_data(slug: str) -> None:
             departments[department["name"]] = ServiceDepartment(**department)
         categories[code] = ServiceCategory(
             code=code, name=name, name_zh=name_zh, description=text, description_zh=text_zh,
-            group_name=group, days_to_close=days,
+            group_name=group[0], group_name_zh=group[1], days_to_close=days,
             department=departments[department["name"]],
             attributes=[ServiceAttribute(**question) for question in questions])
     db.session.add_all(categories.values())

@@ -29,7 +29,7 @@ from wtforms.validators import (
 from app.modules.service_requests.answers import clean_text
 from app.modules.service_requests.models import DATATYPES, LISTS
 from app.modules.service_requests.workflow import NOTE_LENGTH
-from app.web.forms import DecimalField
+from app.web.forms import DecimalField, bilingual_pair
 
 CODE_PATTERN = r"^[A-Za-z0-9_-]{1,40}$"
 CODE_MESSAGE = _l("Use 1 to 40 letters, digits, - or _.")
@@ -147,15 +147,10 @@ def department_choices(departments, locale, none_label) -> list[SelectChoice]:
                                            for department in departments)]
 
 
-def _names(required_message):
-    return (StringField(_l("Name in English"), filters=[_text],
-                        validators=[InputRequired(required_message), Length(max=100)]),
-            StringField(_l("Name in Chinese"), filters=[_text],
-                        validators=[InputRequired(required_message), Length(max=100)]))
-
-
 class DepartmentForm(FlaskForm):
-    name, name_zh = _names(_l("Enter the department's name in both languages."))
+    name, name_zh = bilingual_pair(
+        _l("Name"), 100, required=_l("Enter the department's name in at least one language."),
+        filters=[_text])
     active = BooleanField(_l("Active (can be given requests)"), default=True)
 
 
@@ -166,20 +161,20 @@ class CategoryForm(FlaskForm):
         filters=[_text],
         validators=[InputRequired(_l("Enter a code.")), Regexp(CODE_PATTERN,
                                                               message=CODE_MESSAGE)])
-    name, name_zh = _names(_l("Enter the category's name in both languages."))
-    description = TextAreaField(_l("Description in English"), filters=[_text],
-                                validators=[Optional(), Length(max=500)])
-    description_zh = TextAreaField(_l("Description in Chinese"), filters=[_text],
-                                   validators=[Optional(), Length(max=500)])
+    name, name_zh = bilingual_pair(
+        _l("Name"), 100, required=_l("Enter the category's name in at least one language."),
+        filters=[_text])
+    description, description_zh = bilingual_pair(_l("Description"), 500, multiline=True,
+                                                 filters=[_text])
     days_to_close = IntegerField(
         _l("Time limit in days"), default=7,
         description=_l("Counted from the report; requests still open after it are overdue."),
         validators=[InputRequired(_l("Enter the time limit in days.")),
                     NumberRange(1, 365, _l("Enter a number of days from 1 to 365."))])
     department_id = SelectField(_l("Department given new requests"), coerce=int, choices=[])
-    group_name = StringField(_l("Group (optional)"),
-                             description=_l("Open311's group, such as “streets”."),
-                             filters=[_text], validators=[Optional(), Length(max=60)])
+    group_name, group_name_zh = bilingual_pair(
+        _l("Group (optional)"), 60, hint=_l("Open311's group, such as “streets”."),
+        filters=[_text])
     keywords = StringField(_l("Keywords (optional)"),
                            description=_l("Comma separated, to help apps find the category."),
                            filters=[_text], validators=[Optional(), Length(max=300)])
@@ -201,16 +196,10 @@ class AttributeForm(FlaskForm):
         _l("Asks for an answer"), default=True,
         description=_l("Untick for a note shown with the form that asks nothing."))
     required = BooleanField(_l("An answer is required"))
-    description = TextAreaField(_l("Question in English"), filters=[_text],
-                                validators=[InputRequired(_l("Write the question.")),
-                                            Length(max=500)])
-    description_zh = TextAreaField(_l("Question in Chinese"), filters=[_text],
-                                   validators=[InputRequired(_l("Write the question.")),
-                                               Length(max=500)])
-    hint = StringField(_l("Hint in English (optional)"), filters=[_text],
-                       validators=[Optional(), Length(max=200)])
-    hint_zh = StringField(_l("Hint in Chinese (optional)"), filters=[_text],
-                          validators=[Optional(), Length(max=200)])
+    description, description_zh = bilingual_pair(
+        _l("Question"), 500, required=_l("Write the question in at least one language."),
+        multiline=True, filters=[_text])
+    hint, hint_zh = bilingual_pair(_l("Hint (optional)"), 200, filters=[_text])
     position = IntegerField(_l("Position"), default=1,
                             description=_l("Questions are asked in this order."),
                             validators=[InputRequired(_l("Enter a position.")),
@@ -218,7 +207,8 @@ class AttributeForm(FlaskForm):
     options = TextAreaField(
         _l("Options (lists only)"),
         description=_l("One option a line: code | name in English | name in Chinese, such as "
-                       "“deep | Deeper than 5 cm | 深于5厘米”."),
+                       "“deep | Deeper than 5 cm | 深于5厘米”. One of the names may be left "
+                       "empty: the other one is shown."),
         filters=[_text])
 
     def offer(self, labels: dict) -> "AttributeForm":
@@ -239,8 +229,8 @@ class AttributeForm(FlaskForm):
             raise ValidationError(_l("Give at most 50 options."))
         for line in lines:
             parts = [part.strip() for part in line.split("|")]
-            if len(parts) != 3 or not re.match(CODE_PATTERN, parts[0]) or not all(parts) \
-                    or max(map(len, parts)) > 100:
+            if len(parts) != 3 or not re.match(CODE_PATTERN, parts[0]) \
+                    or not (parts[1] or parts[2]) or max(map(len, parts)) > 100:
                 raise ValidationError(_l("Write each option as code | name in English | name "
                                          "in Chinese; the code with letters, digits, - or _."))
             self.parsed_options.append({"key": parts[0], "name": parts[1], "name_zh": parts[2]})

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.i18n import bilingual, in_language
 from tenants.db import db
 
 KEY = "service_requests"
@@ -47,11 +48,6 @@ def _in(values) -> str:
     return f"({', '.join(repr(value) for value in values)})"
 
 
-def in_language(english: str, chinese: str, locale) -> str:
-    """The text for the page's language, the other one where it is missing."""
-    return (chinese if str(locale).startswith("zh") else english) or english or chinese
-
-
 class ServiceDepartment(db.Model):
     """A department of the city that works requests (Open311's agency_responsible)."""
 
@@ -62,8 +58,7 @@ class ServiceDepartment(db.Model):
     name_zh: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
 
-    def name_for(self, locale) -> str:
-        return in_language(self.name, self.name_zh, locale)
+    name_for = bilingual("name")
 
 
 class ServiceCategory(db.Model):
@@ -90,17 +85,16 @@ class ServiceCategory(db.Model):
     active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     updated_at: Mapped[datetime] = mapped_column(
         sa.DateTime(timezone=True), server_default=sa.func.now(), onupdate=sa.func.now())
+    group_name_zh: Mapped[str] = mapped_column(sa.String(60), default="", server_default="")
 
     department: Mapped[ServiceDepartment | None] = relationship()
     attributes: Mapped[list["ServiceAttribute"]] = relationship(
         back_populates="category", cascade="all, delete-orphan",
         order_by="(ServiceAttribute.position, ServiceAttribute.id)")
 
-    def name_for(self, locale) -> str:
-        return in_language(self.name, self.name_zh, locale)
-
-    def description_for(self, locale) -> str:
-        return in_language(self.description, self.description_zh, locale)
+    name_for = bilingual("name")
+    description_for = bilingual("description")
+    group_name_for = bilingual("group_name")
 
 
 class ServiceAttribute(db.Model):
@@ -130,11 +124,8 @@ class ServiceAttribute(db.Model):
 
     category: Mapped[ServiceCategory] = relationship(back_populates="attributes")
 
-    def description_for(self, locale) -> str:
-        return in_language(self.description, self.description_zh, locale)
-
-    def hint_for(self, locale) -> str:
-        return in_language(self.hint, self.hint_zh, locale)
+    description_for = bilingual("description")
+    hint_for = bilingual("hint")
 
     def option_names(self, locale) -> dict[str, str]:
         return {option["key"]: in_language(option["name"], option["name_zh"], locale)

@@ -154,7 +154,8 @@ def _service(category: ServiceCategory, locale) -> dict:
     return {"service_code": category.code, "service_name": category.name_for(locale),
             "description": category.description_for(locale) or None,
             "metadata": bool(category.attributes), "type": _service_type(),
-            "keywords": category.keywords or None, "group": category.group_name or None}
+            "keywords": category.keywords or None,
+            "group": category.group_name_for(locale) or None}
 
 
 def _definition(category: ServiceCategory, locale) -> dict:

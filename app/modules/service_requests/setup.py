@@ -41,7 +41,7 @@ DATATYPE_LABELS = {
     "multivaluelist": _l("Several options of a list"),
 }
 CATEGORY_FIELDS = ("code", "name", "name_zh", "description", "description_zh", "days_to_close",
-                   "department_id", "group_name", "keywords", "active")
+                   "department_id", "group_name", "group_name_zh", "keywords", "active")
 ATTRIBUTE_FIELDS = ("code", "datatype", "variable", "required", "description", "description_zh",
                     "hint", "hint_zh", "position")
 DEPARTMENT_FIELDS = ("name", "name_zh", "active")

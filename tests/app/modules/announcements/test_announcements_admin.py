@@ -88,6 +88,32 @@ def test_bad_input_keeps_the_values_and_saves_nothing(app, client, town, writer)
     assert rows(app, town) == []
 
 
+def test_one_language_is_enough_and_the_other_page_shows_it(app, client, town, writer):
+    form = client.get("/admin/announcements/new", headers=host(town)).get_data(as_text=True)
+    text_pair = form[form.index("<legend>Text</legend>"):]
+    assert text_pair.index('name="body_zh"') < text_pair.index('name="body"')
+    assert "Separate paragraphs with an empty line." in text_pair  # the pair's hint, once
+    assert form.count("Separate paragraphs with an empty line.") == 1
+    response = post_form(client, town, "/admin/announcements/new", {
+        "title_zh": "周一图书馆闭馆", "body_zh": "设备维护。", "publish_at": "2020-01-01T08:00"})
+    assert response.status_code == 302
+    (notice,) = rows(app, town)
+    assert (notice.title, notice.title_zh, notice.body, notice.body_zh) == (
+        "", "周一图书馆闭馆", "", "设备维护。")
+    page = client.get(f"/announcements/{notice.id}", headers=host(town)).get_data(as_text=True)
+    assert 'lang="en"' in page and "周一图书馆闭馆" in page and "设备维护。" in page
+    listed = client.get("/admin/announcements/", headers=host(town)).get_data(as_text=True)
+    assert '<span lang="zh-Hans">周一图书馆闭馆</span> / <span lang="en">—</span>' in listed
+
+
+def test_an_over_long_text_is_refused_with_a_message(app, client, town, writer):
+    response = post_form(client, town, "/admin/announcements/new",
+                         {"title": "T" * 201, "body": "Body"})
+    assert response.status_code == 422
+    assert "Enter at most 200 characters." in response.get_data(as_text=True)
+    assert rows(app, town) == []
+
+
 def test_staff_without_the_module_and_citizens_are_refused(app, client, town, make_city):
     signed_in_staff(app, client, town, "other@example.com", role="clerk", modules=["parking"])
     assert client.get("/admin/announcements/", headers=host(town)).status_code == 403

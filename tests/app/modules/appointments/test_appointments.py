@@ -105,7 +105,7 @@ def place(app, town) -> Place:
 def new_citizen(app, tenant, **fields) -> int:
     with tenant_context(tenant, app):
         user = User(email=fields.pop("email", f"c-{uuid.uuid4().hex[:8]}@example.com"),
-                    display_name="Zhang San", locale="en", **fields)
+                    display_name="Zhang San", **{"locale": "en", **fields})
         db.session.add(user)
         db.session.commit()
         return user.id
