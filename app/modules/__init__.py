@@ -107,12 +107,22 @@ class Module:
 
 
 class ModuleError(Exception):
-    """A module change that can't be made; `errors` maps "key.field" to messages."""
+    """A module change that can't be made; `errors` maps "key.field" to messages (or, for a
+    list of entries, to {entry's index: {its field: messages}}, as marshmallow gives them)."""
 
-    def __init__(self, errors: dict[str, list[str]]):
+    def __init__(self, errors: dict[str, list[str] | dict]):
         self.errors = errors
-        super().__init__("; ".join(f"{name}: {' '.join(messages)}"
+        super().__init__("; ".join(f"{name}: {_one_line(messages)}"
                                    for name, messages in errors.items()))
+
+
+def _one_line(messages) -> str:
+    """Messages, nested ones after where they are ("1: name: At most 200 characters.")."""
+    if isinstance(messages, dict):
+        return " ".join(f"{key}: {_one_line(inner)}" for key, inner in messages.items())
+    if isinstance(messages, list | tuple):
+        return " ".join(map(_one_line, messages))
+    return str(messages)
 
 
 @cache

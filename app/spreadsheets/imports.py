@@ -6,6 +6,9 @@ company's accounts and bills: one piece of code serves every module that does it
    systems export), matches the header to the columns by their English or Chinese names, parses
    every row, and compares each record with what is stored: a new record is to be loaded, an
    identical one is skipped and counted, a different one under the same key is a conflict.
+   A text the city shows in both languages (a fine's offence) is a pair of columns made by
+   `bilingual_columns`: one of the two is enough, and a file with only one of them (as files
+   had before the pair) puts each text where its characters say (`is_chinese`).
 3. The preview page shows that report. Only a file without a single wrong row can be loaded:
    the choice is "load the whole file" or "load nothing" (a file with problems can only be
    discarded and corrected); half a file is never loaded.
@@ -50,6 +53,7 @@ MAX_BYTES = 10 * 1024 * 1024
 MAX_ROWS = 50_000
 PREVIEW_VALID_FOR = timedelta(hours=24)
 MAX_FEN = 10_000_000_00  # an amount above ten million yuan is a garbled cell
+PREVIEW_SAMPLE = 10  # new records whose texts the preview shows
 
 
 class CsvImport(db.Model):
@@ -77,6 +81,16 @@ class CsvImport(db.Model):
 
 class CellError(ValueError):
     """A cell that can't be read; the message says what to fix."""
+
+
+# Han characters (CJK unified ideographs, their extensions A to G and compatibility forms).
+# The tenant migration that split the stored texts (b7e3f1a9c2d4) uses the same ranges.
+_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+
+
+def is_chinese(value: str) -> bool:
+    """Whether a text of unknown language is the Chinese one: it has a Han character."""
+    return _HAN.search(value) is not None
 
 
 def text(max_length: int) -> Callable[[str], str]:
@@ -156,12 +170,23 @@ def code(value: str) -> str:
 # -- files -------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
+class Pair:
+    """One text in two languages: two columns of the file, two attributes of the record
+    (`<key>` in English, `<key>_zh` in Chinese). `required`: one of the two at least."""
+    label: str  # lazy_gettext: "Offence"
+    english: str
+    chinese: str
+    required: bool
+
+
+@dataclass(frozen=True)
 class Column:
     key: str  # the record's attribute
     label: str  # lazy_gettext: how the report and the upload page name it
     aliases: tuple[str, ...]  # header names it is known by, English and Chinese
     parse: Callable[[str], object]
     required: bool = True  # an empty cell is an error (else it reads as None)
+    pair: Pair | None = None  # one language of a text given in both (bilingual_columns)
 
     @property
     def english_names(self) -> list[str]:
@@ -170,6 +195,30 @@ class Column:
     @property
     def chinese_names(self) -> list[str]:
         return [name for name in self.aliases if not name.isascii()]
+
+    @property
+    def empty(self) -> str | None:
+        """What a record holds without a value: a text of a pair is "" (its columns are not
+        null, so the two compare and fall back alike), any other None."""
+        return "" if self.pair else None
+
+
+def bilingual_columns(key: str, label: str, english_names: tuple[str, ...],
+                      chinese_names: tuple[str, ...], parse: Callable[[str], str],
+                      required: bool = True) -> tuple[Column, Column]:
+    """The two columns of a text the city shows in both languages, the Chinese first (as the
+    console shows them): `<key>_zh` (known by `chinese_names`, "<key>_zh", "<name> (Chinese)"
+    and "<中文名>（中文）") and `<key>` in English (by `english_names`, "<name> (English)" and
+    "<中文名>（英文）")."""
+    pair = Pair(label, key, f"{key}_zh", required)
+    english, chinese = english_names[0], chinese_names[0]
+    return (
+        Column(pair.chinese, _l("%(column)s in Chinese", column=label),
+               (*chinese_names, f"{english} (Chinese)", f"{chinese}（中文）"), parse,
+               required=False, pair=pair),
+        Column(key, _l("%(column)s in English", column=label),
+               (*english_names, f"{english} (English)", f"{chinese}（英文）"), parse,
+               required=False, pair=pair))
 
 
 @dataclass(frozen=True)
@@ -209,9 +258,12 @@ def _header_name(name: str) -> str:
 
 
 def decode(data: bytes) -> str:
-    """UTF-8 (a byte order mark is dropped), else GB18030 (which covers GBK and GB2312)."""
-    if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
+    """UTF-8 (a byte order mark is dropped), else GB18030 (which covers GBK and GB2312). A NUL
+    byte is refused: no text export has one (UTF-16 has many), and the database takes none."""
+    data = data.removeprefix(codecs.BOM_UTF8)
+    if b"\x00" in data:
+        raise CellError(_("The file has NUL characters, so it is not a CSV text file (UTF-16 "
+                          "has them). Export it as CSV in UTF-8 or GB18030."))
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
@@ -237,17 +289,32 @@ def _match_header(spec: ImportSpec, header: list[str], report: Report) -> dict[i
                                                 column=column.label)))
         else:
             positions[position] = column
+    found = set(positions.values())
     missing = [str(column.label) for column in spec.columns
-               if column.required and column not in positions.values()]
+               if column.required and column not in found]
+    missing += [str(pair.label) for pair in _pairs(spec) if pair.required and not any(
+        column.pair == pair for column in found)]
     if missing:
         report.problems.append(Problem(1, _("Columns missing: %(columns)s.",
                                             columns=", ".join(missing))))
     return positions
 
 
-def _parse_row(spec: ImportSpec, cells: list[str], positions: dict[int, Column]
-               ) -> tuple[dict, list[str]]:
-    values = dict.fromkeys(column.key for column in spec.columns)  # optional columns: None
+def _pairs(spec: ImportSpec) -> list[Pair]:
+    return list(dict.fromkeys(column.pair for column in spec.columns if column.pair))
+
+
+def _alone(positions: dict[int, Column]) -> set[Column]:
+    """The columns of a pair whose other language the file lacks: their texts go by their
+    characters (is_chinese), as those of files made before the pair did."""
+    pairs = [column.pair for column in positions.values() if column.pair]
+    return {column for column in positions.values()
+            if column.pair and pairs.count(column.pair) == 1}
+
+
+def _parse_row(spec: ImportSpec, cells: list[str], positions: dict[int, Column],
+               alone: set[Column]) -> tuple[dict, list[str]]:
+    values = {column.key: column.empty for column in spec.columns}
     reasons = []
     for position, column in positions.items():
         cell = cells[position].strip() if position < len(cells) else ""
@@ -256,9 +323,17 @@ def _parse_row(spec: ImportSpec, cells: list[str], positions: dict[int, Column]
                 reasons.append(_("%(column)s: empty.", column=column.label))
             continue
         try:
-            values[column.key] = column.parse(cell)
+            value = column.parse(cell)
         except CellError as error:
             reasons.append(f"{column.label}: {error}")
+            continue
+        if column in alone:
+            values[column.pair.chinese if is_chinese(value) else column.pair.english] = value
+        else:
+            values[column.key] = value
+    reasons += [_("%(column)s: empty; give it in Chinese or in English.", column=pair.label)
+                for pair in _pairs(spec)
+                if pair.required and not (values[pair.english] or values[pair.chinese])]
     return values, reasons
 
 
@@ -276,16 +351,19 @@ def check(spec: ImportSpec, data: bytes) -> Report:
         report.problems.append(Problem(0, str(error)))
         return report
     reader = csv.reader(io.StringIO(content, newline=""))
-    header = next(reader, None)
+    header = next(_rows(reader, report), None)
+    if report.problems:
+        return report
     if header is None:
         report.problems.append(Problem(0, _("The file is empty.")))
         return report
     positions = _match_header(spec, header, report)
     if report.problems:
         return report
+    alone = _alone(positions)
     parsed: list[tuple[int, dict]] = []
     seen: dict[str, int] = {}
-    for cells in reader:
+    for cells in _rows(reader, report):
         if not any(cell.strip() for cell in cells):
             continue
         line = reader.line_num
@@ -294,7 +372,7 @@ def check(spec: ImportSpec, data: bytes) -> Report:
             report.problems.append(Problem(0, _("The file has more than %(max)d rows: split it.",
                                                 max=MAX_ROWS)))
             return report
-        values, reasons = _parse_row(spec, cells, positions)
+        values, reasons = _parse_row(spec, cells, positions, alone)
         if len(cells) > len(header):
             reasons.append(_("More cells than the header has columns."))
         key = values.get(spec.key)
@@ -314,6 +392,20 @@ def check(spec: ImportSpec, data: bytes) -> Report:
                          report)
     report.problems.sort(key=lambda problem: problem.line)
     return report
+
+
+def _rows(reader, report: Report):
+    """The reader's rows until one can't be read (a cell beyond the csv module's limit of
+    128 KiB): that line is a problem of the report, and no row after it is read."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error:
+            report.problems.append(Problem(reader.line_num, _(
+                "This line can't be read: a cell is far too long (over 100,000 characters).")))
+            return
 
 
 def _key_label(spec: ImportSpec) -> str:
@@ -418,7 +510,7 @@ def add_import_routes(bp, spec: ImportSpec, guard, prefix: str, back_endpoint: s
     """Upload, preview, load and discard pages for `spec` on an admin blueprint, at
     <prefix>/import and <prefix>/imports/<token>, each wearing `guard`."""
     name = spec.kind
-    template_context = {"spec": spec, "back_endpoint": back_endpoint,
+    template_context = {"spec": spec, "back_endpoint": back_endpoint, "sample": PREVIEW_SAMPLE,
                         "endpoints": {action: f".{name}_{action}" for action in
                                       ("upload", "preview", "load", "discard")}}
 

@@ -2,7 +2,11 @@
 (the SLA deadline in working days); a case's details, files and timeline; and the moves staff
 make — claim, ask for information, approve, reject, ready for collection, collected — each
 through workflow.transition, audited in the same transaction. A claimed case is moved only by
-its claimant or a city administrator; others may take it over (audited)."""
+its claimant or a city administrator; others may take it over (audited).
+
+Also the city's offices and required documents, each named in Chinese and English side by
+side: settings of the module, changed through app.modules.configure (the schema's checks) and
+audited as "module.configure", as the console's module page does for the other settings."""
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -12,9 +16,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from app import audit
 from app.city_time import city_midnight, city_today
+from app.modules import ModuleError, configure
 from app.modules.passports.documents import send_document
-from app.modules.passports.forms import StaffActionForm
+from app.modules.passports.forms import NamesForm, StaffActionForm
 from app.modules.passports.models import (
     APPROVED,
     COLLECTED,
@@ -37,11 +43,19 @@ from app.modules.passports.workflow import (
     claimed_message,
     is_overdue,
     load_for_update,
+    passport_settings,
     take_over,
     transition,
 )
-from app.staff.permissions import VIEW, WORK_MODULE, can, current_staff, staff_required
-from app.web.forms import INVALID_FORM
+from app.staff.permissions import (
+    CONFIGURE_MODULE,
+    VIEW,
+    WORK_MODULE,
+    can,
+    current_staff,
+    staff_required,
+)
+from app.web.forms import INVALID_FORM, form_status
 from app.web.input_checks import bigint_arg
 from app.web.pagination import page_of
 from tenants.db import db
@@ -192,3 +206,35 @@ def take_over_case(application_id):
     flash(_("You have taken over application %(reference)s.",
             reference=application.reference), "success")
     return redirect(url_for(".detail", application_id=application.id))
+
+
+@bp.route("/offices-and-documents", methods=["GET", "POST"])
+@READ
+def names():
+    """The offices and required documents, Chinese beside English: changed by those who may
+    configure the module, read by the rest of the staff."""
+    allowed = can(current_staff(), CONFIGURE_MODULE, module="passports")
+    if request.method == "POST" and not allowed:
+        abort(403)
+    form = NamesForm.of(passport_settings())
+    if form.validate_on_submit():
+        try:
+            changes = configure(values={"passports": form.values()})
+        except ModuleError as error:
+            db.session.rollback()
+            form.attach(error.errors)
+        else:
+            for key, (before, after) in changes.items():
+                audit.record(audit.actor_of(current_user), "module.configure", key, before,
+                             after)
+            db.session.commit()
+            flash(_("The offices and documents are saved.") if changes else
+                  _("Nothing was changed."), "success" if changes else "info")
+            return redirect(url_for(".names"))
+    if not allowed:
+        for rows in (form.offices, form.required_documents):
+            for row in rows:
+                for field in row:
+                    field.render_kw = {**(field.render_kw or {}), "disabled": True}
+    return render_template("passports/admin/names.html", form=form, allowed=allowed), (
+        form_status(form))

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from app.modules.passports.admin import ACTIONS, AGES, OPEN, queue_query
 from app.modules.passports.models import DRAFT, STATUSES, PassportApplication
+from app.modules.passports.views import office_name
 from app.modules.passports.workflow import (
     STAFF,
     STATUS_LABELS,
@@ -41,7 +42,9 @@ class PassportApplicationSchema(ma.Schema):
     status_label = ma.fields.Function(lambda a: str(STATUS_LABELS[a.status]), required=True)
     reason = ma.fields.String(required=True)
     collection_method = ma.fields.String(allow_none=True)
-    office = ma.fields.String(required=True)
+    office = ma.fields.Function(lambda a: office_name(a.office), required=True, metadata={
+        "type": "string", "description": "In the client's language (Accept-Language) where "
+                                         "the city names the office in it, else the other"})
     fee_fen = ma.fields.Integer(required=True)
     information_request = ma.fields.String(required=True)
     rejection_reason = ma.fields.String(required=True)

@@ -7,6 +7,9 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
+    FieldList,
+    Form,
+    FormField,
     HiddenField,
     RadioField,
     SelectChoice,
@@ -17,7 +20,14 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional, Regexp, ValidationError
 
 from app.modules.passports.models import DELIVERY, OFFICE, PHOTO
-from app.modules.passports.settings import lines
+from app.modules.passports.settings import (
+    DOCUMENT_LENGTH,
+    MAX_DOCUMENTS,
+    MAX_OFFICES,
+    OFFICE_LENGTH,
+    Named,
+    find,
+)
 from app.modules.passports.workflow import COLLECTION_METHODS, REASONS
 from app.web.forms import DateField
 
@@ -89,17 +99,22 @@ class CollectionForm(StepForm):
     office = SelectField(_l("Office"), choices=[], validate_choice=False)
     delivery_address = TextAreaField(_l("Delivery address"), validators=[Length(max=300)])
 
-    def offer(self, offices_setting: str) -> "CollectionForm":
-        """The city's offices as choices; without any, delivery only."""
-        offices = lines(offices_setting)
-        self.office.choices = _choices({"": _l("Choose an office"), **{o: o for o in offices}})
+    def offer(self, offices: list[Named]) -> "CollectionForm":
+        """The city's offices as choices, named in the page's language; without any,
+        delivery only. An application's office chosen before (under either name) stays
+        chosen."""
+        self.office.choices = _choices({"": _l("Choose an office"),
+                                        **{o.key: o.name_for() for o in offices}})
         if not offices:
             self.collection_method.choices = _choices({DELIVERY: COLLECTION_METHODS[DELIVERY]})
+        chosen = find(offices, self.office.data or "")
+        if chosen is not None:
+            self.office.data = chosen.key
         self._offices = offices
         return self
 
     def validate_office(self, field):
-        if self.collection_method.data == OFFICE and field.data not in self._offices:
+        if self.collection_method.data == OFFICE and find(self._offices, field.data) is None:
             raise ValidationError(_l("Choose the office where you will pick it up."))
 
     def validate_delivery_address(self, field):
@@ -120,9 +135,10 @@ class UploadForm(FlaskForm):
                      description=_l("The photo: JPEG or PNG, at most 2 MB. Documents: PDF, JPEG "
                                     "or PNG, at most 5 MB."))
 
-    def offer(self, required_setting: str) -> "UploadForm":
+    def offer(self, required: list[Named]) -> "UploadForm":
         self.kind.choices = _choices({PHOTO: DOCUMENT_KINDS[PHOTO],
-                                      **{name: name for name in lines(required_setting)},
+                                      **{document.key: document.name_for()
+                                         for document in required},
                                       OTHER: DOCUMENT_KINDS[OTHER]})
         return self
 
@@ -138,3 +154,46 @@ class StaffActionForm(FlaskForm):
                             validators=[Optional(), Length(max=2000)])
     notes = TextAreaField(_l("Notes for the staff (the applicant doesn't see them)"),
                           validators=[Optional(), Length(max=2000)])
+
+
+# -- the console's page of offices and required documents ------------------------------------
+
+def _name_form(length: int) -> type[Form]:
+    """One office's or document's names, the Chinese beside the English. The settings'
+    schema (settings.Names) checks them, so the messages are the command line's too."""
+    class NameForm(Form):
+        name_zh = StringField(_l("In Chinese"), render_kw={"maxlength": length, "lang": "zh-Hans"})
+        name = StringField(_l("In English"), render_kw={"maxlength": length, "lang": "en"})
+    return NameForm
+
+
+class NamesForm(FlaskForm):
+    """The offices and the required documents, a row each (and empty rows to add more)."""
+    offices = FieldList(FormField(_name_form(OFFICE_LENGTH)), max_entries=MAX_OFFICES)
+    required_documents = FieldList(FormField(_name_form(DOCUMENT_LENGTH)),
+                                   max_entries=MAX_DOCUMENTS)
+    LISTS = {"offices": MAX_OFFICES, "required_documents": MAX_DOCUMENTS}  # most rows
+    EMPTY_ROWS = 3
+
+    @classmethod
+    def of(cls, settings: dict) -> "NamesForm":
+        """The form of the city's names, with empty rows to add more (up to the limits)."""
+        return cls(data={name: [*settings[name], *[{}] * min(cls.EMPTY_ROWS, most - len(
+            settings[name]))] for name, most in cls.LISTS.items()})
+
+    def values(self) -> dict:
+        """The rows as the settings' schema reads them (an empty row is dropped there)."""
+        return {name: [row.data for row in self[name]] for name in self.LISTS}
+
+    def attach(self, errors: dict) -> None:
+        """The schema's messages ("passports.offices": {row: {name: [...]}}, or a list
+        about the whole list) onto the rows' fields, the rest onto the form."""
+        for target, messages in errors.items():
+            name = target.partition(".")[2]
+            if name in self.LISTS and isinstance(messages, dict):
+                for index, problems in messages.items():
+                    for key, texts in problems.items():
+                        field = self[name][int(index)][key]
+                        field.errors = [*field.errors, *texts]
+            else:
+                self.form_errors.extend(messages if isinstance(messages, list) else [messages])

@@ -35,6 +35,7 @@ from app.modules.passports.models import (
     PassportApplication,
     PassportDocument,
 )
+from app.modules.passports.settings import find, named
 from app.modules.passports.workflow import (
     CITIZEN,
     EDITABLE,
@@ -106,9 +107,26 @@ def passport_helpers() -> dict:
         "passport_step_url": _step_url,
         "passport_reasons": REASONS,
         "passport_statuses": STATUS_LABELS,
-        "passport_document_kind": lambda kind: DOCUMENT_KINDS.get(kind, kind),
+        "passport_document_kind": document_kind_name,
+        "passport_office": office_name,
         "my_passport_applications": _my_applications,
     }
+
+
+def _named_in_settings(setting: str, text: str) -> str:
+    """A name an application keeps (its office, a file's kind) in the page's language, as the
+    city names it now; as kept if the city has dropped or renamed it since."""
+    found = find(named(passport_settings()[setting]), text)
+    return found.name_for() if found else text
+
+
+def office_name(office: str) -> str:
+    return _named_in_settings("offices", office)
+
+
+def document_kind_name(kind: str) -> str:
+    return str(DOCUMENT_KINDS[kind]) if kind in DOCUMENT_KINDS else _named_in_settings(
+        "required_documents", kind)
 
 
 def _my_applications(limit: int | None = None) -> list[PassportApplication]:
@@ -159,7 +177,7 @@ def step(application_id, step):
     application = _editable(application_id, lock=request.method == "POST")
     form = STEP_FORMS[step](obj=application)
     if isinstance(form, CollectionForm):
-        form.offer(passport_settings()["offices"])
+        form.offer(named(passport_settings()["offices"]))
     if not form.validate_on_submit():
         return render_template("passports/step.html", application=application, form=form,
                                step=step, steps=STEPS), form_status(form)
@@ -173,7 +191,7 @@ def step(application_id, step):
 def documents(application_id):
     """The photo and supporting documents: one upload at a time, checked by content."""
     application = _editable(application_id, lock=request.method == "POST")
-    form = UploadForm().offer(passport_settings()["required_documents"])
+    form = UploadForm().offer(named(passport_settings()["required_documents"]))
     status = form_status(form)
     if form.validate_on_submit():
         try:

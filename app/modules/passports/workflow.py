@@ -28,7 +28,7 @@ from app.modules.passports.models import (
     PassportApplication,
     PassportEvent,
 )
-from app.modules.passports.settings import holidays, lines
+from app.modules.passports.settings import find, holidays, named
 from app.notifications import notify
 from app.staff.models import ADMIN, StaffMember
 from app.webhooks import publish
@@ -176,14 +176,14 @@ def missing_parts(application: PassportApplication, settings: dict) -> list[tupl
         missing.append(("reason", _("The reason for the renewal")))
     if not application.collection_method or (
             application.collection_method == OFFICE
-            and application.office not in lines(settings["offices"])) or (
+            and find(named(settings["offices"]), application.office) is None) or (
             application.collection_method == DELIVERY and not application.delivery_address):
         missing.append(("collection", _("How you collect the passport")))
     if not application.documents_of(PHOTO):
         missing.append(("documents", _("Your passport photo")))
-    for name in lines(settings["required_documents"]):
-        if not application.documents_of(name):
-            missing.append(("documents", name))
+    for required in named(settings["required_documents"]):
+        if not any(required.is_named(document.kind) for document in application.documents):
+            missing.append(("documents", required.name_for()))
     return missing
 
 

@@ -17,6 +17,7 @@ from app.spreadsheets.imports import (
     a_city_time,
     a_date,
     add_import_routes,
+    bilingual_columns,
     code,
     plate,
     text,
@@ -38,9 +39,10 @@ FINES_IMPORT = ImportSpec(
                 "罚单号"), code),
         Column("plate_number", _l("Plate number"),
                ("plate number", "plate", "licence plate", "号牌号码", "车牌号码", "车牌号"), plate),
-        Column("offence", _l("Offence"),
-               ("offence", "offense", "violation", "违法行为", "违法内容"), text(500)),
-        Column("place", _l("Place"), ("place", "location", "违法地点", "地点"), text(200)),
+        *bilingual_columns("offence", _l("Offence"), ("offence", "offense", "violation"),
+                           ("违法行为", "违法内容"), text(500)),
+        *bilingual_columns("place", _l("Place"), ("place", "location"), ("违法地点", "地点"),
+                           text(200)),
         Column("occurred_at", _l("Time"),
                ("time", "offence time", "date and time", "违法时间", "时间"), a_city_time),
         Column("amount_fen", _l("Amount (yuan)"),
@@ -87,9 +89,10 @@ def export():
         return index()
     fines = db.session.scalars(filtered(form).execution_options(yield_per=1000))
     return csv_download("traffic-fines.csv", [
-        "ticket_number", "plate_number", "offence", "place", "occurred_at", "amount_fen",
-        "due_date", "status", "payment_id", "paid_at", "paid_fen"], (
-        [fine.ticket_number, fine.plate_number, fine.offence, fine.place,
+        "ticket_number", "plate_number", "offence_zh", "offence", "place_zh", "place",
+        "occurred_at", "amount_fen", "due_date", "status", "payment_id", "paid_at", "paid_fen"], (
+        [fine.ticket_number, fine.plate_number, fine.offence_zh, fine.offence, fine.place_zh,
+         fine.place,
          fine.occurred_at.isoformat(), fine.amount_fen, fine.due_date.isoformat(),
          "paid" if fine.is_paid else "unpaid", fine.payment_id,
          fine.paid_at.isoformat() if fine.paid_at else "", fine.paid_fen]

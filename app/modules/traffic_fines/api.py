@@ -45,8 +45,11 @@ class FineSchema(ma.Schema):
     id = ma.fields.Integer(required=True)
     ticket_number = ma.fields.String(required=True)
     plate_number = ma.fields.String(required=True)
-    offence = ma.fields.String(required=True)
-    place = ma.fields.String(required=True)
+    offence = ma.fields.Function(lambda fine: fine.offence_for(), required=True, metadata={
+        "type": "string", "description": "In the client's language (Accept-Language), else "
+                                         "the other"})
+    place = ma.fields.Function(lambda fine: fine.place_for(), required=True, metadata={
+        "type": "string", "description": "In the client's language, else the other"})
     occurred_at = ma.fields.DateTime(required=True)
     amount_fen = ma.fields.Integer(required=True)
     due_date = ma.fields.Date(required=True)

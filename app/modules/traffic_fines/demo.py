@@ -16,10 +16,13 @@ def add_demo_data(slug: str) -> None:
     today = date.today()
     db.session.add_all(
         TrafficFine(ticket_number=f"3311{number}", plate_number=f"{prefix}{plate}",
-                    offence=offence, place=place, amount_fen=fen,
-                    occurred_at=datetime.now(UTC) - timedelta(days=days),
+                    offence_zh=offence_zh, offence=offence, place_zh=place_zh, place=place,
+                    amount_fen=fen, occurred_at=datetime.now(UTC) - timedelta(days=days),
                     due_date=today + timedelta(days=15 - days))
-        for number, plate, offence, place, fen, days in (
-            ("0001", "12345", "超速行驶", "花园路与人民街路口", 20000, 3),
-            ("0002", "12345", "违反禁止标线指示", "中山街", 10000, 40),
-            ("0003", "A8888", "机动车违反规定停放", "市民服务中心停车场", 15000, 10)))
+        for number, plate, offence_zh, offence, place_zh, place, fen, days in (
+            ("0001", "12345", "超速行驶", "Speeding", "花园路与人民街路口",
+             "Huayuan Road at Renmin Street", 20000, 3),
+            ("0002", "12345", "违反禁止标线指示", "Crossing a no-crossing line", "中山街",
+             "Zhongshan Street", 10000, 40),
+            ("0003", "A8888", "机动车违反规定停放", "Illegal parking", "市民服务中心停车场",
+             "Civic Centre car park", 15000, 10)))

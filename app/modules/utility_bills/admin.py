@@ -10,7 +10,11 @@ from flask_babel import lazy_gettext as _l
 from app.city_time import city_today
 from app.modules import settings_of
 from app.modules.utility_bills.forms import AccountFilterForm, BillFilterForm
-from app.modules.utility_bills.models import UtilityAccount, UtilityBill, normalize_surname
+from app.modules.utility_bills.models import (
+    UtilityAccount,
+    UtilityBill,
+    normalize_surname,
+)
 from app.modules.utility_bills.settings import kinds_of
 from app.payments.records import where_state
 from app.spreadsheets.export import csv_download
@@ -20,6 +24,7 @@ from app.spreadsheets.imports import (
     ImportSpec,
     a_date,
     add_import_routes,
+    bilingual_columns,
     code,
     text,
     yuan_to_fen,
@@ -74,8 +79,8 @@ ACCOUNTS_IMPORT = ImportSpec(
         Column("kind", _l("Kind"), ("kind", "utility", "type", "类型", "业务类型"), _kind),
         Column("holder_surname", _l("Holder's surname"),
                ("holder surname", "surname", "family name", "户主姓氏", "姓氏"), _surname),
-        Column("address", _l("Address"), ("address", "地址", "用电地址", "用水地址"), text(200),
-               required=False),
+        *bilingual_columns("address", _l("Address"), ("address",), ("地址", "用电地址", "用水地址"),
+                           text(200), required=False),
     ))
 
 BILLS_IMPORT = ImportSpec(
@@ -160,8 +165,9 @@ def export_accounts():
         return accounts()
     rows = db.session.scalars(_accounts(form).execution_options(yield_per=1000))
     return csv_download("utility-accounts.csv", [
-        "account_number", "kind", "holder_surname", "address"], (
-        [account.account_number, account.kind, account.holder_surname, account.address]
+        "account_number", "kind", "holder_surname", "address_zh", "address"], (
+        [account.account_number, account.kind, account.holder_surname, account.address_zh,
+         account.address]
         for account in rows))
 
 

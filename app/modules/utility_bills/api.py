@@ -22,7 +22,9 @@ bp = ApiBlueprint("api_utility_bills", __name__, url_prefix="/api/v1",
 class UtilityAccountSchema(ma.Schema):
     account_number = ma.fields.String(required=True)
     kind = ma.fields.String(required=True, metadata={"description": "water, electricity, gas…"})
-    address = ma.fields.String(allow_none=True)
+    address = ma.fields.Function(lambda account: account.address_for(), required=True, metadata={
+        "type": "string", "description": "In the client's language (Accept-Language), else the "
+                                         "other; empty when unknown"})
 
 
 class UtilityBillSchema(ma.Schema):

@@ -10,10 +10,10 @@ def add_demo_data(slug: str) -> None:
     if slug != "lishui":
         return
     today = date.today()
-    water = UtilityAccount(account_number="W-1001", kind="water", holder_surname="王",
-                           address="莲都区花园路1号")
+    home = {"address_zh": "莲都区花园路1号", "address": "1 Huayuan Road, Liandu District"}
+    water = UtilityAccount(account_number="W-1001", kind="water", holder_surname="王", **home)
     power = UtilityAccount(account_number="E-2002", kind="electricity", holder_surname="王",
-                           address="莲都区花园路1号")
+                           **home)
     db.session.add_all([water, power])
     db.session.add_all(
         UtilityBill(bill_number=number, account=account, period=period, amount_fen=fen,

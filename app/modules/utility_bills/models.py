@@ -3,6 +3,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.i18n import bilingual
 from app.payments.records import PaidMixin, paid_index
 from app.spreadsheets.imports import without_separators
 from tenants.db import db
@@ -15,7 +16,8 @@ def normalize_surname(value: str) -> str:
 
 class UtilityAccount(db.Model):
     """A water, electricity or gas account of the utility company, loaded from its CSV export.
-    A citizen links it by its number and the holder's surname (the check value)."""
+    A citizen links it by its number and the holder's surname (the check value). Its address
+    is in English and Chinese (`address`, `address_zh`; either or both may be empty)."""
 
     __tablename__ = "utility_accounts"
 
@@ -23,9 +25,12 @@ class UtilityAccount(db.Model):
     account_number: Mapped[str] = mapped_column(sa.String(40), unique=True)
     kind: Mapped[str] = mapped_column(sa.String(40))  # one of the city's utility_kinds
     holder_surname: Mapped[str] = mapped_column(sa.String(40))  # normalised (check_value)
-    address: Mapped[str | None] = mapped_column(sa.String(200))
+    address: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
     loaded_at: Mapped[datetime] = mapped_column(
         sa.DateTime(timezone=True), server_default=sa.func.now())
+    address_zh: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+
+    address_for = bilingual("address")
 
     bills: Mapped[list["UtilityBill"]] = relationship(
         back_populates="account", order_by="UtilityBill.due_date.desc()")

@@ -98,7 +98,7 @@ def test_a_valid_file_with_chinese_headers_in_gb18030_is_reported_ready(app, tow
     assert report.valid and report.rows == 1 and report.ignored_columns == ["备注"]
     (row,) = report.new
     assert row["plate_number"] == "浙K12345" and row["amount_fen"] == 20000
-    assert row["offence"] == "超速" and row["occurred_at"].hour == 14
+    assert row["offence_zh"] == "超速" and row["offence"] == "" and row["occurred_at"].hour == 14
 
 
 def test_the_report_names_each_wrong_row_by_line_and_reason(app, town):

@@ -79,18 +79,24 @@ def test_bad_settings_are_refused_naming_the_field(app, make_city):
             configure(values={"passports": {"offices": "Same office\nSame office"}})
 
 
-def test_the_console_edits_the_lists_in_a_text_area(app, client, make_city):
+def test_the_console_module_page_edits_the_holidays_and_keeps_the_names(app, client, make_city):
+    """The module page's form has the holidays' text area; the offices and documents (named
+    in two languages, on their own page) are left as they are when it is saved."""
     tenant = make_city("passport-console", locale="en")
+    enable_passports(app, tenant)
     signed_in_staff(app, client, tenant, "admin@example.com", role="admin")
     page = client.get("/admin/modules/passports", headers=host(tenant)).get_data(as_text=True)
-    assert re.search(r"<textarea[^>]* id=\"offices\"", page)
+    assert re.search(r"<textarea[^>]* id=\"public_holidays\"", page)
+    assert 'id="offices"' not in page
     response = post_form(client, tenant, "/admin/modules/passports", {
         "enabled": "y", "fee_fen": "0", "sla_working_days": "10",
-        "offices": "North office\r\nSouth office", "required_documents": "",
-        "public_holidays": ""})
+        "public_holidays": "2026-10-01\r\n2026-10-02"})
     assert response.status_code == 302
     with tenant_context(tenant, app):
-        assert settings_of("passports")["offices"] == "North office\nSouth office"
+        settings = settings_of("passports")
+    assert settings["public_holidays"] == "2026-10-01\n2026-10-02"
+    assert [office["name"] for office in settings["offices"]] == [
+        "Huayuan Road service centre", "East district office"]
 
 
 def test_the_dashboard_figures(app, make_city):
