@@ -17,7 +17,13 @@ from app.modules.passports.workflow import (
     load_for_update,
     transition,
 )
-from app.oauth.server import acting_staff, citizens_own, current_token, scope_required
+from app.oauth.server import (
+    acting_staff,
+    api_actor,
+    citizens_own,
+    current_token,
+    scope_required,
+)
 from app.rest import ApiBlueprint, Problem, page_of
 from app.rest.fields import text
 from tenants.db import db
@@ -152,7 +158,7 @@ def move(args, application_id, action):
                       errors={"json": {"message": [_("Write the message to the applicant.")]}})
     try:
         transition(application, target, current_token().get_user(), by=STAFF,
-                   message=message, notes=args["notes"].strip())
+                   message=message, notes=args["notes"].strip(), audit_actor=api_actor()[1])
     except Refused as refused:
         raise Problem(409, str(refused.message), kind="transition_refused") from None
     db.session.commit()

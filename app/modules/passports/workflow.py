@@ -90,10 +90,12 @@ def allowed(application: PassportApplication, target: str, by: str) -> bool:
 
 
 def transition(application: PassportApplication, target: str, actor: User, *, by: str,
-               message: str = "", notes: str = "") -> PassportEvent:
+               message: str = "", notes: str = "", audit_actor: str | None = None
+               ) -> PassportEvent:
     """Move `application` (loaded FOR UPDATE by the caller) to `target`. `message` is what the
     citizen reads (a request for information, a reason for rejection, the citizen's answer);
-    `notes` are the staff's own. Raises TransitionRefused, changing nothing."""
+    `notes` are the staff's own; `audit_actor` names who acted where it is more than `actor`
+    (the staff member through an API client). Raises TransitionRefused, changing nothing."""
     if not allowed(application, target, by):
         raise TransitionRefused(application, target)
     before = {"status": application.status, "assigned_user_id": application.assigned_user_id}
@@ -117,9 +119,9 @@ def transition(application: PassportApplication, target: str, actor: User, *, by
                           by_staff=by == STAFF, message=message, occurred_at=now)
     application.events.append(event)
     if by == STAFF:
-        record(actor_of(actor), f"passports.{target}", application.reference, before,
-               {"status": target, "assigned_user_id": application.assigned_user_id,
-                "message": message, "notes": notes})
+        record(audit_actor or actor_of(actor), f"passports.{target}", application.reference,
+               before, {"status": target, "assigned_user_id": application.assigned_user_id,
+                        "message": message, "notes": notes})
     notify(application.applicant, "passport_status", application=application,
            status_label=STATUS_LABELS[target], message=message)
     publish("case.status_changed", {

@@ -107,8 +107,9 @@ def test_a_clerk_claims_and_rejects_through_the_workflow(app, client, town, subm
     assert rejected.status_code == 200
     stored = application(app, town, application_id)
     assert stored.status == "rejected" and stored.rejection_reason == "The photo is blurred."
-    assert [e.action for e in audit_entries(app, town) if e.action.startswith("passports.")] == [
-        "passports.in_review", "passports.rejected"]
+    moves = [e for e in audit_entries(app, town) if e.action.startswith("passports.")]
+    assert [e.action for e in moves] == ["passports.in_review", "passports.rejected"]
+    assert all("clerk@example.com via oauth-client:" in e.actor for e in moves)  # who, through what
     with tenant_context(town, app):
         told = db.session.scalars(sa.select(Notification.event).where(
             Notification.user_id == user_id)).all()
