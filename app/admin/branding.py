@@ -56,9 +56,10 @@ from app.branding.colours import (
     normalize_color,
 )
 from app.branding.models import HERO_PATTERNS, OFFERED_LANGUAGES
-from app.i18n import LANGUAGES, in_language
+from app.i18n import LANGUAGES
 from app.images import ImageRefused, read_image
 from app.staff.permissions import MANAGE_STAFF, staff_required
+from app.web.bilingual import in_language
 from app.web.forms import INVALID_FORM
 from tenants.context import current_tenant
 

@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.web.bilingual import bilingual
 from tenants.db import db
 
 DEFAULT_PRIMARY_COLOR = "#1f4e8c"
@@ -106,15 +107,9 @@ class Branding(db.Model):
     def current(cls) -> "Branding":
         return db.session.get(cls, 1) or cls.defaults()
 
-    def tagline_for(self, locale) -> str:
-        return _either(self.tagline_zh, self.tagline, locale)
-
-    def address_for(self, locale) -> str:
-        """The address in the page's language, else in the other one (an address is data)."""
-        return _either(self.contact_address_zh, self.contact_address, locale)
-
-    def opening_hours_for(self, locale) -> str:
-        return _either(self.opening_hours_zh, self.opening_hours, locale)
+    tagline_for = bilingual("tagline")
+    address_for = bilingual("contact_address")
+    opening_hours_for = bilingual("opening_hours")
 
     @property
     def phone_uri(self) -> str:
@@ -129,6 +124,3 @@ class Branding(db.Model):
                     self.contact_email, self.opening_hours, self.opening_hours_zh))
 
 
-def _either(zh: str, en: str, locale) -> str:
-    first, second = (zh, en) if str(locale).startswith("zh") else (en, zh)
-    return first or second or ""

@@ -42,22 +42,6 @@ def _signed_in_user_locale() -> str | None:
         return None
 
 
-def in_language(english: str, chinese: str, locale=None) -> str:
-    """Text a city entered in both languages, in `locale` (the page's language by default):
-    the other language's where that one is empty."""
-    zh = str(locale or get_locale()).startswith("zh")
-    return (chinese if zh else english) or english or chinese
-
-
-def bilingual(name: str):
-    """A model's method `<name>_for(locale=None)`: its column `<name>` (English) or
-    `<name>_zh` (Chinese) as `in_language` picks — `name_for = bilingual("name")`."""
-    def text_for(self, locale=None) -> str:
-        return in_language(getattr(self, name), getattr(self, f"{name}_zh"), locale)
-    text_for.__name__ = f"{name}_for"
-    return text_for
-
-
 class TranslatedError(Exception):
     """An error that says what went wrong in the page's language: `message`, the class's own
     (lazy_gettext) or the one given."""

@@ -13,6 +13,7 @@ from app.audit import record
 from app.branding import current_branding
 from app.privacy import PrivacyError
 from app.privacy.models import PrivacyNotice
+from app.web.bilingual import in_language
 from tenants.context import current_tenant
 from tenants.db import db
 
@@ -28,7 +29,7 @@ class Notice:
     published_at: datetime | None  # None: the standard notice
 
     def body_for(self, locale) -> str:
-        return self.body_zh if str(locale).startswith("zh") else self.body_en
+        return in_language(self.body_en, self.body_zh, locale)
 
     def paragraphs(self, locale) -> list[str]:
         """The text shown as paragraphs: they are separated by blank lines."""

@@ -106,7 +106,7 @@ def bilingual_pair(legend, max_length: int, required=None, multiline=False, hint
     """The two fields of a text the city enters in both languages, to unpack as
     `<name>, <name>_zh = bilingual_pair(...)`: English and Chinese, trimmed, each at most
     `max_length` characters. With `required` (the message saying so), at least one of the two
-    must be given; citizens see the other where one is missing (app.i18n.in_language)."""
+    must be given; citizens see the other where one is missing (app.web.bilingual.in_language)."""
     field_class = PairedTextAreaField if multiline else PairedStringField
     too_long = Length(max=max_length,
                       message=_l("Enter at most %(max)d characters.", max=max_length))

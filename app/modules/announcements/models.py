@@ -3,7 +3,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.i18n import bilingual
+from app.web.bilingual import bilingual
 from tenants.db import db
 
 

@@ -10,7 +10,7 @@ from datetime import date, datetime, time
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.i18n import bilingual
+from app.web.bilingual import bilingual
 from tenants.db import db
 
 BOOKED, CANCELLED, CHECKED_IN, NO_SHOW, MOVED = (

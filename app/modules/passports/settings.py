@@ -10,8 +10,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
 
-from app.i18n import bilingual
 from app.spreadsheets.imports import is_chinese
+from app.web.bilingual import bilingual
 from app.web.forms import supported_day
 
 MAX_OFFICES, MAX_DOCUMENTS, MAX_HOLIDAYS = 20, 10, 100

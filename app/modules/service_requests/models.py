@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.i18n import bilingual, in_language
+from app.web.bilingual import bilingual, in_language
 from tenants.db import db
 
 KEY = "service_requests"

@@ -3,8 +3,8 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.i18n import bilingual
 from app.payments.records import PaidMixin, paid_index
+from app.web.bilingual import bilingual
 from tenants.db import db
 
 

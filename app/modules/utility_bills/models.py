@@ -3,9 +3,9 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.i18n import bilingual
 from app.payments.records import PaidMixin, paid_index
 from app.spreadsheets.imports import without_separators
+from app.web.bilingual import bilingual
 from tenants.db import db
 
 

@@ -1,10 +1,10 @@
 """City-entered texts kept in both languages: the page's language first, the other where one is
-missing (app.i18n.in_language, and the `<name>_for` methods `bilingual` makes)."""
+missing (app.web.bilingual.in_language, and the `<name>_for` methods `bilingual` makes)."""
 from types import SimpleNamespace
 
 from flask_babel import force_locale
 
-from app.i18n import bilingual, in_language
+from app.web.bilingual import bilingual, in_language
 
 
 class Office(SimpleNamespace):
