@@ -1,6 +1,7 @@
 import re
 from decimal import Decimal
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, validate
 
@@ -9,7 +10,7 @@ def _percent(value: str) -> None:
     """A percentage written as text ("3", "0.05"), read with Decimal where it is used: stored
     settings are JSON, which has no exact decimal type."""
     if not re.fullmatch(r"\d{1,3}(\.\d{1,4})?", value) or Decimal(value) > 100:
-        raise ValidationError(_l("Give a percentage from 0 to 100, such as 3 or 0.05."))
+        raise ValidationError(_("Give a percentage from 0 to 100, such as 3 or 0.05."))
 
 
 class TrafficFineSettings(Schema):

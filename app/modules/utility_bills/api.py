@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from app.city_time import city_today
 from app.modules.utility_bills.admin import ACCOUNTS_IMPORT, BILLS_IMPORT
 from app.modules.utility_bills.models import AccountLink, UtilityAccount, UtilityBill
-from app.modules.utility_bills.views import linked_accounts
+from app.modules.utility_bills.views import kind_name, linked_accounts
 from app.oauth.server import api_actor, current_token, scope_required
 from app.payments.records import where_state
 from app.rest import ApiBlueprint, page_of
@@ -22,6 +22,9 @@ bp = ApiBlueprint("api_utility_bills", __name__, url_prefix="/api/v1",
 class UtilityAccountSchema(ma.Schema):
     account_number = ma.fields.String(required=True)
     kind = ma.fields.String(required=True, metadata={"description": "water, electricity, gas…"})
+    kind_name = ma.fields.Function(lambda account: kind_name(account.kind), required=True,
+                                   metadata={"type": "string", "description": (
+                                       "The kind's name in the client's language")})
     address = ma.fields.Function(lambda account: account.address_for(), required=True, metadata={
         "type": "string", "description": "In the client's language (Accept-Language), else the "
                                          "other; empty when unknown"})

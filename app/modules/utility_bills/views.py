@@ -21,8 +21,10 @@ from app.modules.utility_bills.models import (
     UtilityBill,
     normalize_surname,
 )
+from app.modules.utility_bills.settings import kind_names_of
 from app.payments import PaymentItemRequest, start_checkout
 from app.payments.records import receipt_link
+from app.web.bilingual import in_language
 from app.web.forms import INVALID_FORM, form_status
 from app.web.throttle import limit_failures
 from tenants.db import db
@@ -35,7 +37,9 @@ KIND_NAMES = {"water": _l("Water"), "electricity": _l("Electricity"), "gas": _l(
 
 @bp.app_template_filter("utility_kind")
 def kind_name(kind: str) -> str:
-    return str(KIND_NAMES.get(kind, kind))
+    """The kind's name in the page's language: the city's own, else ours, else its code."""
+    named = kind_names_of(settings_of("utility_bills")["kind_names"]).get(kind)
+    return in_language(*named) if named else str(KIND_NAMES.get(kind, kind))
 
 
 def linked_accounts(user) -> list[UtilityAccount]:

@@ -156,7 +156,7 @@ def test_an_overdue_fine_shows_its_late_fee(app, client, town):
         configure(values={"traffic_fines": {"late_fee_percent_per_day": "0.05",
                                             "late_fee_cap_percent": 30}})
         db.session.commit()
-        with pytest.raises(ModuleError):
+        with pytest.raises(ModuleError, match="Give a percentage from 0 to 100"):
             configure(values={"traffic_fines": {"late_fee_percent_per_day": "101"}})
     text = client.get(f"/services/traffic-fines/{fine_id}", headers=host(town)).get_data(
         as_text=True)

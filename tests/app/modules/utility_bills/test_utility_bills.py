@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.city_time import city_today
-from app.modules import discover
+from app.modules import ModuleError, configure, discover, settings_of
 from app.modules.utility_bills.models import AccountLink, UtilityBill
 from app.payments import Payment
 from tenants.context import tenant_context
@@ -227,3 +227,43 @@ def test_the_pages_of_both_modules_speak_chinese_in_a_chinese_city(app, client, 
     assert [page.status_code for page in pages] == [200] * 6 + [404] + [200] * 4 + [404, 200]
     for page in pages:
         assert english_left_on(page.get_data(as_text=True)) == [], page.request.path
+
+
+def test_a_citys_own_kinds_are_named_in_both_languages(app, client, town, citizen):
+    configure_city(app, town, values={"utility_bills": {
+        "utility_kinds": "water, electricity, gas, heating",
+        "kind_names": "heating | 供暖 | \nwater | 自来水 | Tap water"}})
+    staff = app.test_client()
+    signed_in_staff(app, staff, town, "clerk4@example.com", role="clerk",
+                    modules=["utility_bills"])
+    load(staff, town, upload(staff, town, "户号,类型,户主姓氏\nH-1,heating,王\n".encode(),
+                             "/admin/utility-bills/accounts/import"))
+    assert link(client, town, "H-1", "王").status_code == 302
+    assert link(client, town, "W-1001", "王").status_code == 302
+    page = client.get("/services/utility-bills/", headers=host(town)).get_data(as_text=True)
+    assert "供暖 · H-1" in page and "Tap water · W-1001" in page  # English, else the Chinese
+    client.get("/lang/zh_Hans", headers=host(town))
+    page = client.get("/services/utility-bills/", headers=host(town)).get_data(as_text=True)
+    assert "供暖 · H-1" in page and "自来水 · W-1001" in page
+
+
+@pytest.mark.parametrize(("names", "problem"), [
+    ("heating | 供暖", "Line 1: write the kind"),
+    ("\nHeating | 供暖 | Heating", "Line 2: write the kind"),
+    ("heating |  | ", "Line 1: write the kind"),
+    ("heating | 供暖 | " + "x" * 41, "Line 1: write the kind"),
+    ("heating | 供\x00暖 | Heating", "Line 1: write the kind"),
+    ("cooling | 供冷 | Cooling", "Not one of the kinds above: cooling"),
+])
+def test_wrong_kind_names_are_refused_and_change_nothing(app, town, names, problem):
+    with pytest.raises(ModuleError, match=problem), tenant_context(town, app):
+        configure(values={"utility_bills": {"utility_kinds": "water, heating",
+                                            "kind_names": names}})
+    with tenant_context(town, app):
+        assert settings_of("utility_bills")["kind_names"] == ""
+
+
+def test_a_wrong_list_of_kinds_is_refused_in_words(app, town):
+    with pytest.raises(ModuleError, match="Give kinds such as: water, electricity, gas"), \
+            tenant_context(town, app):
+        configure(values={"utility_bills": {"utility_kinds": "Water!"}})
