@@ -245,7 +245,7 @@ def forgot_password():
 def _password_changed(user: User, keep=None) -> None:
     """After a new password: every other sign-in of the account ends; its owner is told."""
     accounts.sign_ins.end_all(user.id, keep=keep)
-    notify(user, "password_changed")
+    notify(user, "password_changed", link=external_url("citizen.account"))
 
 
 @bp.route("/account/password/reset/<token>", methods=["GET", "POST"])

@@ -54,6 +54,7 @@ from app.modules.appointments.slots import (
 )
 from app.notifications import notify
 from app.web.forms import INVALID_FORM
+from app.web.links import external_url
 from app.webhooks import publish
 from tenants.context import current_tenant
 from tenants.db import db
@@ -130,6 +131,12 @@ def _publish(event_type: str, appointment: Appointment, **extra) -> None:
         "starts_at": appointment.starts_at.isoformat(),
         "department_id": appointment.department_id, "doctor_id": appointment.doctor_id,
         "cancelled_by": appointment.cancelled_by, **extra})
+
+
+def _tell(event: str, appointment: Appointment, **context) -> None:
+    """Tell the appointment's citizen `event`; the message links to the appointment's page."""
+    notify(db.session.get(User, appointment.user_id), event, appointment=appointment,
+           link=external_url("appointments.detail", reference=appointment.reference), **context)
 
 
 def _lock_citizen(user_id: int) -> None:
@@ -281,7 +288,7 @@ def book(user: User, department: Department, doctor_id: int | None, starts_at: d
         status=BOOKED, idempotency_key=idempotency_key)
     _insert_with_reference(appointment)
     record(actor, "appointments.book", appointment.reference, None, _snapshot(appointment))
-    notify(user, "appointment_booked", appointment=appointment)
+    _tell("appointment_booked", appointment)
     _publish("booking.made", appointment)
     return appointment
 
@@ -308,8 +315,7 @@ def cancel(appointment: Appointment, actor: str) -> Appointment:
     appointment.cancelled_at = _now()
     _release_place(appointment.slot_id)
     record(actor, "appointments.cancel", appointment.reference, before, _snapshot(appointment))
-    notify(db.session.get(User, appointment.user_id), "appointment_cancelled",
-           appointment=appointment)
+    _tell("appointment_cancelled", appointment)
     _publish("booking.cancelled", appointment)
     return appointment
 
@@ -337,8 +343,7 @@ def move(appointment: Appointment, starts_at: datetime, actor: str) -> Appointme
     old.status, old.moved_at, old.moved_to_id = MOVED, _now(), new.id
     record(actor, "appointments.move", old.reference, before,
            {**_snapshot(old), "moved_to": _snapshot(new)})
-    notify(db.session.get(User, old.user_id), "appointment_moved", appointment=new,
-           previous=old)
+    _tell("appointment_moved", new, previous=old)
     _publish("booking.cancelled", old, moved_to=new.reference)
     _publish("booking.made", new, moved_from=old.reference)
     return new
@@ -422,8 +427,7 @@ def _cancel_for_hospital(slot_ids: list[int], reason: str, actor: str) -> list[A
         _release_place(appointment.slot_id)
         record(actor, "appointments.cancel_by_hospital", appointment.reference, before,
                {**_snapshot(appointment), "reason": reason})
-        notify(db.session.get(User, appointment.user_id), "appointment_cancelled_by_hospital",
-               appointment=appointment, reason=reason)
+        _tell("appointment_cancelled_by_hospital", appointment, reason=reason)
         _publish("booking.cancelled", appointment, reason=reason)
     return cancelled
 
@@ -552,6 +556,5 @@ def queue_reminders() -> int:
     ).order_by(Appointment.id).with_for_update(skip_locked=True)).all()
     for appointment in due:
         appointment.reminded_at = now
-        notify(db.session.get(User, appointment.user_id), "appointment_reminder",
-               appointment=appointment)
+        _tell("appointment_reminder", appointment)
     return len(due)
