@@ -307,17 +307,40 @@ def _citizen_may_change(appointment: Appointment) -> Appointment:
     return appointment
 
 
+def _cancel(appointment: Appointment, by: str, actor: str, action: str, **extra) -> None:
+    """Cancel a booked appointment the caller has locked: its place is free again; the change
+    is audited (as `action`) and published."""
+    before = _snapshot(appointment)
+    appointment.status, appointment.cancelled_by = CANCELLED, by
+    appointment.cancelled_at = _now()
+    _release_place(appointment.slot_id)
+    record(actor, action, appointment.reference, before, {**_snapshot(appointment), **extra})
+    _publish("booking.cancelled", appointment, **extra)
+
+
+def _lock_coming(*where) -> list[Appointment]:
+    """The booked appointments still to come that match `where`, locked, read afresh."""
+    return db.session.scalars(sa.select(Appointment).where(
+        *where, Appointment.status == BOOKED, Appointment.starts_at > _now())
+        .order_by(Appointment.id).with_for_update()
+        .execution_options(populate_existing=True)).all()
+
+
 def cancel(appointment: Appointment, actor: str) -> Appointment:
     """The citizen cancels, until the cut-off."""
     appointment = _citizen_may_change(appointment)
-    before = _snapshot(appointment)
-    appointment.status, appointment.cancelled_by = CANCELLED, BY_CITIZEN
-    appointment.cancelled_at = _now()
-    _release_place(appointment.slot_id)
-    record(actor, "appointments.cancel", appointment.reference, before, _snapshot(appointment))
+    _cancel(appointment, BY_CITIZEN, actor, "appointments.cancel")
     _tell("appointment_cancelled", appointment)
-    _publish("booking.cancelled", appointment)
     return appointment
+
+
+def cancel_for_closed_account(user: User, actor: str) -> list[Appointment]:
+    """The citizen closes their account: every booking still to come is cancelled, cut-off or
+    not, so its place goes to someone else (no message: the account keeps no address)."""
+    cancelled = _lock_coming(Appointment.user_id == user.id)
+    for appointment in cancelled:
+        _cancel(appointment, BY_CITIZEN, actor, "appointments.cancel_on_account_closed")
+    return cancelled
 
 
 def move(appointment: Appointment, starts_at: datetime, actor: str) -> Appointment:
@@ -416,19 +439,11 @@ def _cancel_for_hospital(slot_ids: list[int], reason: str, actor: str) -> list[A
     """Cancel the booked appointments on those counters; each citizen is told why."""
     if not slot_ids:
         return []
-    cancelled = db.session.scalars(sa.select(Appointment).where(
-        Appointment.slot_id.in_(slot_ids), Appointment.status == BOOKED,
-        Appointment.starts_at > _now()).order_by(Appointment.id).with_for_update()
-        .execution_options(populate_existing=True)).all()
+    cancelled = _lock_coming(Appointment.slot_id.in_(slot_ids))
     for appointment in cancelled:
-        before = _snapshot(appointment)
-        appointment.status, appointment.cancelled_by = CANCELLED, BY_HOSPITAL
-        appointment.cancelled_at = _now()
-        _release_place(appointment.slot_id)
-        record(actor, "appointments.cancel_by_hospital", appointment.reference, before,
-               {**_snapshot(appointment), "reason": reason})
+        _cancel(appointment, BY_HOSPITAL, actor, "appointments.cancel_by_hospital",
+                reason=reason)
         _tell("appointment_cancelled_by_hospital", appointment, reason=reason)
-        _publish("booking.cancelled", appointment, reason=reason)
     return cancelled
 
 
