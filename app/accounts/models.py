@@ -33,6 +33,8 @@ class User(UserMixin, db.Model):
     # when; unset for accounts made before consent was asked for, or through a sign-in provider.
     privacy_version: Mapped[int | None] = mapped_column(sa.Integer)
     privacy_accepted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # When its citizen closed it (app/citizen/closing.py): inactive, its contact data removed.
+    closed_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     def password_fingerprint(self) -> str:
         """Changes whenever the password does: part of reset links, so each works once."""

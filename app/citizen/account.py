@@ -30,6 +30,7 @@ from app.citizen.forms import (
     ResetByCodeForm,
     ResetPasswordForm,
 )
+from app.modules import discover
 from app.notifications import notify
 from app.notifications.channels import send_text
 from app.notifications.mail import send_mail
@@ -52,7 +53,7 @@ def _city_scope() -> str:
     return f"city:{current_tenant().slug}"
 
 
-def _signed_in_scope() -> str:
+def signed_in_scope() -> str:
     return f"{_city_scope()}:user:{current_user.id}" if current_user.is_authenticated else (
         _city_scope())
 
@@ -245,7 +246,7 @@ def forgot_password():
 def _password_changed(user: User, keep=None) -> None:
     """After a new password: every other sign-in of the account ends; its owner is told."""
     accounts.sign_ins.end_all(user.id, keep=keep)
-    notify(user, "password_changed")
+    notify(user, "password_changed", link=external_url("citizen.account"))
 
 
 @bp.route("/account/password/reset/<token>", methods=["GET", "POST"])
@@ -296,7 +297,7 @@ def reset_password_by_code():
 
 @bp.post("/account/mobile/code")
 @login_required
-@request_throttle(_signed_in_scope, lambda: str(current_user.id))
+@request_throttle(signed_in_scope, lambda: str(current_user.id))
 def send_mobile_code():
     if not current_user.mobile or current_user.mobile_verified_at is not None:
         abort(400)
@@ -309,7 +310,7 @@ def send_mobile_code():
 
 @bp.post("/account/mobile/verify")
 @login_required
-@sign_in_throttle(_signed_in_scope, lambda: str(current_user.id), failed_status=CODE_FAILED)
+@sign_in_throttle(signed_in_scope, lambda: str(current_user.id), failed_status=CODE_FAILED)
 def verify_mobile():
     form = CodeForm()
     if not current_user.mobile or current_user.mobile_verified_at is not None:
@@ -365,8 +366,9 @@ def profile():
 @bp.get("/account/data.json")
 @login_required
 def download_data():
-    """The citizen's own data as JSON: the account, its sign-ins, notifications and payments
-    (service records stay on their modules' pages)."""
+    """The citizen's own data as JSON: the account, its sign-ins, notifications and payments,
+    and each module's records of the citizen (its `personal_data`, by module key; also of
+    modules the city has turned off since)."""
     user = current_user
     sign_ins = accounts.sign_ins.of(user.id)
     notifications = db.session.scalars(sa.select(Notification).where(
@@ -390,6 +392,8 @@ def download_data():
                       "status": p.status, "created_at": _iso(p.created_at),
                       "paid_at": _iso(p.paid_at), "receipt_number": p.receipt_number}
                      for p in payments],
+        "services": {module.key: module.personal_data(user) for module in discover().values()
+                     if module.personal_data is not None},
     }
     response = jsonify(data)
     response.headers["Content-Disposition"] = "attachment; filename=my-data.json"
@@ -403,7 +407,7 @@ def _iso(value) -> str | None:
 
 @bp.post("/account/verify/resend")
 @login_required
-@request_throttle(_signed_in_scope, lambda: str(current_user.id))
+@request_throttle(signed_in_scope, lambda: str(current_user.id))
 def resend_verification():
     if not current_user.email or current_user.email_verified_at is not None:
         abort(400)

@@ -31,17 +31,14 @@ def _email_or_mobile(form, field):
                                  "11-digit mobile number such as 13812345678."))
 
 
-class RegisterForm(FlaskForm):
-    email = EmailField(_l("Email address"), validators=[
-        Optional(), Length(max=254), Email(message=_l("Enter an email address such as "
-                                                      "name@example.com."))])
-    mobile = TelField(_l("Mobile number"), validators=[Optional(), _mobile_number])
-    display_name = StringField(_l("Your name"), validators=[Optional(), Length(max=100)])
-    password, confirm = new_password_fields()
-    # The version shown is recorded with the account (app/privacy).
-    privacy_consent = BooleanField(_l("I have read and accept the privacy notice"),
-                                   validators=[DataRequired(_l(
-                                       "Accept the privacy notice to create an account."))])
+CONSENT_LABEL = _l("I have read and accept the privacy notice")
+
+
+class ConsentForm(FlaskForm):
+    """The city's privacy notice accepted: at registration, or by an account that has not yet
+    (app/citizen/privacy.py). The version shown is recorded with the account (app/privacy)."""
+    privacy_consent = BooleanField(CONSENT_LABEL, validators=[DataRequired(_l(
+        "Accept the privacy notice to use your account."))])
     privacy_version = HiddenField()  # the version the citizen was shown
 
     def accepted(self, version: int) -> bool:
@@ -53,6 +50,18 @@ class RegisterForm(FlaskForm):
         self.privacy_consent.errors = [_l("The privacy notice has changed since this page was "
                                           "shown: read the new version and accept it.")]
         return False
+
+
+class RegisterForm(ConsentForm):
+    email = EmailField(_l("Email address"), validators=[
+        Optional(), Length(max=254), Email(message=_l("Enter an email address such as "
+                                                      "name@example.com."))])
+    mobile = TelField(_l("Mobile number"), validators=[Optional(), _mobile_number])
+    display_name = StringField(_l("Your name"), validators=[Optional(), Length(max=100)])
+    password, confirm = new_password_fields()
+    # Its own message, and after the fields above (the error summary's order).
+    privacy_consent = BooleanField(CONSENT_LABEL, validators=[
+        DataRequired(_l("Accept the privacy notice to create an account."))])
 
     def validate(self, extra_validators=None) -> bool:
         valid = super().validate(extra_validators)
@@ -95,6 +104,15 @@ class ResetByCodeForm(ResetPasswordForm):
 class ChangePasswordForm(ResetPasswordForm):
     current_password = PasswordField(_l("Current password"), validators=[
         DataRequired(_l("Enter your current password."))])
+
+
+class CloseAccountForm(FlaskForm):
+    # Asked only of an account that has a password (the view checks it).
+    password = PasswordField(_l("Your password"), validators=[Optional()])
+    understood = BooleanField(_l("I understand that my account is closed for good"),
+                              validators=[DataRequired(_l(
+                                  "Tick the box to confirm that you want to close your "
+                                  "account."))])
 
 
 class ProfileForm(FlaskForm):

@@ -1,11 +1,13 @@
 """Service modules: each is a package app/modules/<key>/ whose __init__.py declares, once,
 everything it brings: `module = Module(...)` with its names and icon, its per-city settings (a
 marshmallow schema with defaults), its citizen and admin blueprints, the banner it may show on
-every page, its section of "My account", what it charges for (payables), its periodic jobs, its
-dashboard figures, its demo data, what site search finds in it (its citizen page's
-introduction and its own `search`) and its APIs for other systems, if it has any (`api` at
-its own prefix, `api_v1` and `staff_api_v1` mounted in the REST API by app/api). Its tables live
-in its models.py, in every city schema (enabling a module is configuration, not DDL).
+every page, its section of "My account" (with its records of the citizen for "Download my
+data", and what it does when a citizen closes their account), what it charges for (payables),
+its periodic jobs, its dashboard figures, its demo data, what site search finds in it (its
+citizen page's introduction and its own `search`) and its APIs for other systems, if it has
+any (`api` at its own prefix, `api_v1` and `staff_api_v1` mounted in the REST API by
+app/api). Its tables live in its models.py, in every city schema (enabling a module is
+configuration, not DDL).
 
 `discover()` finds them all and wires what they declare: each blueprint answers 404 where the
 bound city has not enabled the module; payables go to app.payments, periodic jobs to the job
@@ -17,7 +19,8 @@ import importlib
 import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from functools import cache, partial
 
 import marshmallow
@@ -88,6 +91,11 @@ class Module:
     staff_api_v1: Blueprint | None = None  # its staff resources of the REST API, the same way
     banner: Callable[[], SiteBanner | None] | None = None  # on top of every city page
     account_section: str | None = None  # a template that "My account" includes
+    # The citizen's records in it for "Download my data": (user) -> JSON-able rows (to_json).
+    personal_data: Callable[[object], list[dict]] | None = None
+    # What it does, in the closing transaction, when a citizen closes their account: (user,
+    # the audit log's actor), before the account's contact data is removed.
+    on_account_closed: Callable[[object, str], None] | None = None
     payables: tuple[Payable, ...] = ()  # what it charges for, through app.payments
     periodic: tuple[Periodic, ...] = ()
     figures: tuple[Figure, ...] = ()  # shown on the admin dashboard
@@ -104,6 +112,16 @@ class Module:
     def index_url(self) -> str:
         """Where its card on the home page leads."""
         return url_for(f"{self.citizen.name}.index")
+
+
+def to_json(row, *fields: str) -> dict:
+    """`fields` of `row` as JSON-able values: dates and times in ISO 8601, decimals as text."""
+    def value(name):
+        found = getattr(row, name)
+        if isinstance(found, date | datetime):
+            return found.isoformat()
+        return str(found) if isinstance(found, Decimal) else found
+    return {name: value(name) for name in fields}
 
 
 class ModuleError(Exception):

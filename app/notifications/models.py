@@ -3,6 +3,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from app.web.navigation import safe_next
 from tenants.db import db
 
 PENDING, SENT, FAILED = "pending", "sent", "failed"
@@ -37,9 +38,17 @@ class Notification(db.Model):
     created_at: Mapped[datetime] = mapped_column(
         sa.DateTime(timezone=True), server_default=sa.func.now())
     sent_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    # The page of the city's site the message is about (a path, never a URL: see page_path).
+    path: Mapped[str | None] = mapped_column(sa.String(500))
 
     delivery_attempts: Mapped[list["DeliveryAttempt"]] = relationship(
         order_by="DeliveryAttempt.id", cascade="all, delete-orphan")
+
+    @property
+    def page(self) -> str | None:
+        """Where the notification links to: its stored path, checked again as it is shown (a
+        row changed behind the application's back still links nowhere off the site)."""
+        return safe_next(self.path, None) if self.path else None
 
 
 class DeliveryAttempt(db.Model):

@@ -1,5 +1,6 @@
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from flask import current_app, render_template
@@ -8,8 +9,10 @@ from flask_babel import force_locale
 from app.accounts.models import User
 from app.notifications.channels import CHANNELS
 from app.notifications.models import FAILED, PENDING, SENT, DeliveryAttempt, Notification
+from app.web.navigation import safe_next
 from tenants.context import current_tenant
 from tenants.db import db
+from tenants.naming import strip_port
 
 # Each city has at most one delivery job waiting; the function (platform migrations) is the
 # only way a city's transaction can queue a job, and it can queue nothing else.
@@ -39,9 +42,28 @@ class Contact:
     mobile: None = None
 
 
+def page_path(link: str | None) -> str | None:
+    """The path (and query) of `link` when it is a page of the bound city's own site, else
+    None: a notification links only ever within the site it was made on."""
+    if not link or any(ord(c) < 32 for c in link):  # urlsplit would drop them silently
+        return None
+    try:
+        parts = urlsplit(link)
+        host = parts.hostname
+    except ValueError:  # e.g. a malformed port or IPv6 address
+        return None
+    if parts.scheme not in ("", "http", "https") or (
+            host is not None and strip_port(host) not in current_tenant().domains):
+        return None
+    path = parts.path + (f"?{parts.query}" if parts.query else "")
+    return safe_next(path, None) if len(path) <= Notification.path.type.length else None
+
+
 def notify(user: User | Contact, event: str, **context) -> list[Notification]:
     """Queue `event` for `user`, in their language, by email (or SMS when they have no email),
-    in the current transaction: it is sent only if that transaction commits."""
+    in the current transaction: it is sent only if that transaction commits. A `link` (an
+    absolute URL of the city's site) goes into the message, and its path onto the
+    notification, which "My account" links to."""
     tenant = current_tenant()
     locale = user.locale or tenant.locale
     channel, recipient = ("email", user.email) if user.email else ("sms", user.mobile)
@@ -50,7 +72,8 @@ def notify(user: User | Contact, event: str, **context) -> list[Notification]:
     subject, body = _render(event, locale, {"user": user, "tenant": tenant,
                                             "city": tenant.display_name(locale), **context})
     notification = Notification(user_id=user.id, event=event, channel=channel,
-                                recipient=recipient, locale=locale, subject=subject, body=body)
+                                recipient=recipient, locale=locale, subject=subject, body=body,
+                                path=page_path(context.get("link")))
     db.session.add(notification)
     request_delivery()
     return [notification]

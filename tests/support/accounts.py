@@ -2,6 +2,7 @@
 made in the database, and signed in through the city's pages as a browser does; vendor staff
 of the platform console."""
 import itertools
+from datetime import UTC, datetime
 
 from app.accounts import hash_password
 from app.accounts.models import User
@@ -18,11 +19,14 @@ VENDOR_PASSWORD = "vendor staff passphrase"
 _vendors = itertools.count(1)
 
 
-def add_staff(app, tenant, email, role="admin", modules=(), enrolled=True, active=True):
-    """An account on the staff; enrolled: with a confirmed TOTP secret. Returns a dict with
-    user_id, staff_id, secret and recovery codes."""
+def add_staff(app, tenant, email, role="admin", modules=(), enrolled=True, active=True,
+              accepted_privacy=True):
+    """An account on the staff; enrolled: with a confirmed TOTP secret; accepted_privacy: the
+    city's privacy notice accepted since the invitation (which records none). Returns a dict
+    with user_id, staff_id, secret and recovery codes."""
     with tenant_context(tenant, app):
-        user = User(email=email, password_hash=hash_password(PASSWORD))
+        user = User(email=email, password_hash=hash_password(PASSWORD),
+                    **(consented() if accepted_privacy else {}))
         db.session.add(user)
         db.session.flush()
         staff = StaffMember(user_id=user.id, role=role, modules=list(modules), active=active)
@@ -48,9 +52,14 @@ def add_vendor(app, role=PLATFORM_ADMIN, enrolled=True) -> dict:
                 "codes": codes}
 
 
+def consented() -> dict:
+    """What registration records on an account: the standard privacy notice accepted, now."""
+    return {"privacy_version": 1, "privacy_accepted_at": datetime.now(UTC)}
+
+
 def add_citizen(app, tenant, email) -> int:
     with tenant_context(tenant, app):
-        user = User(email=email, password_hash=hash_password(PASSWORD))
+        user = User(email=email, password_hash=hash_password(PASSWORD), **consented())
         db.session.add(user)
         db.session.commit()
         return user.id
@@ -77,9 +86,11 @@ def sign_in_with_2fa(client, tenant, member, code=None):
                              member["secret"], code)
 
 
-def signed_in_staff(app, client, tenant, email="boss@example.com", role="admin", modules=()):
+def signed_in_staff(app, client, tenant, email="boss@example.com", role="admin", modules=(),
+                    accepted_privacy=True):
     """A new staff member (add_staff) signed in with `client`; returns the member."""
-    member = add_staff(app, tenant, email, role=role, modules=modules)
+    member = add_staff(app, tenant, email, role=role, modules=modules,
+                       accepted_privacy=accepted_privacy)
     sign_in_with_2fa(client, tenant, member)
     return member
 

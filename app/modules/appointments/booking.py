@@ -54,6 +54,7 @@ from app.modules.appointments.slots import (
 )
 from app.notifications import notify
 from app.web.forms import INVALID_FORM
+from app.web.links import external_url
 from app.webhooks import publish
 from tenants.context import current_tenant
 from tenants.db import db
@@ -130,6 +131,12 @@ def _publish(event_type: str, appointment: Appointment, **extra) -> None:
         "starts_at": appointment.starts_at.isoformat(),
         "department_id": appointment.department_id, "doctor_id": appointment.doctor_id,
         "cancelled_by": appointment.cancelled_by, **extra})
+
+
+def _tell(event: str, appointment: Appointment, **context) -> None:
+    """Tell the appointment's citizen `event`; the message links to the appointment's page."""
+    notify(db.session.get(User, appointment.user_id), event, appointment=appointment,
+           link=external_url("appointments.detail", reference=appointment.reference), **context)
 
 
 def _lock_citizen(user_id: int) -> None:
@@ -281,7 +288,7 @@ def book(user: User, department: Department, doctor_id: int | None, starts_at: d
         status=BOOKED, idempotency_key=idempotency_key)
     _insert_with_reference(appointment)
     record(actor, "appointments.book", appointment.reference, None, _snapshot(appointment))
-    notify(user, "appointment_booked", appointment=appointment)
+    _tell("appointment_booked", appointment)
     _publish("booking.made", appointment)
     return appointment
 
@@ -300,18 +307,40 @@ def _citizen_may_change(appointment: Appointment) -> Appointment:
     return appointment
 
 
+def _cancel(appointment: Appointment, by: str, actor: str, action: str, **extra) -> None:
+    """Cancel a booked appointment the caller has locked: its place is free again; the change
+    is audited (as `action`) and published."""
+    before = _snapshot(appointment)
+    appointment.status, appointment.cancelled_by = CANCELLED, by
+    appointment.cancelled_at = _now()
+    _release_place(appointment.slot_id)
+    record(actor, action, appointment.reference, before, {**_snapshot(appointment), **extra})
+    _publish("booking.cancelled", appointment, **extra)
+
+
+def _lock_coming(*where) -> list[Appointment]:
+    """The booked appointments still to come that match `where`, locked, read afresh."""
+    return db.session.scalars(sa.select(Appointment).where(
+        *where, Appointment.status == BOOKED, Appointment.starts_at > _now())
+        .order_by(Appointment.id).with_for_update()
+        .execution_options(populate_existing=True)).all()
+
+
 def cancel(appointment: Appointment, actor: str) -> Appointment:
     """The citizen cancels, until the cut-off."""
     appointment = _citizen_may_change(appointment)
-    before = _snapshot(appointment)
-    appointment.status, appointment.cancelled_by = CANCELLED, BY_CITIZEN
-    appointment.cancelled_at = _now()
-    _release_place(appointment.slot_id)
-    record(actor, "appointments.cancel", appointment.reference, before, _snapshot(appointment))
-    notify(db.session.get(User, appointment.user_id), "appointment_cancelled",
-           appointment=appointment)
-    _publish("booking.cancelled", appointment)
+    _cancel(appointment, BY_CITIZEN, actor, "appointments.cancel")
+    _tell("appointment_cancelled", appointment)
     return appointment
+
+
+def cancel_for_closed_account(user: User, actor: str) -> list[Appointment]:
+    """The citizen closes their account: every booking still to come is cancelled, cut-off or
+    not, so its place goes to someone else (no message: the account keeps no address)."""
+    cancelled = _lock_coming(Appointment.user_id == user.id)
+    for appointment in cancelled:
+        _cancel(appointment, BY_CITIZEN, actor, "appointments.cancel_on_account_closed")
+    return cancelled
 
 
 def move(appointment: Appointment, starts_at: datetime, actor: str) -> Appointment:
@@ -337,8 +366,7 @@ def move(appointment: Appointment, starts_at: datetime, actor: str) -> Appointme
     old.status, old.moved_at, old.moved_to_id = MOVED, _now(), new.id
     record(actor, "appointments.move", old.reference, before,
            {**_snapshot(old), "moved_to": _snapshot(new)})
-    notify(db.session.get(User, old.user_id), "appointment_moved", appointment=new,
-           previous=old)
+    _tell("appointment_moved", new, previous=old)
     _publish("booking.cancelled", old, moved_to=new.reference)
     _publish("booking.made", new, moved_from=old.reference)
     return new
@@ -413,21 +441,11 @@ def _cancel_for_hospital(slot_ids: list[int], cause: Closure | SlotBlock,
     closure's or block's reason, in their language)."""
     if not slot_ids:
         return []
-    cancelled = db.session.scalars(sa.select(Appointment).where(
-        Appointment.slot_id.in_(slot_ids), Appointment.status == BOOKED,
-        Appointment.starts_at > _now()).order_by(Appointment.id).with_for_update()
-        .execution_options(populate_existing=True)).all()
+    cancelled = _lock_coming(Appointment.slot_id.in_(slot_ids))
     for appointment in cancelled:
-        before = _snapshot(appointment)
-        appointment.status, appointment.cancelled_by = CANCELLED, BY_HOSPITAL
-        appointment.cancelled_at = _now()
-        _release_place(appointment.slot_id)
         reasons = {"reason": cause.reason, "reason_zh": cause.reason_zh}
-        record(actor, "appointments.cancel_by_hospital", appointment.reference, before,
-               {**_snapshot(appointment), **reasons})
-        notify(db.session.get(User, appointment.user_id), "appointment_cancelled_by_hospital",
-               appointment=appointment, cause=cause)
-        _publish("booking.cancelled", appointment, **reasons)
+        _cancel(appointment, BY_HOSPITAL, actor, "appointments.cancel_by_hospital", **reasons)
+        _tell("appointment_cancelled_by_hospital", appointment, cause=cause)
     return cancelled
 
 
@@ -559,6 +577,5 @@ def queue_reminders() -> int:
     ).order_by(Appointment.id).with_for_update(skip_locked=True)).all()
     for appointment in due:
         appointment.reminded_at = now
-        notify(db.session.get(User, appointment.user_id), "appointment_reminder",
-               appointment=appointment)
+        _tell("appointment_reminder", appointment)
     return len(due)

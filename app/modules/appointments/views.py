@@ -34,6 +34,7 @@ from app.modules.appointments.slots import bookable_slots
 from app.web.forms import INVALID_FORM, is_supported_day, supported_day
 from app.web.input_checks import bigint_arg
 from app.web.page_cache import anonymous_page
+from app.web.pagination import page_of
 from tenants.city_cache import watch
 from tenants.db import db
 
@@ -43,6 +44,7 @@ bp = Blueprint("appointments", __name__, template_folder="templates")
 watch(Hospital.__tablename__, Department.__tablename__)
 START_FORMAT = "%Y-%m-%dT%H:%M"  # a slot's start in links: the city's local time
 ANY = "any"
+PAST_PAGE_SIZE = 20  # of the earlier and cancelled bookings on "My appointments"
 
 
 def _active_or_404(model, row_id: int | None):
@@ -211,12 +213,14 @@ def template_helpers() -> dict:
 @bp.get("/mine")
 @login_required
 def mine():
-    past = db.session.scalars(sa.select(Appointment).where(
+    """Every booking of the citizen: those coming up, then the earlier and cancelled ones a
+    page at a time."""
+    past, page, has_next = page_of(sa.select(Appointment).where(
         Appointment.user_id == current_user.id,
         sa.or_(Appointment.status != BOOKED, Appointment.starts_at <= sa.func.now()))
-        .order_by(Appointment.starts_at.desc()).limit(50)).all()
+        .order_by(Appointment.starts_at.desc(), Appointment.id.desc()), PAST_PAGE_SIZE)
     return render_template("appointments/mine.html", upcoming=upcoming_for(current_user),
-                           past=past)
+                           past=past, page=page, has_next=has_next)
 
 
 @bp.get("/mine/<reference>")

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.city_time import city_midnight, city_today, day_in
 from app.figures import Figure
-from app.modules import Module
+from app.modules import Module, to_json
 from app.modules.passports import demo
 from app.modules.passports.admin import bp as admin_bp
 from app.modules.passports.api import bp as api_bp
@@ -18,6 +18,17 @@ from app.modules.passports.models import WITH_THE_CITY, PassportApplication
 from app.modules.passports.settings import PassportSettings
 from app.modules.passports.views import bp
 from tenants.db import db
+
+
+def applications_of(user) -> list[dict]:
+    """For "Download my data": every application of the citizen (not the staff's notes)."""
+    return [to_json(application, "reference", "status", "full_name", "date_of_birth",
+                    "id_number", "phone", "passport_number", "passport_expiry", "reason",
+                    "reason_details", "collection_method", "office", "delivery_address",
+                    "fee_fen", "information_request", "rejection_reason", "created_at",
+                    "submitted_at")
+            for application in db.session.scalars(sa.select(PassportApplication).where(
+                PassportApplication.user_id == user.id).order_by(PassportApplication.id))]
 
 
 def submitted_per_day(first_day: date, timezone: str) -> dict:
@@ -60,6 +71,7 @@ module = Module(
         Figure("passports.overdue", _l("Passport applications overdue"), current=overdue_now),
     ),
     account_section="passports/_account_section.html",
+    personal_data=applications_of,
     payables=(FEE,),
     demo=demo.add_demo_data,
     order=20,

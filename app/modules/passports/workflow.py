@@ -31,6 +31,7 @@ from app.modules.passports.models import (
 from app.modules.passports.settings import find, holidays, named
 from app.notifications import notify
 from app.staff.models import ADMIN, StaffMember
+from app.web.links import external_url
 from app.webhooks import publish
 from tenants.db import db
 
@@ -123,7 +124,8 @@ def transition(application: PassportApplication, target: str, actor: User, *, by
                before, {"status": target, "assigned_user_id": application.assigned_user_id,
                         "message": message, "notes": notes})
     notify(application.applicant, "passport_status", application=application,
-           status_label=STATUS_LABELS[target], message=message)
+           status_label=STATUS_LABELS[target], message=message,
+           link=external_url("passports.detail", application_id=application.id))
     publish("case.status_changed", {
         "module": "passports", "reference": application.reference,
         "from_status": before["status"], "to_status": target, "by": by,

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from flask_login import current_user
+from flask_login import current_user, login_required
 
 from app.extensions import client_address_key, limiter
 from app.modules import settings_of
@@ -47,6 +47,7 @@ from tenants.db import db
 
 bp = Blueprint("service_requests", __name__, template_folder="templates")
 PUBLIC_FILTERS = {"open": OPEN, "closed": (CLOSED,)}
+MY_PAGE_SIZE = 20
 
 
 @bp.app_context_processor
@@ -57,15 +58,27 @@ def service_request_helpers() -> dict:
             "my_service_requests": _my_requests}
 
 
-def _my_requests(limit: int | None = None) -> list[ServiceRequest]:
-    query = sa.select(ServiceRequest).where(ServiceRequest.user_id == current_user.id).order_by(
+def _my_requests_query() -> sa.Select:
+    return sa.select(ServiceRequest).where(ServiceRequest.user_id == current_user.id).order_by(
         ServiceRequest.id.desc())
-    return db.session.scalars(query.limit(limit)).all()
+
+
+def _my_requests(limit: int | None = None) -> list[ServiceRequest]:
+    return db.session.scalars(_my_requests_query().limit(limit)).all()
 
 
 def _open_categories() -> list[ServiceCategory]:
     return db.session.scalars(sa.select(ServiceCategory).where(ServiceCategory.active)
                               .order_by(ServiceCategory.id)).all()
+
+
+@bp.get("/mine")
+@login_required
+def mine():
+    """Every report of the signed-in citizen, newest first, a page at a time."""
+    found, page, has_next = page_of(_my_requests_query(), MY_PAGE_SIZE)
+    return render_template("service_requests/mine.html", reports=found, page=page,
+                           has_next=has_next)
 
 
 @bp.get("/")

@@ -4,7 +4,7 @@ fine by plate number and ticket number at /services/traffic-fines/, sees what is
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from app.modules import Module
+from app.modules import Module, to_json
 from app.modules.traffic_fines import demo
 from app.modules.traffic_fines.admin import bp as admin_bp
 from app.modules.traffic_fines.api import bp as api_bp
@@ -16,11 +16,21 @@ from app.payments.records import paid_figures, paid_records
 from tenants.db import db
 
 
+def _paid_by(user) -> sa.Select:
+    return sa.select(TrafficFine).where(TrafficFine.paid_by == user.id).order_by(
+        TrafficFine.paid_at.desc(), TrafficFine.id.desc())
+
+
 @bp.app_template_global()
 def fines_paid_by(user) -> list[TrafficFine]:
     """For "My account": the fines this citizen paid while signed in, newest first."""
-    return db.session.scalars(sa.select(TrafficFine).where(TrafficFine.paid_by == user.id)
-                              .order_by(TrafficFine.paid_at.desc()).limit(20)).all()
+    return db.session.scalars(_paid_by(user).limit(20)).all()
+
+
+def fines_paid_data(user) -> list[dict]:
+    """For "Download my data": every fine this citizen paid while signed in."""
+    return [to_json(fine, "ticket_number", "plate_number", "offence", "place", "amount_fen",
+                    "paid_fen", "paid_at") for fine in db.session.scalars(_paid_by(user))]
 
 
 
@@ -37,6 +47,7 @@ module = Module(
     figures=paid_figures(TrafficFine, ("fines_paid", _l("Traffic fines paid")),
                          ("fines_collected", _l("Traffic fines collected"))),
     account_section="traffic_fines/_account_section.html",
+    personal_data=fines_paid_data,
     payables=(paid_records(TrafficFine, PAYABLE_KIND, return_url, fine_label),),
     demo=demo.add_demo_data,
     order=40,

@@ -9,7 +9,7 @@ from app.accounts.models import User
 from tenants.context import tenant_context
 from tenants.db import db
 from tests.conftest import form_token
-from tests.support.accounts import signed_in_citizen
+from tests.support.accounts import consented, signed_in_citizen
 from tests.support.cities import CONSENT, PASSWORD, host, post_form
 
 
@@ -21,7 +21,8 @@ def town(make_city):
 
 def add_user(app, tenant, **fields) -> int:
     with tenant_context(tenant, app):
-        user = User(password_hash=hash_password(fields.pop("password", PASSWORD)), **fields)
+        user = User(password_hash=hash_password(fields.pop("password", PASSWORD)),
+                    **consented(), **fields)
         db.session.add(user)
         db.session.commit()
         return user.id

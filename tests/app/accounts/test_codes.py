@@ -9,7 +9,7 @@ from app.accounts import hash_password
 from app.accounts.models import OneTimeCode, User
 from tenants.context import tenant_context
 from tenants.db import db
-from tests.support.accounts import last_code, texts
+from tests.support.accounts import consented, last_code, texts
 from tests.support.cities import CONSENT, PASSWORD, host, post_form
 
 NEW_PASSWORD = "lantern orbit velvet canyon"
@@ -22,7 +22,7 @@ def town(make_city):
 
 def add_mobile_user(app, tenant, mobile) -> int:
     with tenant_context(tenant, app):
-        user = User(mobile=mobile, password_hash=hash_password(PASSWORD))
+        user = User(mobile=mobile, password_hash=hash_password(PASSWORD), **consented())
         db.session.add(user)
         db.session.commit()
         return user.id

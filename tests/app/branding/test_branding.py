@@ -26,6 +26,7 @@ from tenants.context import bind_tenant, directory, tenant_context
 from tenants.db import db
 from tenants.models import PlatformAuditEntry
 from tests.support import ROOT
+from tests.support.accounts import consented
 from tests.support.cities import PASSWORD, host, post_form
 from tests.support.images import SVG, jpeg, png
 
@@ -481,7 +482,7 @@ def test_a_signed_in_citizens_language_is_used_through_the_site(app, client, mak
     city = make_city("user-lang")  # Chinese by default
     with tenant_context(city, app):
         db.session.add(User(email="reader@example.com", locale="en",
-                            password_hash=hash_password(PASSWORD)))
+                            password_hash=hash_password(PASSWORD), **consented()))
         db.session.commit()
     signed_in = post_form(client, city, "/account/login",
                           {"identifier": "reader@example.com", "password": PASSWORD})

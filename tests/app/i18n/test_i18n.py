@@ -18,6 +18,7 @@ from tenants.context import tenant_context
 from tenants.db import db
 from tests.conftest import form_token
 from tests.support import ROOT
+from tests.support.accounts import consented
 from tests.support.cities import PASSWORD
 
 CATALOG = ROOT / "app/translations/zh_Hans/LC_MESSAGES/messages.po"
@@ -154,7 +155,7 @@ def citizen(app, cities):
     email = f"walker-{uuid.uuid4().hex[:8]}@example.com"
     with tenant_context(cities["alpha"], app):
         db.session.add(User(email=email, display_name="李雷", locale="zh_Hans",
-                            password_hash=hash_password(PASSWORD)))
+                            password_hash=hash_password(PASSWORD), **consented()))
         db.session.commit()
     return email
 

@@ -25,6 +25,7 @@ from config.settings import ConfigurationError, from_environment
 from tenants.context import tenant_context
 from tenants.db import db
 from tests.support import ROOT
+from tests.support.accounts import consented
 
 PROVIDER_SCRIPT = str(ROOT / "tests/support/oidc_provider.py")
 
@@ -142,12 +143,17 @@ def _in_english(client, host="alpha.test") -> None:
 
 
 def _signed_in(client, host="alpha.test") -> bool:
-    return client.get("/account/", headers={"Host": host}).status_code == 200
+    """"My account" opens, or asks first for the privacy notice an account made by the
+    provider has not accepted yet."""
+    response = client.get("/account/", headers={"Host": host})
+    return response.status_code == 200 or (
+        response.status_code == 302 and response.location.startswith("/privacy/accept"))
 
 
 def _user(app, email=None, **values):
+    """An account as registration makes it (the privacy notice accepted)."""
     with tenant_context("alpha", app):
-        user = User(email=email, locale="zh_Hans", **values)
+        user = User(email=email, locale="zh_Hans", **consented(), **values)
         db.session.add(user)
         db.session.commit()
         return user.id
@@ -204,6 +210,9 @@ def test_the_first_sign_in_creates_an_account_and_signs_in(app, client, gov_id, 
     response = client.get(_at_provider(authorize_url, user_key))
     assert response.status_code == 302 and response.headers["Location"] == "/account/"
     assert _signed_in(client)
+    # The provider's account has accepted no privacy notice: it is asked on its first page.
+    asked = client.get("/account/", headers={"Host": "alpha.test"})
+    assert asked.status_code == 302 and asked.location == "/privacy/accept?next=/account/"
 
     with tenant_context("alpha", app):
         user = db.session.scalar(sa.select(User).where(User.email == email))

@@ -7,8 +7,10 @@ import sqlalchemy as sa
 from app.accounts.models import User
 from app.branding.change import BrandingChange, apply_branding
 from app.privacy.models import PrivacyNotice
+from app.privacy.notice import publish_notice
 from tenants.context import tenant_context
 from tenants.db import db
+from tests.conftest import form_token
 from tests.support.accounts import add_citizen, sign_in_to_admin, signed_in_staff
 from tests.support.cities import CONSENT, PASSWORD, audit_entries, host, post_form
 
@@ -150,3 +152,52 @@ def test_every_footer_links_the_notice_and_shows_the_icp_number_only_when_set(
         page = client.get(path, headers=host(town)).get_data(as_text=True)
         assert 'href="/privacy">Privacy notice</a>' in page
         assert '<a href="https://beian.miit.gov.cn/" rel="noopener">浙ICP备12345678号-1</a>' in page
+
+
+# -- accounts that accepted no notice (made by a sign-in provider or a staff invitation) -----
+
+def test_an_account_without_consent_is_asked_on_its_first_page_and_it_is_recorded(
+        app, client, town):
+    signed_in_staff(app, client, town, "invited@example.com", accepted_privacy=False)
+    in_english(client, town)
+    asked = client.get("/search?q=x", headers=host(town))
+    assert asked.status_code == 302
+    assert asked.location == "/privacy/accept?next=/search?q%3Dx"
+    page = client.get(asked.location, headers=host(town))
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Accept the privacy notice" in text
+    assert 'name="privacy_version"' in text and "version 1" in text
+    # the notice, the data and closing (refused to staff) stay open without consent; the
+    # console too
+    for path, status in (("/privacy", 200), ("/account/data.json", 200),
+                         ("/account/close", 403), ("/admin/", 200)):
+        assert client.get(path, headers=host(town)).status_code == status, path
+    refused = post_form(client, town, asked.location, {"privacy_version": "1"})
+    assert refused.status_code == 422 and "Accept the privacy notice" in refused.get_data(
+        as_text=True)
+    assert accounts(app, town)["invited@example.com"] == (None, None)
+    accepted = post_form(client, town, asked.location, CONSENT)
+    assert accepted.status_code == 302 and accepted.location == "/search?q=x"
+    version, when = accounts(app, town)["invited@example.com"]
+    assert version == 1 and when is not None
+    assert client.get("/account/", headers=host(town)).status_code == 200
+
+
+def test_consent_to_a_notice_replaced_meanwhile_is_asked_again(app, client, town):
+    signed_in_staff(app, client, town, "slow@example.com", accepted_privacy=False)
+    page = "/privacy/accept?next=/account/"
+    shown = client.get(page, headers=host(town))
+    with tenant_context(town, app):  # a new version is published while the page is open
+        publish_notice("新的隐私政策全文。" * 5, "The new privacy notice in full. " * 5, "test")
+        db.session.commit()
+    late = client.post(page, headers=host(town), data={
+        **CONSENT, "csrf_token": form_token(shown)})
+    assert late.status_code == 422
+    assert accounts(app, town)["slow@example.com"] == (None, None)
+
+
+def test_the_next_page_after_consent_stays_on_the_site(app, client, town):
+    signed_in_staff(app, client, town, "hop@example.com", accepted_privacy=False)
+    answer = post_form(client, town, "/privacy/accept?next=//evil.example/", CONSENT,
+                       page="/privacy/accept")
+    assert answer.status_code == 302 and answer.location == "/account/"

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from app.audit.models import AuditEntry
+from app.modules.appointments import views as appointment_views
 from app.modules.appointments.demo import add_demo_data
 from app.modules.appointments.models import (
     Appointment,
@@ -188,7 +189,8 @@ def test_a_full_slot_is_refused_with_a_clear_answer(app, client, make_city):
     assert 'value="Li Si"' in body
 
 
-def test_cancel_and_move_from_my_appointments(app, client, town, place):
+def test_cancel_and_move_from_my_appointments(app, client, town, place, monkeypatch):
+    monkeypatch.setattr(appointment_views, "PAST_PAGE_SIZE", 1)  # the earlier ones, one a page
     signed_in_citizen(app, client, town, "patient@example.com")
     reference = post_booking(client, town, book_link(town, place), {
         "patient_name": "Zhang San", "id_number": ID_NUMBER, "phone": "13812345678"}
@@ -208,6 +210,16 @@ def test_cancel_and_move_from_my_appointments(app, client, town, place):
     assert appointment(app, town, new_reference).status == "cancelled"
     mine = page(client, town, f"{BASE}/mine")
     assert "You have no appointments coming up." in mine and "Cancelled" in mine
+    # both are listed, the cancelled one first, the moved one on the next page
+    assert f"/mine/{new_reference}" in mine and f"/mine/{reference}" not in mine
+    assert f'href="{BASE}/mine?page=2"' in mine
+    older = page(client, town, f"{BASE}/mine?page=2")
+    assert f"/mine/{reference}" in older and 'rel="next"' not in older
+    # the notifications link to the bookings they are about
+    with tenant_context(town, app):
+        paths = db.session.scalars(sa.select(Notification.path).order_by(Notification.id)).all()
+    assert paths == [f"{BASE}/mine/{reference}", f"{BASE}/mine/{new_reference}",
+                     f"{BASE}/mine/{new_reference}"]
 
 
 def test_past_the_cut_off_the_page_says_to_call(app, client, town, place):

@@ -6,6 +6,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from app.modules.service_requests import views as service_request_views
 from app.modules.service_requests.models import ServiceCategory
 from tenants.context import tenant_context
 from tenants.db import db
@@ -55,6 +56,26 @@ def test_a_signed_in_citizen_reports_and_gets_a_tracking_number_at_once(app, cli
     assert f"http://{town.domains[0]}/services/service-requests/requests/{number}" in told.body
     account = client.get("/account/", headers=host(town)).get_data(as_text=True)
     assert number in account and "Your reports" in account
+
+
+def test_my_account_shows_the_latest_reports_and_links_to_all_of_them(app, client, town,
+                                                                      monkeypatch):
+    monkeypatch.setattr(service_request_views, "MY_PAGE_SIZE", 4)
+    signed_in_citizen(app, client, town, "many@example.com")
+    numbers = [tracking_number_of(report(client, town)) for _ in range(6)]
+    account = client.get("/account/", headers=host(town)).get_data(as_text=True)
+    assert [number in account for number in numbers] == [False] + [True] * 5
+    assert 'href="/services/service-requests/mine"' in account
+    first = client.get("/services/service-requests/mine", headers=host(town))
+    shown = re.findall(r'requests/(SR\d{8})"', first.get_data(as_text=True))
+    assert first.status_code == 200 and shown == numbers[::-1][:4]
+    second = client.get("/services/service-requests/mine?page=2", headers=host(town))
+    assert re.findall(r'requests/(SR\d{8})"', second.get_data(as_text=True)) == numbers[1::-1]
+    # each notification links to its report's page
+    assert {told.path for told in notifications(app, town)} == {
+        f"/services/service-requests/requests/{number}" for number in numbers}
+    signed_out = app.test_client().get("/services/service-requests/mine", headers=host(town))
+    assert signed_out.status_code == 302 and "/account/login" in signed_out.location
 
 
 def test_an_anonymous_report_needs_an_address_which_is_never_published(app, client, town,
