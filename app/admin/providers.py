@@ -18,14 +18,14 @@ from app.admin.blueprint import bp
 from app.oidc.models import DEFAULT_SCOPES, OidcProvider
 from app.oidc.providers import ProviderInvalid, save_provider, set_provider_enabled
 from app.staff.permissions import MANAGE_STAFF, staff_required
-from app.web.forms import form_status
+from app.web.forms import bilingual_pair, form_status
 from tenants.db import db
 
 
 class ProviderForm(FlaskForm):
-    name = StringField(_l("Display name"), description=_l(
-        "Shown on the citizens' sign-in page: “Sign in with …”."),
-        render_kw={"maxlength": 100})
+    name, name_zh = bilingual_pair(
+        _l("Display name"), 100, required=_l("Enter the name in at least one language."),
+        hint=_l("Shown on the citizens' sign-in page: “Sign in with …”, in their language."))
     key = StringField(_l("Key"), description=_l(
         "A short name in the sign-in addresses, such as gov-id: lowercase letters, digits and "
         "hyphens. It can't be changed later. Leave it empty to make one from the name."),
@@ -53,6 +53,7 @@ def _save(form: ProviderForm, provider: OidcProvider | None):
     try:
         saved, changed = save_provider(
             provider, audit.actor_of(current_user), name=form.name.data or "",
+            name_zh=form.name_zh.data or "",
             issuer=form.issuer.data or "", client_id=form.client_id.data or "",
             scopes=form.scopes.data or "", client_secret=form.client_secret.data or None,
             key=(form.key.data or "") if provider is None else None)
@@ -85,8 +86,8 @@ def provider_new():
         if saved is not None:
             provider = saved[0]
             flash(_("%(name)s is added: citizens can now sign in with it. Register the "
-                    "redirect address shown below at the provider.", name=provider.display_name),
-                  "success")
+                    "redirect address shown below at the provider.",
+                    name=provider.display_name_for()), "success")
             return redirect(url_for("admin.provider_edit", provider_id=provider.id))
     return render_template("admin/providers/edit.html", form=form, provider=None), (
         form_status(form))
@@ -96,16 +97,17 @@ def provider_new():
 @staff_required(MANAGE_STAFF)
 def provider_edit(provider_id):
     provider = db.get_or_404(OidcProvider, provider_id)
-    form = EditProviderForm(data={"name": provider.display_name, "issuer": provider.issuer,
+    form = EditProviderForm(data={"name": provider.display_name,
+                                  "name_zh": provider.display_name_zh, "issuer": provider.issuer,
                                   "client_id": provider.client_id, "scopes": provider.scopes})
     if form.validate_on_submit():
         saved = _save(form, provider)
         if saved is not None:
             if saved[1]:
-                flash(_("%(name)s: your changes are saved.", name=provider.display_name),
+                flash(_("%(name)s: your changes are saved.", name=provider.display_name_for()),
                       "success")
             else:
-                flash(_("%(name)s: nothing was changed.", name=provider.display_name), "info")
+                flash(_("%(name)s: nothing was changed.", name=provider.display_name_for()), "info")
             return redirect(url_for("admin.provider_edit", provider_id=provider.id))
         provider = db.get_or_404(OidcProvider, provider_id)  # as stored, after the rollback
     return render_template("admin/providers/edit.html", form=form, provider=provider), (
@@ -119,10 +121,10 @@ def _set_enabled(provider_id: int, enabled: bool):
         abort(400)
     if set_provider_enabled(provider, enabled, audit.actor_of(current_user)):
         db.session.commit()
-        flash(_("%(name)s is enabled: citizens can sign in with it.", name=provider.display_name)
-              if enabled else
-              _("%(name)s is disabled: it is no longer offered on the sign-in page.",
-                name=provider.display_name), "success")
+        name = provider.display_name_for()
+        flash(_("%(name)s is enabled: citizens can sign in with it.", name=name) if enabled else
+              _("%(name)s is disabled: it is no longer offered on the sign-in page.", name=name),
+              "success")
     return redirect(url_for("admin.providers_list"))
 
 

@@ -35,7 +35,7 @@ from app.notifications import notify
 from app.notifications.channels import send_text
 from app.notifications.mail import send_mail
 from app.notifications.models import Notification
-from app.payments import Payment
+from app.payments import Payment, with_descriptions
 from app.payments.service import payment_description
 from app.privacy.notice import current_notice
 from app.web.forms import form_status
@@ -373,8 +373,8 @@ def download_data():
     sign_ins = accounts.sign_ins.of(user.id)
     notifications = db.session.scalars(sa.select(Notification).where(
         Notification.user_id == user.id).order_by(Notification.id)).all()
-    payments = db.session.scalars(sa.select(Payment).where(
-        Payment.user_id == user.id).order_by(Payment.id)).all()
+    payments = with_descriptions(db.session.scalars(sa.select(Payment).where(
+        Payment.user_id == user.id).order_by(Payment.id)).all())
     data = {
         "city": _city_name(str(get_locale())),
         "account": {"email": user.email, "mobile": user.mobile, "name": user.display_name,

@@ -57,7 +57,7 @@ def _unreachable(provider: OidcProvider, error: Exception):
                 error)
     return _problem(provider, _("Sign-in is not available right now"), _(
         "%(name)s cannot be reached at the moment. Try again later, or sign in another way.",
-        name=provider.display_name), 502)
+        name=provider.display_name_for()), 502)
 
 
 @bp.get("/account/login/oidc/<provider>")
@@ -81,7 +81,7 @@ def oidc_login(provider):
 @bp.get("/account/login/oidc/<provider>/callback")
 def oidc_callback(provider):
     row = _enabled_provider_or_404(provider)
-    name = row.display_name
+    name = row.display_name_for()
     try:
         client = client_for(row)
     except ProviderUnusable as error:

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from app.citizen.blueprint import bp
 from app.notifications.models import Notification
-from app.payments import Payment
+from app.payments import Payment, with_descriptions
 from app.web.pagination import page_of
 from tenants.db import db
 
@@ -27,11 +27,13 @@ def _notifications_of(user) -> sa.Select:
 
 @bp.app_template_global()
 def latest_payments(user) -> list[Payment]:
-    return db.session.scalars(_payments_of(user).limit(LATEST)).all()
+    return with_descriptions(db.session.scalars(_payments_of(user).limit(LATEST)).all())
 
 
-def _records_page(name: str, query: sa.Select, list_template: str, texts: dict):
+def _records_page(name: str, query: sa.Select, list_template: str, texts: dict,
+                  prepare=lambda records: records):
     found, page, has_next = page_of(query, PAGE_SIZE)
+    found = prepare(found)
     return render_template("citizen/account/records.html", records=found, **{name: found},
                            list_template=list_template, texts=texts, page=page,
                            has_next=has_next)
@@ -46,7 +48,7 @@ def payments():
              "none_yet": _("No payments yet."), "no_more": _("There are no more payments."),
              "newer": _("Newer payments"), "older": _("Older payments")}
     return _records_page("payments", _payments_of(current_user),
-                         "citizen/account/_payments_list.html", texts)
+                         "citizen/account/_payments_list.html", texts, with_descriptions)
 
 
 @bp.get("/account/notifications")

@@ -43,7 +43,8 @@ def _cli_message(code: str, message: str, values: dict, slug: str) -> str:
     """What `flask tenants oidc add` says (in English) for the first ProviderInvalid code."""
     key, issuer = values.get("key", ""), values["issuer"]
     return {
-        "name": "--name must be 1 to 100 characters",
+        "name": "give --name (English) or --name-zh (Chinese), or both, each at most 100 "
+                "printable characters",
         "key": f"the key must be 1 to 40 lowercase letters, digits and inner hyphens, not "
                f"{key!r}" + ("" if key else " (give --key: the name has no such characters)"),
         "key_taken": f"the city {slug} already has an OpenID provider with the key {key!r}",
@@ -57,9 +58,16 @@ def _cli_message(code: str, message: str, values: dict, slug: str) -> str:
     }[code]
 
 
+def _names(row: dict) -> str:
+    return " / ".join(filter(None, (row["name_zh"], row["name"])))
+
+
 @oidc_cli.command("add")
 @click.argument("slug")
-@click.option("--name", required=True, help="Shown on the button: “Sign in with NAME”.")
+@click.option("--name", default="", help="Shown on the button, “Sign in with NAME”, on "
+              "English pages (and on Chinese ones without --name-zh).")
+@click.option("--name-zh", default="", help="The name on Chinese pages (and on English ones "
+              "without --name).")
 @click.option("--issuer", required=True,
               help="The provider's issuer URL (its discovery document is at "
                    "ISSUER/.well-known/openid-configuration).")
@@ -69,18 +77,18 @@ def _cli_message(code: str, message: str, values: dict, slug: str) -> str:
 @click.option("--key", help="Short name in URLs, e.g. gov-id (default: made from --name).")
 @click.option("--scopes", default=DEFAULT_SCOPES, show_default=True,
               help="Scopes to ask for; must include openid.")
-def oidc_add(slug, name, issuer, client_id, client_secret, key, scopes):
+def oidc_add(slug, name, name_zh, issuer, client_id, client_secret, key, scopes):
     """Let citizens of the city SLUG sign in with an OpenID Connect provider."""
     tenant = _city(slug)
     with tenant_context(tenant), force_locale("en"):  # the guard's message, in English
         try:
             provider, _changed = save_provider(
-                None, actor(), name=name, issuer=issuer, client_id=client_id, scopes=scopes,
-                key=(key or "").strip(), client_secret=client_secret)
+                None, actor(), name=name, name_zh=name_zh, issuer=issuer, client_id=client_id,
+                scopes=scopes, key=(key or "").strip(), client_secret=client_secret)
         except ProviderInvalid as error:
             field, code = next(iter(error.codes.items()))
             _fail(_cli_message(code, error.errors[field], error.values, slug))
-        key, name = provider.key, provider.display_name
+        key, name = provider.key, _names(as_dict(provider))
         issuer, client_id = provider.issuer, provider.client_id
         db.session.commit()
     scheme = "https" if current_app.config["CIVIC_ENV"] == "production" else "http"
@@ -111,7 +119,7 @@ def oidc_list(slug, as_json):
         return
     for row in rows:
         status = "enabled" if row["enabled"] else "disabled"
-        click.echo(f"{row['key']:<20} {status:<9} {row['name']:<24} {row['issuer']}  "
+        click.echo(f"{row['key']:<20} {status:<9} {_names(row):<24} {row['issuer']}  "
                    f"(client {row['client_id']})")
 
 

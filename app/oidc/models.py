@@ -3,6 +3,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
+from app.web.bilingual import bilingual
 from tenants.db import db
 
 DEFAULT_SCOPES = "openid email profile"
@@ -16,12 +17,13 @@ class OidcProvider(db.Model):
     __tablename__ = "oidc_providers"
     __table_args__ = (
         sa.CheckConstraint("key ~ '^[a-z0-9]([a-z0-9-]*[a-z0-9])?$'", name="key_format"),
+        sa.CheckConstraint("display_name <> '' OR display_name_zh <> ''", name="display_name"),
     )
 
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
     # In the URLs: /account/login/oidc/<key>
     key: Mapped[str] = mapped_column(sa.String(40), unique=True)
-    display_name: Mapped[str] = mapped_column(sa.String(100))
+    display_name: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
     issuer: Mapped[str] = mapped_column(sa.String(500))
     client_id: Mapped[str] = mapped_column(sa.String(255))
     client_secret_encrypted: Mapped[str] = mapped_column(sa.Text)
@@ -32,6 +34,10 @@ class OidcProvider(db.Model):
     created_at: Mapped[datetime] = mapped_column(
         sa.DateTime(timezone=True), server_default=sa.func.now()
     )
+    # The name in Chinese beside display_name in English: at least one of the two.
+    display_name_zh: Mapped[str] = mapped_column(sa.String(100), default="", server_default="")
+
+    display_name_for = bilingual("display_name")
 
 
 class UserIdentity(db.Model):

@@ -21,13 +21,14 @@ def _derive_key(name: str) -> str:
 
 def as_dict(provider: OidcProvider) -> dict:
     """What may be shown and audited: everything but the secret."""
-    return {"key": provider.key, "name": provider.display_name, "issuer": provider.issuer,
+    return {"key": provider.key, "name": provider.display_name,
+            "name_zh": provider.display_name_zh, "issuer": provider.issuer,
             "client_id": provider.client_id, "scopes": provider.scopes,
             "enabled": provider.enabled}
 
 
 class ProviderInvalid(ValueError):
-    """Settings a provider can't have: `errors` maps a field ("name", "key", "issuer",
+    """Settings a provider can't have: `errors` maps a field ("name", "name_zh", "key", "issuer",
     "client_id", "client_secret", "scopes") to a message in the current locale, `codes` the
     same fields to what is wrong ("name", "key", "key_taken", "issuer", "issuer_refused",
     "issuer_long", "client_id", "client_secret", "scopes"), in the order checked; `values` are
@@ -40,16 +41,23 @@ class ProviderInvalid(ValueError):
 
 def provider_errors(*, name: str, issuer: str, client_id: str, scopes: str,
                     key: str | None = None, client_secret: str | None = None,
-                    secret_required: bool = True) -> tuple[dict, dict[str, tuple[str, str]]]:
+                    secret_required: bool = True, name_zh: str = ""
+                    ) -> tuple[dict, dict[str, tuple[str, str]]]:
     """The normalized settings and, per field, what is wrong with them as (code, message),
-    empty when all is well (see ProviderInvalid). `key` None: not checked (an existing
-    provider's key does not change); "": made from the name. No database access."""
-    name, client_id = (name or "").strip(), (client_id or "").strip()
+    empty when all is well (see ProviderInvalid). `name` is in English, `name_zh` in Chinese:
+    one of the two at least. `key` None: not checked (an existing provider's key does not
+    change); "": made from the English name. No database access."""
+    name, name_zh = (name or "").strip(), (name_zh or "").strip()
+    client_id = (client_id or "").strip()
     issuer, scopes = (issuer or "").strip(), " ".join((scopes or "").split())
-    values = {"name": name, "issuer": issuer, "client_id": client_id, "scopes": scopes}
+    values = {"name": name, "name_zh": name_zh, "issuer": issuer, "client_id": client_id,
+              "scopes": scopes}
     errors: dict[str, tuple[str, str]] = {}
-    if not name or len(name) > 100:
-        errors["name"] = "name", _("Enter a name of 1 to 100 characters.")
+    if not (name or name_zh):
+        errors["name"] = "name", _("Enter the name in at least one language.")
+    for field, text in (("name", name), ("name_zh", name_zh)):
+        if len(text) > 100 or not text.isprintable():
+            errors[field] = "name", _("Enter a name of at most 100 characters.")
     if key is not None:
         key = key.strip() or _derive_key(name)
         values["key"] = key
@@ -77,7 +85,8 @@ def provider_errors(*, name: str, issuer: str, client_id: str, scopes: str,
 
 def save_provider(provider: OidcProvider | None, actor_name: str, *, name: str, issuer: str,
                   client_id: str, scopes: str, key: str | None = None,
-                  client_secret: str | None = None) -> tuple[OidcProvider, bool]:
+                  client_secret: str | None = None, name_zh: str = ""
+                  ) -> tuple[OidcProvider, bool]:
     """Add a provider to the bound city (`provider` None; `key` "" or None: made from the
     name) or change one (its key stays; an empty `client_secret` keeps the stored one), with
     its audit entry ("oidc_provider.add" or ".edit", never the secret) in the session's
@@ -85,7 +94,7 @@ def save_provider(provider: OidcProvider | None, actor_name: str, *, name: str, 
     ProviderInvalid before changing anything."""
     adding = provider is None
     values, errors = provider_errors(
-        name=name, issuer=issuer, client_id=client_id, scopes=scopes,
+        name=name, name_zh=name_zh, issuer=issuer, client_id=client_id, scopes=scopes,
         key=(key or "") if adding else None, client_secret=client_secret,
         secret_required=adding)
     if adding and "key" not in errors and db.session.scalar(
@@ -106,7 +115,8 @@ def save_provider(provider: OidcProvider | None, actor_name: str, *, name: str, 
             secret_changed = crypto.decrypt(provider.client_secret_encrypted) != client_secret
         except crypto.DecryptionError:
             secret_changed = True
-    provider.display_name, provider.issuer = values["name"], values["issuer"]
+    provider.display_name, provider.display_name_zh = values["name"], values["name_zh"]
+    provider.issuer = values["issuer"]
     provider.client_id, provider.scopes = values["client_id"], values["scopes"]
     if secret_changed:
         provider.client_secret_encrypted = crypto.encrypt(client_secret)

@@ -49,6 +49,7 @@ from app.payments.service import (
     payment_for,
     register_payable,
     request_payment,
+    with_descriptions,
 )
 
 
@@ -65,5 +66,5 @@ __all__ = [
     "SUCCESS", "AlreadyPaid", "Payable", "Payment", "PaymentConflict", "PaymentError",
     "PaymentInProgress", "PaymentItem", "PaymentItemRequest", "PaymentUnavailable",
     "ProviderError", "RefundRefused", "checkout_url", "init_app", "payment_for", "receipt_url",
-    "register_payable", "request_payment", "start_checkout",
+    "register_payable", "request_payment", "start_checkout", "with_descriptions",
 ]

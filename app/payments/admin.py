@@ -97,6 +97,7 @@ def index():
             query = query.where(Payment.status == form.status.data)
         query = _in_range(query, form.date_from.data, form.date_to.data)
         payments, page, more = page_of(query.order_by(Payment.id.desc()))
+        service.with_descriptions(payments)
     filters = {key: value for key, value in request.args.items()
                if key in ("q", "status", "date_from", "date_to") and value}
     return render_template("payments/admin/index.html", form=form, payments=payments,

@@ -18,7 +18,7 @@ from app.payments.errors import (
     PaymentInProgress,
 )
 from app.payments.models import STATUSES, SUCCESS, Payment, payment_status
-from app.payments.service import item_label, payment_description
+from app.payments.service import item_label, payment_description, with_descriptions
 from app.rest import ApiBlueprint, Problem, page_of
 from app.web.links import external_url
 
@@ -114,8 +114,8 @@ def payments(pagination_parameters, status=None):
     query = sa.select(Payment).where(Payment.user_id == current_token().user_id)
     if status:
         query = query.where(Payment.status == status)
-    return page_of(query.order_by(Payment.created_at.desc(), Payment.id.desc()),
-                   pagination_parameters)
+    return with_descriptions(page_of(
+        query.order_by(Payment.created_at.desc(), Payment.id.desc()), pagination_parameters))
 
 
 @bp.route("/<reference>")

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from functools import partial
 
 import sqlalchemy as sa
+from flask import g
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
@@ -108,9 +109,15 @@ def paid_records(model, kind: str, return_url, label, description=None) -> Payab
         return label(records[0]) if len(records) == 1 or description is None else (
             description(records))
 
+    def load(item_ids: list[int]) -> None:
+        # Into the session, where get() finds them, held for this request or job: its
+        # identity map keeps an object only while something refers to it.
+        g.setdefault("described_records", []).extend(
+            db.session.scalars(sa.select(model).where(model.id.in_(item_ids))))
+
     return Payable(kind=kind, on_paid=partial(mark_paid, model), return_url=return_url,
                    on_refunded=partial(mark_refunded, model), item_label=item_label,
-                   description=describe)
+                   description=describe, load_records=load)
 
 
 def receipt_link(kind: str, item_id: int) -> str | None:

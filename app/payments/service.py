@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import has_request_context, session
+from sqlalchemy.orm import selectinload
 
 from app import audit, webhooks
 from app.city_time import city_zone
@@ -81,6 +82,8 @@ class Payable:
     # shown). The stored text stays what the provider was sent.
     item_label: Callable[[int], str | None] | None = None
     description: Callable[[list[int]], str | None] | None = None
+    # Loads the records of these item ids at once (a list of payments, described one by one).
+    load_records: Callable[[list[int]], object] | None = None
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,22 @@ def payment_description(payment: Payment) -> str:
     elif payable is not None and payable.item_label is not None and len(payment.items) == 1:
         described = payable.item_label(payment.items[0].item_id)
     return described or payment.description
+
+
+def with_descriptions(payments: Sequence[Payment]) -> Sequence[Payment]:
+    """`payments` ready to be described (payment_description, item_label) without a query
+    each: their items in one query, the records those pay for in one query per kind."""
+    if payments:
+        db.session.scalars(sa.select(Payment).where(Payment.id.in_([p.id for p in payments]))
+                           .options(selectinload(Payment.items))).all()
+        wanted: dict[str, set[int]] = {}
+        for payment in payments:
+            wanted.setdefault(payment.kind, set()).update(item.item_id for item in payment.items)
+        for kind, item_ids in wanted.items():
+            payable = PAYABLES.get(kind)
+            if payable is not None and payable.load_records is not None:
+                payable.load_records(sorted(item_ids))
+    return payments
 
 
 def register_payable(payable: Payable) -> None:

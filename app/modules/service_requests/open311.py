@@ -14,7 +14,7 @@ from functools import wraps
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from flask import Blueprint, g, request, url_for
+from flask import Blueprint, g, request
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
@@ -41,6 +41,7 @@ from app.modules.service_requests.models import (
 )
 from app.modules.service_requests.workflow import submit
 from app.web.forms import is_supported_day
+from app.web.links import external_url
 from tenants.context import current_tenant
 from tenants.db import db
 
@@ -175,8 +176,7 @@ def _definition(category: ServiceCategory, locale) -> dict:
 def _media_url(service_request: ServiceRequest) -> str | None:
     photos = service_request.public_photos
     if photos:
-        return url_for("service_requests.photo", stored_name=photos[0].stored_name,
-                       _external=True)
+        return external_url("service_requests.photo", stored_name=photos[0].stored_name)
     return service_request.media_url or None
 
 
@@ -217,12 +217,11 @@ def discovery(fmt):
         "changeset": changeset,
         "contact": _("%(city)s: see the contact details on %(site)s",
                      city=tenant.display_name(get_locale()),
-                     site=url_for("citizen.home", _external=True)),
+                     site=external_url("citizen.home")),
         "key_service": _("Ask the city's administration for an api_key: it is issued in its "
                          "administration console."),
         "endpoints": [{"specification": SPECIFICATION,
-                       "url": url_for("open311.services", fmt="xml", _external=True)
-                       .rsplit("/", 1)[0],
+                       "url": external_url("open311.services", fmt="xml").rsplit("/", 1)[0],
                        "changeset": changeset, "type": "production",
                        "formats": ["text/xml", "application/json"]}],
     }, fmt)
@@ -439,4 +438,4 @@ def _attributes() -> dict[str, list[str]]:
 @api_view
 def not_found(anything):
     raise ApiError(404, _("There is no Open311 resource at this address: see %(url)s.",
-                          url=url_for("open311.discovery", fmt="xml", _external=True)))
+                          url=external_url("open311.discovery", fmt="xml")))

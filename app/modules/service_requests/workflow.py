@@ -9,7 +9,6 @@ import secrets
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
-from flask import url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -42,6 +41,7 @@ from app.modules.service_requests.models import (
     ServiceRequestPhoto,
 )
 from app.notifications import Contact, notify
+from app.web.links import external_url
 from app.webhooks import publish
 from tenants.context import current_tenant
 from tenants.db import db
@@ -122,8 +122,8 @@ def reporter_of(request: ServiceRequest) -> User | Contact | None:
 def _tell_reporter(request: ServiceRequest, event: str, **context) -> None:
     reporter = reporter_of(request)
     if reporter is not None:
-        link = url_for("service_requests.public_request",
-                       tracking_number=request.tracking_number, _external=True)
+        link = external_url("service_requests.public_request",
+                            tracking_number=request.tracking_number)
         notify(reporter, event, service_request=request, link=link,
                status_label=STATUS_LABELS[request.status],
                reason_label=CLOSE_REASON_LABELS.get(request.close_reason), **context)

@@ -1,6 +1,7 @@
 """"My account": every payment with its receipt, every notification linking to what it is
 about (and only ever within the city's site), a page at a time."""
 import re
+import secrets
 
 import pytest
 import sqlalchemy as sa
@@ -10,11 +11,13 @@ from app.citizen.records import PAGE_SIZE
 from app.notifications import notify
 from app.notifications.models import Notification
 from app.notifications.service import page_path
+from app.payments import PaymentItemRequest, request_payment
 from tenants.context import tenant_context
 from tenants.db import db
+from tests.app.modules.traffic_fines.test_traffic_fines import add_fine
 from tests.app.payments.payments_support import new_payment, pay_through_the_sandbox
 from tests.support.accounts import signed_in_citizen
-from tests.support.cities import host
+from tests.support.cities import configure_city, host
 
 
 @pytest.fixture()
@@ -139,3 +142,43 @@ def test_a_module_s_notification_links_to_its_page(app, client, town):
             Notification.user_id == user.id)).all() == [f"/payments/{payment.reference}"]
     assert f'href="/payments/{payment.reference}"' in _page(client, town,
                                                             "/account/notifications")
+
+
+def _statements(app, client, town, path) -> tuple[int, str]:
+    """How many SQL statements showing `path` sent, and the page."""
+    with app.app_context():
+        engine = db.engine
+    sent = []
+
+    def count(*_args):
+        sent.append(1)
+
+    sa.event.listen(engine, "before_cursor_execute", count)
+    try:
+        page = _page(client, town, path)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", count)
+    return len(sent), page
+
+
+def test_a_list_of_payments_asks_as_much_of_the_database_however_long_it_is(
+        app, client, make_city):
+    town = make_city("finespaid", locale="en")
+    configure_city(app, town, enable=["traffic_fines"])
+    user_id = signed_in_citizen(app, client, town, "payer@example.com")
+
+    def pay_fines(tickets):
+        for ticket in tickets:
+            fine_id = add_fine(app, town, ticket=ticket)
+            with tenant_context(town, app):
+                request_payment("traffic_fine", [PaymentItemRequest(fine_id, 20000, "fine")],
+                                "fine", db.session.get(User, user_id), secrets.token_hex(8))
+                db.session.commit()
+
+    pay_fines(["3300001", "3300002"])
+    _page(client, town, "/account/payments")  # the city's caches warm
+    few, _shown = _statements(app, client, town, "/account/payments")
+    pay_fines([f"33001{number:02d}" for number in range(8)])
+    many, shown = _statements(app, client, town, "/account/payments")
+    assert many == few  # not a query or two more per payment
+    assert "Traffic fine 3300107" in shown and "Traffic fine 3300001" in shown  # from the fines

@@ -77,9 +77,9 @@ def test_an_admin_adds_a_provider_whose_secret_is_stored_encrypted(app, client, 
     (entry,) = audit_entries(app, town, "oidc_provider.add")
     assert entry.actor == f"user:{member['user_id']}:boss@example.com"
     assert entry.target == "oidc_provider:gov-id"
-    assert entry.after == {"key": "gov-id", "name": "Gov ID", "issuer": "https://id.example.org",
-                           "client_id": "civic-client", "scopes": "openid email",
-                           "enabled": True}
+    assert entry.after == {"key": "gov-id", "name": "Gov ID", "name_zh": "",
+                           "issuer": "https://id.example.org", "client_id": "civic-client",
+                           "scopes": "openid email", "enabled": True}
 
     again = add(client, town, name="Other")
     assert again.status_code == 422
@@ -234,3 +234,31 @@ def test_no_audit_entry_holds_the_secret(app, client, town):
         assert "client_secret" not in text
     log = client.get("/admin/audit", headers=host(town)).get_data(as_text=True)
     assert SECRET not in log and "another-secret" not in log
+
+
+def test_a_provider_is_named_in_both_languages_and_one_is_enough(app, client, town):
+    signed_in_staff(app, client, town)
+    nameless = add(client, town, name="", name_zh="")
+    assert nameless.status_code == 422 and stored(app, town) is None
+    assert "at least one language" in error_of(nameless.get_data(as_text=True), "name_zh")
+    too_long = add(client, town, name_zh="长" * 101)
+    assert too_long.status_code == 422 and stored(app, town) is None
+    assert add(client, town, name="", name_zh="浙里办").status_code == 302
+    provider = stored(app, town)
+    assert (provider.display_name, provider.display_name_zh) == ("", "浙里办")
+    assert "浙里办" in client.get("/admin/providers", headers=host(town)).get_data(as_text=True)
+    visitor = app.test_client()
+    sign_in = visitor.get("/account/login", headers=host(town)).get_data(as_text=True)
+    assert "Sign in with 浙里办" in sign_in  # an English page: the Chinese name, the only one
+
+    edited = post_form(client, town, f"/admin/providers/{provider.id}", {
+        **FIELDS, "name": "Zheliban", "name_zh": "浙里办", "client_secret": ""},
+        page=f"/admin/providers/{provider.id}")
+    assert edited.status_code == 302
+    assert "Sign in with Zheliban" in visitor.get("/account/login", headers=host(town)).get_data(
+        as_text=True)
+    visitor.get("/lang/zh_Hans", headers=host(town))
+    assert "浙里办" in visitor.get("/account/login", headers=host(town)).get_data(as_text=True)
+    [entry] = audit_entries(app, town, "oidc_provider.edit")
+    assert (entry.before["name"], entry.after["name"]) == ("", "Zheliban")
+

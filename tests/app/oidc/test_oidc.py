@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 import pytest
 import requests
 import sqlalchemy as sa
+from alembic import command
 
 from app import accounts, crypto
 from app.accounts.models import User
@@ -24,6 +25,7 @@ from app.oidc.models import OidcProvider, UserIdentity
 from config.settings import ConfigurationError, from_environment
 from tenants.context import tenant_context
 from tenants.db import db
+from tenants.migrations import TENANT_TREE, alembic_config
 from tests.support import ROOT
 from tests.support.accounts import consented
 
@@ -460,6 +462,17 @@ def test_a_disabled_provider_answers_404(client, cli, gov_id, provider):
 # -- `flask tenants oidc` ----------------------------------------------------------------------
 
 
+def test_a_provider_named_in_chinese_only_is_added_and_listed(cli, cities, provider):
+    added = cli.invoke(args=["tenants", "oidc", "add", "beta", "--name-zh", "浙里办", "--key",
+                             "zlb", "--issuer", provider.url, "--client-id", "cid",
+                             "--client-secret", "s"])
+    assert added.exit_code == 0 and "(浙里办)" in added.output, added.output
+    assert "浙里办" in cli.invoke(args=["tenants", "oidc", "list", "beta"]).output
+    nameless = cli.invoke(args=["tenants", "oidc", "add", "beta", "--key", "none", "--issuer",
+                                provider.url, "--client-id", "cid", "--client-secret", "s"])
+    assert nameless.exit_code != 0 and "give --name (English) or --name-zh" in nameless.output
+
+
 def test_add_list_and_disable(app, cli, cities, provider):
     secret = "very-secret-" + secrets.token_hex(8)
     added = cli.invoke(args=["tenants", "oidc", "add", "beta", "--name", "Zhejiang Gov Online",
@@ -475,7 +488,8 @@ def test_add_list_and_disable(app, cli, cities, provider):
     assert listed.exit_code == 0 and key in listed.output and "enabled" in listed.output
     rows = {row["key"]: row for row in json.loads(
         cli.invoke(args=["tenants", "oidc", "list", "beta", "--json"]).output)}
-    assert rows[key] == {"key": key, "name": "Zhejiang Gov Online", "issuer": provider.url,
+    assert rows[key] == {"key": key, "name": "Zhejiang Gov Online", "name_zh": "",
+                         "issuer": provider.url,
                          "client_id": "cid-1", "scopes": "openid email profile",
                          "enabled": True}
 
@@ -597,3 +611,27 @@ def test_production_needs_a_valid_data_encryption_key():
         crypto.check_configuration({"CIVIC_ENV": "test", "SECRET_KEY": "s",
                                     "DATA_ENCRYPTION_KEY": "too-short"})
     crypto.check_configuration({"CIVIC_ENV": "test", "SECRET_KEY": "s"})  # derived
+
+
+def test_the_migration_moves_a_chinese_name_to_its_column_and_back(app_context):
+    """Tenant revision 8d1f4b6e2a70 on providers added before it: a name with a Han character
+    is the Chinese one, any other stays English; the downgrade puts one name back."""
+    with db.engine.connect() as connection, connection.begin() as transaction:
+        connection.exec_driver_sql(
+            'CREATE SCHEMA "city_names"; SET LOCAL search_path TO city_names')
+        config = alembic_config(TENANT_TREE)
+        config.attributes.update(connection=connection, schema="city_names")
+        command.upgrade(config, "4c8d2e6f1a93")
+        connection.exec_driver_sql(
+            "INSERT INTO oidc_providers (key, display_name, issuer, client_id,"
+            " client_secret_encrypted) VALUES ('a', '浙里办', 'https://a', 'c', 's'),"
+            " ('b', 'Gov ID', 'https://b', 'c', 's')")
+        command.upgrade(config, "8d1f4b6e2a70")
+        names = connection.exec_driver_sql(
+            "SELECT display_name_zh, display_name FROM oidc_providers ORDER BY key").all()
+        command.downgrade(config, "4c8d2e6f1a93")
+        merged = connection.exec_driver_sql(
+            "SELECT display_name FROM oidc_providers ORDER BY key").all()
+        transaction.rollback()
+    assert names == [("浙里办", ""), ("", "Gov ID")]
+    assert merged == [("浙里办",), ("Gov ID",)]

@@ -377,3 +377,17 @@ def test_in_maintenance_apps_can_read_but_not_post(app, client, make_city):
 
     before = count()  # posts made before this process saw the change went through
     assert post(client, tenant, **data).status_code == 503 and count() == before
+
+
+def test_addresses_handed_to_other_systems_name_the_citys_stored_domain(app, client,
+                                                                        make_city):
+    tenant = make_city("open311-hosts", locale="en",
+                       domains=["open311-hosts.test", "www.open311-hosts.test"])
+    enable_service_requests(app, tenant)
+    second = {"Host": "www.open311-hosts.test"}
+    discovery = json_of(client.get("/open311/discovery.json", headers=second))
+    assert discovery["endpoints"][0]["url"] == "http://open311-hosts.test/open311/v2"
+    assert "http://open311-hosts.test/" in discovery["contact"]
+    unknown = client.get(f"{API}/nothing.json", headers=second)
+    assert "http://open311-hosts.test/open311/discovery.xml" in json_of(unknown)[0][
+        "description"]

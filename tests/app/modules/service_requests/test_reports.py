@@ -2,6 +2,7 @@
 reports under "My account", anonymous reports with a contact address (throttled per client),
 the category's questions checked, and the public list and pages without personal data."""
 import re
+from types import SimpleNamespace
 
 import pytest
 import sqlalchemy as sa
@@ -197,3 +198,15 @@ def test_a_closed_category_takes_no_reports(app, client, town):
     assert "Pothole" in index and "Graffiti" not in index
     assert client.get("/services/service-requests/report/graffiti",
                       headers=host(town)).status_code == 404
+
+
+def test_a_report_made_on_another_domain_is_linked_on_the_citys_stored_one(app, client,
+                                                                            make_city):
+    tenant = make_city("reporthosts", locale="en",
+                       domains=["reporthosts.test", "www.reporthosts.test"])
+    enable_service_requests(app, tenant)
+    on_the_second = SimpleNamespace(domains=["www.reporthosts.test"])
+    number = tracking_number_of(report(client, on_the_second, contact_email="li@example.com"))
+    [told] = notifications(app, tenant)
+    assert f"http://reporthosts.test/services/service-requests/requests/{number}" in told.body
+    assert "www.reporthosts.test" not in told.body
