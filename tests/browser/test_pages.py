@@ -7,7 +7,9 @@ pages, signed in as the site's admin (who is a citizen of the city too), one pag
 kind of view (a second announcement is the same page as the first); the sign-in pages are seen
 signed out. Tab's order doesn't depend on the language: it is checked in the first one only.
 The journeys (test_journeys.py, run first) leave a booking, an application and
-payments behind, so their pages are found too. Screenshots: instance/screenshots/."""
+payments behind, so their pages are found too. The two pages the admin can't reach (the
+consent question, closing one's account) are checked signed in as a citizen who is not on the
+staff. Screenshots: instance/screenshots/."""
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
@@ -15,6 +17,10 @@ import pytest
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
+from app.accounts import hash_password
+from app.accounts.models import User
+from tenants.context import tenant_context
+from tenants.db import db
 from tests.browser.audit import (
     DESKTOP,
     PHONE,
@@ -24,6 +30,7 @@ from tests.browser.audit import (
     screenshot,
 )
 from tests.browser.conftest import DEMO_SLUGS, PLATFORM_HOST
+from tests.support.cities import PASSWORD
 
 SITES = (*DEMO_SLUGS, "platform")
 LANGUAGES = ("zh_Hans", "en")
@@ -178,3 +185,37 @@ def test_every_page_passes_axe_fits_the_screen_and_works_with_the_keyboard(
           f"{len(problems)} problems")
     assert not problems, (f"{site} {language} {width['width']}px: {len(problems)} problems on "
                           f"{checked} pages:\n" + "\n".join(problems))
+
+
+@pytest.mark.parametrize("width", [PHONE, DESKTOP], ids=lambda width: f"{width['width']}px")
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_citizens_pages_the_admins_crawl_cannot_reach_pass_too(live_site, browser, language,
+                                                                  width):
+    """The consent question (asked of an account with no consent recorded, as a sign-in
+    provider or an invitation makes one) and closing one's account (refused to staff, whom
+    the crawl signs in as), for a citizen who is not on the staff."""
+    slug = DEMO_SLUGS[0]
+    email = f"citizen-{language.lower()}-{width['width']}@example.com"  # as stored: lower case
+    with tenant_context(live_site.cities[slug], live_site.app):
+        db.session.add(User(email=email, password_hash=hash_password(PASSWORD)))
+        db.session.commit()
+    context = browser.new_context(viewport=width, bypass_csp=True)
+    problems = []
+    try:
+        page = context.new_page()
+        chosen = page.goto(live_site.city_url(slug, LANGUAGE_PATH["city"].format(code=language)))
+        if chosen.status == 404:
+            pytest.skip(f"{slug} does not offer {language}")
+        page.goto(live_site.city_url(slug, "/account/login"))
+        page.locator("input[name=identifier]").fill(email)
+        page.locator("input[name=password]").fill(PASSWORD)
+        page.locator("input[name=password]").press("Enter")
+        page.wait_for_url("**/privacy/accept**")  # no consent recorded: asked first
+        for path in ("/privacy/accept", "/account/close"):
+            name = f"citizen-{slug}-{language}-{width['width']}-{path}"
+            problems += [f"{path}: {problem}" for problem in audit_page(
+                page, live_site.city_url(slug, path), name,
+                check_keyboard=language == LANGUAGES[0])]
+    finally:
+        context.close()
+    assert not problems, "\n".join(problems)
