@@ -145,13 +145,16 @@ def test_a_module_s_notification_links_to_its_page(app, client, town):
 
 
 def _statements(app, client, town, path) -> tuple[int, str]:
-    """How many SQL statements showing `path` sent, and the page."""
+    """How many SQL statements on payments and what they pay for showing `path` sent, and the
+    page (the engine's other statements, such as the city directory's polling from another
+    thread, are not the page's)."""
     with app.app_context():
         engine = db.engine
     sent = []
 
-    def count(*_args):
-        sent.append(1)
+    def count(_connection, _cursor, statement, *_args):
+        if ".payment" in statement or ".traffic_fines" in statement:
+            sent.append(statement)
 
     sa.event.listen(engine, "before_cursor_execute", count)
     try:
