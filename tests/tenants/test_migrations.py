@@ -21,6 +21,7 @@ from tenants.migrations import (
     tenant_head,
 )
 from tenants.provisioning import delete_tenant
+from tests.support.migrations import tenant_schema_at
 
 
 def test_the_platform_migrations_match_the_models(app_context):
@@ -67,16 +68,9 @@ def describe_schema(connection, schema: str) -> dict:
 
 def test_a_provisioned_city_is_identical_to_one_built_by_the_whole_history(app_context, make_city):
     provisioned = make_city("built")
-    with db.engine.connect() as connection, connection.begin() as transaction:
-        connection.exec_driver_sql(
-            'CREATE SCHEMA "city_history"; SET LOCAL search_path TO city_history'
-        )
-        config = alembic_config(TENANT_TREE)
-        config.attributes.update(connection=connection, schema="city_history")
-        command.upgrade(config, "head")
+    with tenant_schema_at("city_history", "head") as (connection, _config):
         history = describe_schema(connection, "city_history")
         fresh = describe_schema(connection, provisioned.schema)
-        transaction.rollback()
     assert len(fresh["columns"]) > 0 and len(fresh["indexes"]) > 0 and fresh["triggers"]
     for part in ("columns", "indexes", "constraints", "triggers"):
         only_fresh = set(fresh[part]) - set(history[part])

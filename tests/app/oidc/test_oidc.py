@@ -25,9 +25,9 @@ from app.oidc.models import OidcProvider, UserIdentity
 from config.settings import ConfigurationError, from_environment
 from tenants.context import tenant_context
 from tenants.db import db
-from tenants.migrations import TENANT_TREE, alembic_config
 from tests.support import ROOT
 from tests.support.accounts import consented
+from tests.support.migrations import tenant_schema_at
 
 PROVIDER_SCRIPT = str(ROOT / "tests/support/oidc_provider.py")
 
@@ -616,12 +616,7 @@ def test_production_needs_a_valid_data_encryption_key():
 def test_the_migration_moves_a_chinese_name_to_its_column_and_back(app_context):
     """Tenant revision 8d1f4b6e2a70 on providers added before it: a name with a Han character
     is the Chinese one, any other stays English; the downgrade puts one name back."""
-    with db.engine.connect() as connection, connection.begin() as transaction:
-        connection.exec_driver_sql(
-            'CREATE SCHEMA "city_names"; SET LOCAL search_path TO city_names')
-        config = alembic_config(TENANT_TREE)
-        config.attributes.update(connection=connection, schema="city_names")
-        command.upgrade(config, "4c8d2e6f1a93")
+    with tenant_schema_at("city_names", "4c8d2e6f1a93") as (connection, config):
         connection.exec_driver_sql(
             "INSERT INTO oidc_providers (key, display_name, issuer, client_id,"
             " client_secret_encrypted) VALUES ('a', '浙里办', 'https://a', 'c', 's'),"
@@ -632,6 +627,5 @@ def test_the_migration_moves_a_chinese_name_to_its_column_and_back(app_context):
         command.downgrade(config, "4c8d2e6f1a93")
         merged = connection.exec_driver_sql(
             "SELECT display_name FROM oidc_providers ORDER BY key").all()
-        transaction.rollback()
     assert names == [("浙里办", ""), ("", "Gov ID")]
     assert merged == [("浙里办",), ("Gov ID",)]

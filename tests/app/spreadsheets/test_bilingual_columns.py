@@ -14,11 +14,11 @@ from app.modules.utility_bills.models import UtilityAccount
 from app.spreadsheets.imports import is_chinese
 from tenants.context import tenant_context
 from tenants.db import db
-from tenants.migrations import TENANT_TREE, alembic_config
 from tests.app.spreadsheets.test_imports import fine_count, load, report_of, upload
 from tests.conftest import form_token
 from tests.support.accounts import signed_in_citizen, signed_in_staff
 from tests.support.cities import audit_entries, configure_city, host, post_form, with_every_module
+from tests.support.migrations import tenant_schema_at
 from tests.support.oauth import add_client, bearer, citizen_token, service_token
 
 ROW = "浙K12345,2026-03-01 14:30,200.00,2026-03-16"
@@ -218,12 +218,7 @@ def test_the_migration_splits_the_stored_texts_by_characters_and_back(app_contex
     """Tenant revision b7e3f1a9c2d4 on rows loaded before it: a text with a Han character
     moves to the Chinese column, any other stays English, an address never given is empty;
     its downgrade puts one text back (the Chinese where there is one)."""
-    with db.engine.connect() as connection, connection.begin() as transaction:
-        connection.exec_driver_sql(
-            'CREATE SCHEMA "city_texts"; SET LOCAL search_path TO city_texts')
-        config = alembic_config(TENANT_TREE)
-        config.attributes.update(connection=connection, schema="city_texts")
-        command.upgrade(config, "9e41c7a2b6d0")
+    with tenant_schema_at("city_texts", "9e41c7a2b6d0") as (connection, config):
         connection.exec_driver_sql(
             "INSERT INTO traffic_fines (ticket_number, plate_number, offence, place, occurred_at,"
             " amount_fen, due_date) VALUES"
@@ -244,7 +239,6 @@ def test_the_migration_splits_the_stored_texts_by_characters_and_back(app_contex
             "SELECT offence, place FROM traffic_fines ORDER BY ticket_number").all()
         addresses = connection.exec_driver_sql(
             "SELECT address FROM utility_accounts ORDER BY account_number").all()
-        transaction.rollback()
     assert fines == [("超速 60 km/h", "", "", "Huayuan Road"), ("", "Speeding", "𠀀 Street", "")]
     assert accounts == [("花园路1号", ""), ("", ""), ("", "5 Market St")]
     assert merged == [("超速 60 km/h", "Huayuan Road"), ("Speeding", "𠀀 Street")]
